@@ -1,0 +1,313 @@
+// Package configs loads the sidecar's configuration: a YAML file with
+// environment overrides on top of a default for every key. It is the only
+// package that uses viper, and only cmd/sidecar and service import it.
+//
+// Every key has a default (setDefaults), so any key can be set from the
+// environment as SIDECAR_<SECTION>_<KEY> (dots become underscores), e.g.
+// SIDECAR_HTTP_ADDR=:9090. LiveKit's usual LIVEKIT_URL, LIVEKIT_API_KEY and
+// LIVEKIT_API_SECRET are honoured too. Unknown keys in a file are an error.
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// LiveKit modes.
+const (
+	// ModeEmbedded starts and supervises the bundled livekit-server.
+	ModeEmbedded = "embedded"
+	// ModeExternal talks to a LiveKit server given by URL and keys.
+	ModeExternal = "external"
+)
+
+// Config is the whole configuration of the sidecar.
+type Config struct {
+	HTTP    HTTP    `mapstructure:"http"`
+	Log     Log     `mapstructure:"log"`
+	Store   Store   `mapstructure:"store"`
+	Auth    Auth    `mapstructure:"auth"`
+	LiveKit LiveKit `mapstructure:"livekit"`
+}
+
+// HTTP configures the REST API listener.
+type HTTP struct {
+	// Addr is the listen address of the API, e.g. "127.0.0.1:8080".
+	Addr string `mapstructure:"addr"`
+	// PublicURL is how LiveKit and clients reach the API, e.g.
+	// "http://127.0.0.1:8080"; it is the base of the webhook URL handed to
+	// the embedded SFU. Empty means http://<Addr>.
+	PublicURL string `mapstructure:"public_url"`
+	// ShutdownTimeout bounds how long in-flight requests may take to drain.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// Log configures the structured logger.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // text or json
+}
+
+// Store selects the database.
+type Store struct {
+	// DSN is "sqlite:<path>" (the embedded default) or a PostgreSQL URL
+	// ("postgres://user@host:5432/db?sslmode=disable").
+	DSN string `mapstructure:"dsn"`
+}
+
+// Auth configures API keys and participant tokens.
+type Auth struct {
+	// Keys are the API keys that may call the REST API.
+	Keys []APIKey `mapstructure:"keys"`
+	// TokenKeyFile is the PEM file of the RSA key that signs participant
+	// tokens. It is created (2048-bit) when missing.
+	TokenKeyFile string `mapstructure:"token_key_file"`
+	// TokenTTL is how long a participant token stays valid.
+	TokenTTL time.Duration `mapstructure:"token_ttl"`
+}
+
+// APIKey is one credential for the REST API. A request authenticates with
+// "Authorization: Bearer <secret>" (Cloudflare style) or
+// "Authorization: Basic base64(<org_id>:<secret>)" (Dyte style).
+type APIKey struct {
+	// AccountID is the Cloudflare account the key acts for (the
+	// {account_id} of /accounts/{account_id}/realtime/kit/...).
+	AccountID string `mapstructure:"account_id"`
+	// OrgID is the Dyte organisation id used with Basic auth.
+	OrgID string `mapstructure:"org_id"`
+	// AppID is the key's default app, used by the /v2 (Dyte) paths. It is
+	// created at start-up if it does not exist.
+	AppID string `mapstructure:"app_id"`
+	// AppName names that app when it is created.
+	AppName string `mapstructure:"app_name"`
+	// Secret is the key itself. Prefer SecretSHA256 outside development.
+	Secret string `mapstructure:"secret"`
+	// SecretSHA256 is the hex SHA-256 of the key, so the key itself need not
+	// be stored in the configuration.
+	SecretSHA256 string `mapstructure:"secret_sha256"`
+}
+
+// LiveKit configures the SFU the sidecar drives.
+type LiveKit struct {
+	// Mode is ModeEmbedded or ModeExternal.
+	Mode string `mapstructure:"mode"`
+	// URL is the LiveKit server's URL as the sidecar reaches it (ws:// or
+	// http://). In embedded mode it is derived from Embedded and may be empty.
+	URL string `mapstructure:"url"`
+	// PublicURL is the URL handed to clients in join responses; empty means URL.
+	PublicURL string `mapstructure:"public_url"`
+	APIKey    string `mapstructure:"api_key"`
+	APISecret string `mapstructure:"api_secret"`
+	// Embedded configures the bundled livekit-server (embedded mode only).
+	Embedded Embedded `mapstructure:"embedded"`
+}
+
+// Embedded configures the bundled livekit-server.
+type Embedded struct {
+	Binary        string   `mapstructure:"binary"`
+	DataDir       string   `mapstructure:"data_dir"`
+	Port          int      `mapstructure:"port"`
+	BindAddresses []string `mapstructure:"bind_addresses"`
+	TCPPort       int      `mapstructure:"tcp_port"`
+	UDPPort       int      `mapstructure:"udp_port"`
+	// NodeIP is the address advertised in ICE candidates; empty lets
+	// LiveKit pick the machine's address.
+	NodeIP string `mapstructure:"node_ip"`
+	// Interfaces and IPs restrict the interfaces and addresses LiveKit
+	// gathers candidates on (LiveKit's rtc.interfaces.includes and
+	// rtc.ips.includes).
+	Interfaces []string `mapstructure:"interfaces"`
+	IPs        []string `mapstructure:"ips"`
+	LogLevel   string   `mapstructure:"log_level"`
+}
+
+// setDefaults gives every key a default. Without a default, viper's
+// AutomaticEnv never delivers an environment value to Unmarshal (viper#761).
+func setDefaults(v *viper.Viper) {
+	v.SetDefault("http.addr", "127.0.0.1:8080")
+	v.SetDefault("http.public_url", "")
+	v.SetDefault("http.shutdown_timeout", 10*time.Second)
+
+	v.SetDefault("log.level", "info")
+	v.SetDefault("log.format", "text")
+
+	v.SetDefault("store.dsn", "sqlite:data/rtk-sidecar.db")
+
+	v.SetDefault("auth.keys", []map[string]any{})
+	v.SetDefault("auth.token_key_file", "data/participant-token.pem")
+	v.SetDefault("auth.token_ttl", 100*24*time.Hour) // RealtimeKit's tokens live 100 days
+
+	v.SetDefault("livekit.mode", ModeEmbedded)
+	v.SetDefault("livekit.url", "")
+	v.SetDefault("livekit.public_url", "")
+	v.SetDefault("livekit.api_key", "")
+	v.SetDefault("livekit.api_secret", "")
+	v.SetDefault("livekit.embedded.binary", "bin/livekit-server")
+	v.SetDefault("livekit.embedded.data_dir", "data/livekit")
+	v.SetDefault("livekit.embedded.port", 7880)
+	v.SetDefault("livekit.embedded.bind_addresses", []string{"127.0.0.1"})
+	v.SetDefault("livekit.embedded.tcp_port", 7881)
+	v.SetDefault("livekit.embedded.udp_port", 7882)
+	v.SetDefault("livekit.embedded.node_ip", "")
+	v.SetDefault("livekit.embedded.interfaces", []string{})
+	v.SetDefault("livekit.embedded.ips", []string{})
+	v.SetDefault("livekit.embedded.log_level", "info")
+}
+
+// Load reads the configuration: defaults, then the YAML file at path (if
+// path is not empty), then environment variables. It rejects unknown keys
+// and invalid values, reporting every problem at once.
+func Load(path string) (*Config, error) {
+	v := viper.New()
+	setDefaults(v)
+	v.SetEnvPrefix("SIDECAR")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	// LiveKit's usual variable names work too; SIDECAR_ ones win.
+	_ = v.BindEnv("livekit.url", "SIDECAR_LIVEKIT_URL", "LIVEKIT_URL")
+	_ = v.BindEnv("livekit.api_key", "SIDECAR_LIVEKIT_API_KEY", "LIVEKIT_API_KEY")
+	_ = v.BindEnv("livekit.api_secret", "SIDECAR_LIVEKIT_API_SECRET", "LIVEKIT_API_SECRET")
+	if path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("configs: read %s: %w", path, err)
+		}
+	}
+	var c Config
+	if err := v.UnmarshalExact(&c); err != nil {
+		return nil, fmt.Errorf("configs: decode %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the configuration and reports every problem it finds.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("configs: "+format, args...)) }
+
+	if c.HTTP.Addr == "" {
+		bad("http.addr is required")
+	}
+	if c.HTTP.ShutdownTimeout <= 0 {
+		bad("http.shutdown_timeout must be positive")
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("http.public_url %q must be an http(s) URL", c.HTTP.PublicURL)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q must be one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format %q must be text or json", c.Log.Format)
+	}
+	if c.Store.DSN == "" {
+		bad("store.dsn is required")
+	}
+	if c.Auth.TokenKeyFile == "" {
+		bad("auth.token_key_file is required")
+	}
+	if c.Auth.TokenTTL < time.Minute {
+		bad("auth.token_ttl must be at least 1m")
+	}
+	if len(c.Auth.Keys) == 0 {
+		bad("auth.keys needs at least one API key")
+	}
+	seenSecret := map[string]bool{}
+	for i, k := range c.Auth.Keys {
+		if k.AccountID == "" {
+			bad("auth.keys[%d].account_id is required", i)
+		}
+		if k.AppID == "" {
+			bad("auth.keys[%d].app_id is required", i)
+		}
+		switch {
+		case k.Secret == "" && k.SecretSHA256 == "":
+			bad("auth.keys[%d] needs secret or secret_sha256", i)
+		case k.Secret != "" && k.SecretSHA256 != "":
+			bad("auth.keys[%d] has both secret and secret_sha256; keep one", i)
+		case k.Secret != "" && len(k.Secret) < 16:
+			bad("auth.keys[%d].secret is too short (at least 16 characters)", i)
+		case k.SecretSHA256 != "" && !isHex(k.SecretSHA256, 64):
+			bad("auth.keys[%d].secret_sha256 must be 64 hex digits", i)
+		}
+		id := k.Secret + "|" + k.SecretSHA256
+		if seenSecret[id] {
+			bad("auth.keys[%d] repeats the secret of an earlier key", i)
+		}
+		seenSecret[id] = true
+	}
+
+	lk := c.LiveKit
+	if lk.APIKey == "" || lk.APISecret == "" {
+		bad("livekit.api_key and livekit.api_secret are required")
+	}
+	switch lk.Mode {
+	case ModeEmbedded:
+		e := lk.Embedded
+		if e.Binary == "" {
+			bad("livekit.embedded.binary is required in embedded mode")
+		}
+		if e.DataDir == "" {
+			bad("livekit.embedded.data_dir is required in embedded mode")
+		}
+		for name, p := range map[string]int{"port": e.Port, "tcp_port": e.TCPPort, "udp_port": e.UDPPort} {
+			if p <= 0 || p > 65535 {
+				bad("livekit.embedded.%s %d is not a port", name, p)
+			}
+		}
+		if len(e.BindAddresses) == 0 {
+			bad("livekit.embedded.bind_addresses needs at least one address")
+		}
+		if len(lk.APISecret) < 32 {
+			bad("livekit.api_secret must be at least 32 characters (LiveKit requires it)")
+		}
+	case ModeExternal:
+		if lk.URL == "" {
+			bad("livekit.url is required in external mode")
+		}
+	default:
+		bad("livekit.mode %q must be %s or %s", lk.Mode, ModeEmbedded, ModeExternal)
+	}
+	if lk.URL != "" {
+		if u, err := url.Parse(lk.URL); err != nil || !validLiveKitScheme(u.Scheme) || u.Host == "" {
+			bad("livekit.url %q must be a ws(s):// or http(s):// URL", lk.URL)
+		}
+	}
+	if lk.PublicURL != "" {
+		if u, err := url.Parse(lk.PublicURL); err != nil || !validLiveKitScheme(u.Scheme) || u.Host == "" {
+			bad("livekit.public_url %q must be a ws(s):// or http(s):// URL", lk.PublicURL)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validLiveKitScheme(s string) bool {
+	return s == "ws" || s == "wss" || s == "http" || s == "https"
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
