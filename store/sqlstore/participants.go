@@ -1,0 +1,132 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"rtk-sidecar/store"
+)
+
+const participantColumns = `id, app_id, meeting_id, custom_participant_id, preset_id,
+	name, picture, created_at, updated_at`
+
+// CreateParticipant stores a new participant of an existing meeting of the
+// app with an existing preset of the app, else ErrNotFound. Its custom
+// participant id must be unused in the meeting.
+func (q *queries) CreateParticipant(ctx context.Context, p store.Participant) error {
+	_, err := q.exec(ctx, `INSERT INTO participants (`+participantColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.AppID, p.MeetingID, p.CustomParticipantID, p.PresetID,
+		p.Name, p.Picture, micros(p.CreatedAt), micros(p.UpdatedAt))
+	switch {
+	case q.d.isUnique(err):
+		return fmt.Errorf("sqlstore: create participant %s (custom id %q): %w", p.ID, p.CustomParticipantID, store.ErrConflict)
+	case q.d.isForeignKey(err):
+		return fmt.Errorf("sqlstore: create participant %s: meeting %s or preset %s of app %s: %w",
+			p.ID, p.MeetingID, p.PresetID, p.AppID, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlstore: create participant %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// GetParticipant returns the participant with this id in this meeting.
+func (q *queries) GetParticipant(ctx context.Context, meetingID, id string) (store.Participant, error) {
+	row := q.queryRow(ctx, `SELECT `+participantColumns+` FROM participants
+		WHERE meeting_id = ? AND id = ?`, meetingID, id)
+	p, err := scanParticipant(row)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// GetParticipantByID returns the participant with this id in this app,
+// whatever its meeting.
+func (q *queries) GetParticipantByID(ctx context.Context, appID, id string) (store.Participant, error) {
+	row := q.queryRow(ctx, `SELECT `+participantColumns+` FROM participants
+		WHERE app_id = ? AND id = ?`, appID, id)
+	p, err := scanParticipant(row)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// ListParticipants returns a meeting's participants, oldest first.
+func (q *queries) ListParticipants(ctx context.Context, meetingID string, p store.Page) ([]store.Participant, int, error) {
+	total, err := q.count(ctx, `SELECT COUNT(*) FROM participants WHERE meeting_id = ?`, meetingID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: list participants of %s: %w", meetingID, err)
+	}
+	limit, limitArgs := q.page(p)
+	rows, err := q.query(ctx, `SELECT `+participantColumns+` FROM participants WHERE meeting_id = ?
+		ORDER BY created_at, id`+limit, append([]any{meetingID}, limitArgs...)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: list participants of %s: %w", meetingID, err)
+	}
+	ps, err := scanAll(rows, scanParticipant)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: list participants of %s: %w", meetingID, err)
+	}
+	return ps, total, nil
+}
+
+// UpdateParticipant replaces a participant's custom id, preset, name,
+// picture and UpdatedAt. The participant is found by its id, meeting and app.
+func (q *queries) UpdateParticipant(ctx context.Context, p store.Participant) error {
+	res, err := q.exec(ctx, `UPDATE participants SET
+			custom_participant_id = ?, preset_id = ?, name = ?, picture = ?, updated_at = ?
+		WHERE app_id = ? AND meeting_id = ? AND id = ?`,
+		p.CustomParticipantID, p.PresetID, p.Name, p.Picture, micros(p.UpdatedAt),
+		p.AppID, p.MeetingID, p.ID)
+	switch {
+	case q.d.isUnique(err):
+		return fmt.Errorf("sqlstore: update participant %s: custom id %q: %w", p.ID, p.CustomParticipantID, store.ErrConflict)
+	case q.d.isForeignKey(err):
+		return fmt.Errorf("sqlstore: update participant %s: preset %s of app %s: %w", p.ID, p.PresetID, p.AppID, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlstore: update participant %s: %w", p.ID, err)
+	}
+	if ok, err := affectedOne(res); err != nil {
+		return fmt.Errorf("sqlstore: update participant %s: %w", p.ID, err)
+	} else if !ok {
+		return fmt.Errorf("sqlstore: update participant %s: %w", p.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteParticipant removes a participant.
+func (q *queries) DeleteParticipant(ctx context.Context, meetingID, id string) error {
+	res, err := q.exec(ctx, `DELETE FROM participants WHERE meeting_id = ? AND id = ?`, meetingID, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete participant %s: %w", id, err)
+	}
+	if ok, err := affectedOne(res); err != nil {
+		return fmt.Errorf("sqlstore: delete participant %s: %w", id, err)
+	} else if !ok {
+		return fmt.Errorf("sqlstore: delete participant %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func scanParticipant(s scanner) (store.Participant, error) {
+	var p store.Participant
+	var created, updated int64
+	err := s.Scan(&p.ID, &p.AppID, &p.MeetingID, &p.CustomParticipantID, &p.PresetID,
+		&p.Name, &p.Picture, &created, &updated)
+	if err != nil {
+		return store.Participant{}, err
+	}
+	p.CreatedAt = fromMicros(created)
+	p.UpdatedAt = fromMicros(updated)
+	return p, nil
+}

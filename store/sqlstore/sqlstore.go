@@ -1,0 +1,188 @@
+// Package sqlstore implements store.Store over database/sql for SQLite (the
+// pure-Go modernc.org/sqlite, the embedded default) and PostgreSQL (pgx). It
+// owns the SQL schema and its migrations; it holds no rules beyond what the
+// schema enforces.
+//
+// # Engines
+//
+// Open picks the engine from the DSN: postgres://... or postgresql://... is
+// PostgreSQL, passed to pgx as is; sqlite:<path>, file:<path> or a plain path
+// is an SQLite file (its parent directories are created; in-memory databases
+// are refused, since each pooled connection would get its own). SQLite runs in
+// WAL mode with foreign keys on, a 5s busy timeout and immediate write
+// transactions, so concurrent writers queue instead of failing; modernc
+// parameters after a ? in the DSN override these. PostgreSQL runs InTx at
+// SERIALIZABLE and retries fn on serialization failures and deadlocks.
+//
+// Times are stored as unix microseconds (BIGINT) on both engines, and JSON
+// documents as TEXT, kept byte for byte; a nil (or empty) document is NULL and
+// comes back nil. Meeting search compares a lower-cased copy of the title
+// (title_folded, computed in Go), since SQLite's LOWER and LIKE fold ASCII only.
+//
+// # Migrations
+//
+// The schema is built by numbered SQL files embedded from
+// migrations/sqlite and migrations/postgres. Open applies, in version order,
+// each one that the schema_migrations table does not list yet, each in its own
+// transaction together with its schema_migrations row; on PostgreSQL a
+// transaction-scoped advisory lock keeps concurrent migrators apart. A database
+// with a version this build does not know is refused with ErrSchemaTooNew.
+//
+// To change the schema, add a file named NNNN_description.sql, with the next
+// number, to BOTH folders (the same version in each, in that engine's SQL;
+// TestMigrationsMatch checks). A file may hold several statements. It runs
+// inside a transaction, so it must not use what SQLite forbids there (PRAGMA
+// foreign_keys, VACUUM) or what PostgreSQL does (CREATE INDEX CONCURRENTLY).
+// Never edit or renumber a migration that has been released: add another.
+// Then add the queries, and cover them in store/storetest.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"rtk-sidecar/store"
+)
+
+// maxTxAttempts bounds how many times InTx runs fn when the database reports
+// a serialization failure.
+const maxTxAttempts = 10
+
+// sqliteDefaults are the connection parameters Open sets on an SQLite DSN
+// unless it sets them itself.
+var sqliteDefaults = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_foreign_keys", "1"},
+	{"_busy_timeout", "5000"}, // milliseconds
+	{"_synchronous", "NORMAL"},
+	{"_txlock", "immediate"}, // BEGIN IMMEDIATE: a transaction takes the write lock up front
+}
+
+// DB is a store.Store backed by SQLite or PostgreSQL. It is safe for
+// concurrent use.
+type DB struct {
+	queries
+	db *sql.DB
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open connects to the database the DSN names, brings its schema up to
+// date, and returns the store. It starts no goroutines of its own (only
+// database/sql's pool, which Close stops). See the package documentation for
+// the DSN forms.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	d, name, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(d.driver, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlstore: connect %s: %w", d.name, err)
+	}
+	if err := migrate(ctx, db, d); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &DB{queries: queries{x: db, d: d}, db: db}, nil
+}
+
+// parseDSN returns the dialect a DSN selects and the data source name to give
+// its driver. For an SQLite file it also creates the parent directories.
+func parseDSN(dsn string) (*dialect, string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return postgresDialect, dsn, nil
+	}
+
+	rest := dsn
+	for _, scheme := range []string{"sqlite:", "file:"} {
+		if after, ok := strings.CutPrefix(dsn, scheme); ok {
+			rest = after
+			// sqlite:///abs/path and file:///abs/path are URL forms of /abs/path.
+			rest = strings.TrimPrefix(rest, "//")
+			break
+		}
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if path == "" {
+		return nil, "", fmt.Errorf("sqlstore: DSN %q names no SQLite file", dsn)
+	}
+	if strings.HasPrefix(path, ":memory:") {
+		// Each pooled connection would get its own empty database.
+		return nil, "", fmt.Errorf("sqlstore: DSN %q: in-memory SQLite is not supported, use a file", dsn)
+	}
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: DSN %q: %w", dsn, err)
+	}
+	for _, kv := range sqliteDefaults {
+		if !params.Has(kv[0]) {
+			params.Set(kv[0], kv[1])
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, "", fmt.Errorf("sqlstore: create directory for %s: %w", path, err)
+	}
+	// Without a file: prefix, the driver takes the path literally and reads
+	// its parameters after the ?.
+	return sqliteDialect, path + "?" + params.Encode(), nil
+}
+
+// Close releases the database connections.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction; see store.Store. On PostgreSQL the
+// transaction is SERIALIZABLE and fn is run again, up to a few times, when the
+// database reports a serialization failure or a deadlock. On PostgreSQL a
+// failed statement also aborts the transaction: once a call through q fails,
+// fn should return.
+func (db *DB) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.inTx(ctx, fn)
+		if err == nil || attempt == maxTxAttempts || !db.d.isRetryable(err) {
+			return err
+		}
+		// Back off a little, with jitter, so the competing transactions spread out.
+		wait := time.Duration(attempt)*time.Millisecond + rand.N(time.Duration(attempt)*2*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// inTx runs fn once in a transaction. The error of fn is returned as is.
+func (db *DB) inTx(ctx context.Context, fn func(q store.Queries) error) error {
+	tx, err := db.db.BeginTx(ctx, db.d.txOptions)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit; runs if fn panics
+	if err := fn(&queries{x: tx, d: db.d}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
