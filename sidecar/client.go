@@ -1,0 +1,51 @@
+package sidecar
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"rtk-sidecar/tokens"
+)
+
+// joinJSON is the answer to a join: where and how to connect to LiveKit.
+type joinJSON struct {
+	URL           string          `json:"url"`   // LiveKit server URL
+	Token         string          `json:"token"` // LiveKit access token
+	Room          string          `json:"room"`
+	Identity      string          `json:"identity"`
+	MeetingID     string          `json:"meeting_id"`
+	ParticipantID string          `json:"participant_id"`
+	Participant   participantJSON `json:"participant"`
+	Permissions   any             `json:"permissions"`
+}
+
+// participantToken returns the participant token of "Authorization: Bearer <token>".
+func participantToken(c *gin.Context) (string, error) {
+	scheme, tok, found := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !found || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(tok) == "" {
+		return "", tokens.ErrInvalid
+	}
+	return strings.TrimSpace(tok), nil
+}
+
+// join handles POST /client/v1/join: a participant token in, a LiveKit
+// connection out, for the room the participant currently belongs to.
+func (s *Server) join(c *gin.Context) error {
+	tok, err := participantToken(c)
+	if err != nil {
+		return err
+	}
+	j, err := s.meetings.Join(c.Request.Context(), tok)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, joinJSON{
+		URL: j.URL, Token: j.Token, Room: j.Room, Identity: j.Identity,
+		MeetingID: j.Meeting.ID, ParticipantID: j.Participant.ID,
+		Participant: toParticipantJSON(j.Participant, ""),
+		Permissions: j.Preset.Doc.Permissions,
+	})
+	return nil
+}

@@ -1,0 +1,188 @@
+package sidecar
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"rtk-sidecar/store"
+)
+
+// maxBody bounds request bodies; RealtimeKit documents are small.
+const maxBody = 1 << 20
+
+// readBody returns the request body, or "{}" when it is empty, so that
+// endpoints whose fields are all optional accept a bare POST.
+func readBody(c *gin.Context) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	if err != nil {
+		return nil, invalidArgument("could not read the request body: %v", err)
+	}
+	if len(b) > maxBody {
+		return nil, invalidArgument("request body is larger than %d bytes", maxBody)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return []byte("{}"), nil
+	}
+	return b, nil
+}
+
+// bindJSON decodes the request body into dst, a pointer to a struct, and
+// names the offending field when a value has the wrong type.
+func bindJSON(c *gin.Context, dst any) error {
+	b, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(b, dst)
+}
+
+func decodeJSON(b []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			return invalidArgument("request body must be a JSON object")
+		case errors.As(err, &typeErr):
+			return invalidArgument("%q must be %s", typeErr.Field, jsonKind(typeErr.Type))
+		case errors.As(err, &syntaxErr):
+			return invalidArgument("request body is not valid JSON (offset %d): %v", syntaxErr.Offset, err)
+		default:
+			return invalidArgument("request body is not valid JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return invalidArgument("request body must hold a single JSON object")
+	}
+	return nil
+}
+
+// jsonKind names the JSON type a Go type decodes from, with its article.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	default:
+		return "of another type"
+	}
+}
+
+// Paging of list endpoints.
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+)
+
+// paging is the "paging" block of list responses. Offsets are 1-based and
+// inclusive, as in RealtimeKit; an empty page has start_offset 0.
+type paging struct {
+	TotalCount  int `json:"total_count"`
+	StartOffset int `json:"start_offset"`
+	EndOffset   int `json:"end_offset"`
+}
+
+// pageOf reads page_no and per_page from the query.
+func pageOf(c *gin.Context) (store.Page, error) {
+	pageNo, err := queryInt(c, "page_no", 1, 1, math.MaxInt32)
+	if err != nil {
+		return store.Page{}, err
+	}
+	perPage, err := queryInt(c, "per_page", defaultPerPage, 1, maxPerPage)
+	if err != nil {
+		return store.Page{}, err
+	}
+	return store.Page{Offset: (pageNo - 1) * perPage, Limit: perPage}, nil
+}
+
+func pagingOf(p store.Page, n, total int) paging {
+	if n == 0 {
+		return paging{TotalCount: total}
+	}
+	return paging{TotalCount: total, StartOffset: p.Offset + 1, EndOffset: p.Offset + n}
+}
+
+// queryInt reads an integer query parameter in [lo, hi]; absent means def.
+// Whole numbers written as floats ("2.0", as some SDKs send) are accepted.
+func queryInt(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	s, ok := c.GetQuery(name)
+	if !ok || s == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, invalidArgument("%q must be a whole number between %d and %d", name, lo, hi)
+	}
+	return int(f), nil
+}
+
+// queryTime reads an ISO-8601 (RFC 3339) time query parameter; absent is zero.
+func queryTime(c *gin.Context, name string) (time.Time, error) {
+	s := c.Query(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, invalidArgument("%q must be an ISO-8601 time such as 2026-01-02T15:04:05Z", name)
+	}
+	return t, nil
+}
+
+// iso formats a time as RealtimeKit does (UTC, milliseconds, Z).
+func iso(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// nullable renders "" as JSON null.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// ok writes a success envelope.
+func ok(c *gin.Context, status int, data any) {
+	c.JSON(status, gin.H{"success": true, "data": data})
+}
+
+// okPage writes a success envelope with paging.
+func okPage(c *gin.Context, data any, p paging) {
+	c.JSON(200, gin.H{"success": true, "data": data, "paging": p})
+}
+
+// requireParam returns a path parameter; gin guarantees presence, so an
+// empty one only comes from a malformed URL.
+func requireParam(c *gin.Context, name string) (string, error) {
+	v := c.Param(name)
+	if v == "" {
+		return "", invalidArgument("%s is required in the path", name)
+	}
+	return v, nil
+}

@@ -1,0 +1,216 @@
+// Package sidecar is the HTTP edge of rtk-sidecar: RealtimeKit's REST API
+// (Cloudflare paths /accounts/{account}/realtime/kit/{app}/..., the same under
+// /client/v4, and Dyte paths /v2/...), the participant client API
+// (/client/v1/...), and health endpoints. Handlers are thin: they bind the
+// request, call the domain, and render the result; every error becomes
+// RealtimeKit's error envelope in one place (writeError). The package owns no
+// state and no rules of its own.
+package sidecar
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"rtk-sidecar/meetings"
+)
+
+// Check reports whether a dependency is ready; nil means ready.
+type Check func(ctx context.Context) error
+
+// Deps are what the API serves. Meetings, Keys and Log are required.
+type Deps struct {
+	Meetings *meetings.Service
+	// Keys are the API keys accepted by the REST API.
+	Keys []APIKey
+	// Checks are run by the readiness endpoint, by name.
+	Checks map[string]Check
+	Log    *slog.Logger
+}
+
+// Server serves the REST API.
+type Server struct {
+	Deps
+	meetings *meetings.Service
+	keys     keyring
+	log      *slog.Logger
+	engine   *gin.Engine
+}
+
+// New returns a Server for deps. It starts nothing.
+func New(deps Deps) *Server {
+	s := &Server{Deps: deps, meetings: deps.Meetings, keys: deps.Keys, log: deps.Log}
+	s.engine = s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) routes() *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestID, s.accessLog, s.recover)
+	r.NoRoute(func(c *gin.Context) {
+		abortWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path)
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abortWith(c, http.StatusMethodNotAllowed, "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+
+	for _, prefix := range []string{"/accounts/:account_id/realtime/kit", "/client/v4/accounts/:account_id/realtime/kit"} {
+		acc := r.Group(prefix, s.requireKey, s.requireAccount)
+		acc.GET("/apps", handle(s.listApps))
+		acc.POST("/apps", handle(s.createApp))
+		s.appRoutes(acc.Group("/:app_id", s.pathApp))
+	}
+	s.appRoutes(r.Group("/v2", s.requireKey, s.defaultApp))
+
+	client := r.Group("/client/v1")
+	client.POST("/join", handle(s.join))
+	return r
+}
+
+// appRoutes registers the endpoints that live under an app.
+func (s *Server) appRoutes(g *gin.RouterGroup) {
+	g.POST("/meetings", handle(s.createMeeting))
+	g.GET("/meetings", handle(s.listMeetings))
+	g.GET("/meetings/:meeting_id", handle(s.getMeeting))
+	g.PATCH("/meetings/:meeting_id", handle(s.updateMeeting))
+	g.PUT("/meetings/:meeting_id", handle(s.replaceMeeting))
+
+	g.POST("/meetings/:meeting_id/participants", handle(s.addParticipant))
+	g.GET("/meetings/:meeting_id/participants", handle(s.listParticipants))
+	g.GET("/meetings/:meeting_id/participants/:participant_id", handle(s.getParticipant))
+	g.PATCH("/meetings/:meeting_id/participants/:participant_id", handle(s.editParticipant))
+	g.DELETE("/meetings/:meeting_id/participants/:participant_id", handle(s.deleteParticipant))
+	g.POST("/meetings/:meeting_id/participants/:participant_id/token", handle(s.refreshToken))
+
+	g.POST("/presets", handle(s.createPreset))
+	g.GET("/presets", handle(s.listPresets))
+	g.GET("/presets/:preset_id", handle(s.getPreset))
+	g.PATCH("/presets/:preset_id", handle(s.updatePreset))
+	g.DELETE("/presets/:preset_id", handle(s.deletePreset))
+}
+
+const requestIDKey = "rtk.request_id"
+
+// requestID gives every request an id (the caller's X-Request-Id if it sent
+// a sane one), echoed in the response header and in error bodies.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// accessLog writes one line per request, with the error if there was one.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	attrs := []any{
+		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+		"duration", time.Since(start), "request_id", c.GetString(requestIDKey),
+	}
+	level := slog.LevelInfo
+	if last := c.Errors.Last(); last != nil {
+		attrs = append(attrs, "err", last.Err)
+		if c.Writer.Status() >= 500 {
+			level = slog.LevelError
+		}
+	}
+	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" {
+		level = slog.LevelDebug
+	}
+	s.log.Log(c.Request.Context(), level, "http request", attrs...)
+}
+
+// recover turns a panic in a handler into a 500 envelope and a log line.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			writeError(c, fmt.Errorf("sidecar: panic: %v", v))
+		}
+	}()
+	c.Next()
+}
+
+// healthz is liveness: the process serves HTTP.
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"success": true, "data": gin.H{"status": "ok"}})
+}
+
+// readyz is readiness: every dependency answers.
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	status := http.StatusOK
+	results := gin.H{}
+	for name, check := range s.Checks {
+		if err := check(ctx); err != nil {
+			status = http.StatusServiceUnavailable
+			results[name] = err.Error()
+			continue
+		}
+		results[name] = "ok"
+	}
+	c.JSON(status, gin.H{"success": status == http.StatusOK, "data": gin.H{"checks": results}})
+}
+
+// Run serves the API on addr until ctx ends, then drains in-flight requests
+// for at most shutdownTimeout. It listens before serving, so a busy port
+// fails at once.
+func (s *Server) Run(ctx context.Context, addr string, shutdownTimeout time.Duration) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sidecar: listen %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln, shutdownTimeout)
+}
+
+// Serve is Run on an existing listener, which it closes.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("API listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("sidecar: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("sidecar: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("sidecar: serve: %w", err)
+	}
+	s.log.Info("API stopped")
+	return nil
+}
