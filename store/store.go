@@ -112,6 +112,11 @@ type MeetingFilter struct {
 // and meeting, and CreatedAt) and return ErrNotFound for an unknown one.
 // Times are stored with microsecond precision and returned in UTC.
 type Queries interface {
+	SessionQueries   // sessions.go
+	WebhookQueries   // webhooks.go
+	BreakoutQueries  // breakouts.go
+	RecordingQueries // recordings.go
+
 	// CreateApp stores a new app.
 	CreateApp(ctx context.Context, a App) error
 	// GetApp returns the app with this id.

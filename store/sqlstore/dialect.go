@@ -30,6 +30,7 @@ type dialect struct {
 	isUnique     func(error) bool // a unique or primary key violation
 	isForeignKey func(error) bool // a foreign key violation
 	isRetryable  func(error) bool // InTx may run fn again
+	isBusy       func(error) bool // the database was locked by another connection
 }
 
 var sqliteDialect = &dialect{
@@ -47,6 +48,10 @@ var sqliteDialect = &dialect{
 	// Immediate transactions serialize writers, and busy_timeout makes them
 	// wait for each other, so there is nothing worth retrying.
 	isRetryable: func(error) bool { return false },
+	isBusy: func(err error) bool {
+		code := sqliteCode(err) & 0xff // the primary code of an extended one
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED || strings.Contains(err.Error(), "database is locked")
+	},
 }
 
 var postgresDialect = &dialect{
@@ -65,6 +70,7 @@ var postgresDialect = &dialect{
 		code := pgCode(err)
 		return code == "40001" || code == "40P01" // serialization_failure, deadlock_detected
 	},
+	isBusy: func(error) bool { return false },
 }
 
 // sqliteCode returns the extended SQLite result code carried by err, or 0.

@@ -86,6 +86,23 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Processes that open a brand-new SQLite file together race for the
+	// lock that switching it to WAL takes, and SQLite answers the loser
+	// "database is locked" at once instead of waiting: try again.
+	for attempt := 1; ; attempt++ {
+		db, err := open(ctx, d, name)
+		if err == nil || !d.isBusy(err) || attempt == 20 {
+			return db, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 	db, err := sql.Open(d.driver, name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)

@@ -27,9 +27,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ListMeetings", func(t *testing.T) { testListMeetings(t, open) })
 	t.Run("Presets", func(t *testing.T) { testPresets(t, open) })
 	t.Run("Participants", func(t *testing.T) { testParticipants(t, open) })
+	t.Run("Recordings", func(t *testing.T) { testRecordings(t, open) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, open) })
 	t.Run("InTx", func(t *testing.T) { testInTx(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("Breakouts", func(t *testing.T) { testBreakouts(t, open) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
+	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
 }
 
 // t0 has nanoseconds and a zone on purpose: the store must return it
