@@ -27,6 +27,8 @@ var ErrLiveKitUnavailable = psrpc.NewErrorf(psrpc.Unavailable, "LiveKit is unava
 // *lksdk.RoomServiceClient implements it; tests use bridgetest.Rooms.
 type RoomClient interface {
 	CreateRoom(ctx context.Context, req *livekit.CreateRoomRequest) (*livekit.Room, error)
+	DeleteRoom(ctx context.Context, req *livekit.DeleteRoomRequest) (*livekit.DeleteRoomResponse, error)
+	SendData(ctx context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error)
 }
 
 var _ RoomClient = (*lksdk.RoomServiceClient)(nil)

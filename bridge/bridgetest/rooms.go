@@ -14,8 +14,9 @@ import (
 
 // Rooms is an in-memory LiveKit RoomService. It is safe for concurrent use.
 type Rooms struct {
-	mu    sync.Mutex
-	rooms map[string]*livekit.Room
+	mu      sync.Mutex
+	rooms   map[string]*livekit.Room
+	packets []Packet
 	// Err, when set, is returned by every call (an unreachable LiveKit).
 	Err error
 }
@@ -91,4 +92,33 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// Packet is a data packet sent through Rooms.
+type Packet struct {
+	Room       string
+	Topic      string
+	Data       []byte
+	Identities []string
+}
+
+// SendData records the packet; an unknown room is twirp NotFound.
+func (r *Rooms) SendData(_ context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	if _, ok := r.rooms[req.Room]; !ok {
+		return nil, twirp.NotFoundError("requested room does not exist")
+	}
+	r.packets = append(r.packets, Packet{Room: req.Room, Topic: req.GetTopic(), Data: req.Data, Identities: req.DestinationIdentities})
+	return &livekit.SendDataResponse{}, nil
+}
+
+// Packets returns the data packets sent so far.
+func (r *Rooms) Packets() []Packet {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Packet(nil), r.packets...)
 }

@@ -1,0 +1,992 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/psrpc"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/twitchtv/twirp"
+)
+
+// The client protocol's move instruction (docs/protocol.md §4): the RPC
+// method a client registers, and the data topic of the fallback.
+const (
+	MoveMethod = "rtk.move"
+	MoveTopic  = "rtk.move"
+)
+
+// How a move instruction reached the participant (MoveResult.Via).
+const (
+	ViaLiveKit = "livekit" // LiveKit's own MoveParticipant (LiveKit Cloud)
+	ViaRPC     = "rpc"     // RoomService.PerformRpc, method MoveMethod
+	ViaData    = "data"    // RoomService.SendData, RELIABLE, topic MoveTopic
+)
+
+// Errors of failed moves (MoveResult.Err), each with its psrpc class.
+var (
+	// ErrMoveTimeout: the participant did not arrive in the destination
+	// within the move timeout, although it was told twice.
+	ErrMoveTimeout = psrpc.NewErrorf(psrpc.DeadlineExceeded, "participant did not arrive in the destination room")
+	// ErrMoverStopped: the Mover's Run has returned.
+	ErrMoverStopped = psrpc.NewErrorf(psrpc.Unavailable, "mover stopped")
+)
+
+// MoverRooms is the part of LiveKit's RoomService that the Mover uses.
+// *lksdk.RoomServiceClient implements it; tests use bridgetest.LiveKit.
+type MoverRooms interface {
+	GetParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.ParticipantInfo, error)
+	ListParticipants(ctx context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error)
+	RemoveParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.RemoveParticipantResponse, error)
+	UpdateParticipant(ctx context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error)
+	MoveParticipant(ctx context.Context, req *livekit.MoveParticipantRequest) (*livekit.MoveParticipantResponse, error)
+	SendData(ctx context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error)
+}
+
+var _ MoverRooms = (*lksdk.RoomServiceClient)(nil)
+
+// RPCClient performs a server-initiated RPC to one participant: LiveKit's
+// RoomService.PerformRpc. lksdk's RoomServiceClient has no wrapper for it;
+// *AdminRPC implements it over LiveKit's Twirp API, tests use
+// bridgetest.LiveKit. Errors are LiveKit's: twirp errors whose message holds
+// the RpcError ("RpcError 1400: Method not supported at destination").
+type RPCClient interface {
+	PerformRpc(ctx context.Context, req *livekit.PerformRpcRequest) (*livekit.PerformRpcResponse, error)
+}
+
+var _ RPCClient = (*AdminRPC)(nil)
+
+// AdminRPC calls RoomService.PerformRpc with a room-admin token for the
+// request's room (LiveKit refuses an admin grant for another room). It is
+// safe for concurrent use.
+type AdminRPC struct {
+	keys Keys
+	svc  livekit.RoomService
+}
+
+// NewAdminRPC returns an AdminRPC for the LiveKit server at url (ws:// and
+// wss:// are turned into http:// and https://), signing with keys. A nil hc
+// means http.DefaultClient.
+func NewAdminRPC(url string, keys Keys, hc *http.Client) *AdminRPC {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if strings.HasPrefix(url, "ws") {
+		url = "http" + strings.TrimPrefix(url, "ws")
+	}
+	return &AdminRPC{keys: keys, svc: livekit.NewRoomServiceProtobufClient(url, hc)}
+}
+
+// PerformRpc performs req with an admin token for req.Room.
+func (a *AdminRPC) PerformRpc(ctx context.Context, req *livekit.PerformRpcRequest) (*livekit.PerformRpcResponse, error) {
+	tok, err := auth.NewAccessToken(a.keys.APIKey, a.keys.APISecret).
+		SetVideoGrant(&auth.VideoGrant{RoomAdmin: true, Room: req.Room}).
+		SetValidFor(time.Minute).ToJWT()
+	if err != nil {
+		return nil, fmt.Errorf("bridge: sign admin token: %w", err)
+	}
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+tok)
+	ctx, err = twirp.WithHTTPRequestHeaders(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return a.svc.PerformRpc(ctx, req)
+}
+
+// MeetingRef names a meeting in a move instruction.
+type MeetingRef struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// MoveOrder is one participant to move from one LiveKit room to another.
+type MoveOrder struct {
+	MoveID   string // unique per move; clients deduplicate instructions by it
+	Identity string // LiveKit identity (the participant id)
+	FromRoom string // LiveKit room the participant is expected in
+	ToRoom   string // LiveKit room to move it to; the caller creates it first (EnsureRoom), or LiveKit auto-creates it without metadata
+
+	Meeting       MeetingRef // the destination meeting, for the instruction (ID defaults to ToMeetingID)
+	FromMeetingID string     // defaults to FromRoom
+	ToMeetingID   string     // defaults to ToRoom
+	PresetID      string     // the participant's preset in the destination
+	Permissions   any        // effective RealtimeKit permissions in the destination, sent as JSON
+
+	// Grant is the participant's LiveKit grant in the destination; its Room
+	// must be empty or ToRoom. Nil carries the live permission set of the
+	// participant over (what it has in FromRoom right now).
+	Grant *auth.VideoGrant
+	// Metadata is the participant's LiveKit metadata in the destination;
+	// empty keeps its live metadata. Name and attributes always carry over.
+	Metadata string
+}
+
+// Outcome is how a move ended.
+type Outcome int
+
+const (
+	// MoveFailed: the participant is connected but did not arrive, or
+	// LiveKit failed; MoveResult.Err says why.
+	MoveFailed Outcome = iota
+	// MoveArrived: the participant is present in ToRoom now.
+	MoveArrived
+	// MoveAlreadyThere: the participant was in ToRoom already; nothing was sent.
+	MoveAlreadyThere
+	// MoveOffline: the participant is connected to neither room; nothing
+	// was sent, and the join endpoint places it when it comes back.
+	MoveOffline
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case MoveArrived:
+		return "arrived"
+	case MoveAlreadyThere:
+		return "already_there"
+	case MoveOffline:
+		return "offline"
+	default:
+		return "failed"
+	}
+}
+
+// MoveResult is what became of a MoveOrder.
+type MoveResult struct {
+	MoveID   string
+	Identity string
+	Outcome  Outcome
+	// Via is how the last instruction reached the participant: ViaLiveKit,
+	// ViaRPC or ViaData; empty when none was sent.
+	Via string
+	// Deliveries counts the instructions sent (0, 1, or 2 after a re-delivery).
+	Deliveries int
+	// Err is set exactly when Outcome is MoveFailed.
+	Err error
+	// Elapsed runs from the call of Move to its return.
+	Elapsed time.Duration
+}
+
+// MoverOption tunes a Mover.
+type MoverOption func(*moverConfig)
+
+type moverConfig struct {
+	timeout      time.Duration
+	redeliver    time.Duration
+	grace        time.Duration
+	pollInterval time.Duration
+	rpcTimeout   time.Duration
+	tokenTTL     time.Duration
+}
+
+// WithMoveTimeout sets how long Move waits for the participant to arrive
+// (default 10 s).
+func WithMoveTimeout(d time.Duration) MoverOption { return func(c *moverConfig) { c.timeout = d } }
+
+// WithRedeliverAfter sets when the instruction is sent once more if the
+// participant has not arrived (default 1 s, at most half the move timeout).
+// A data packet is never acknowledged, and one sent before the client's
+// data channel is up is lost; clients deduplicate repeats.
+func WithRedeliverAfter(d time.Duration) MoverOption { return func(c *moverConfig) { c.redeliver = d } }
+
+// WithSweepGrace sets how long after an arrival a copy of the participant
+// left in the source room is removed (default 1 s).
+func WithSweepGrace(d time.Duration) MoverOption { return func(c *moverConfig) { c.grace = d } }
+
+// WithPollInterval sets how often a destination room with pending arrivals
+// is listed (default 100 ms). Webhook events passed to Observe confirm
+// arrivals sooner; polling is the fallback.
+func WithPollInterval(d time.Duration) MoverOption {
+	return func(c *moverConfig) { c.pollInterval = d }
+}
+
+// Mover moves participants between LiveKit rooms: with LiveKit's
+// MoveParticipant where the server implements it, else by the client
+// handoff of docs/protocol.md §4 (a destination token delivered by RPC or
+// data; the client joins the destination, then leaves the source). It
+// confirms arrivals from LiveKit and removes copies of moved participants
+// that a lost leave left in the source room.
+//
+// A Mover is safe for concurrent use; moves of one identity run one at a
+// time, in the order they acquire it. Run owns the goroutines the Mover
+// starts (pollers and sweeps).
+type Mover struct {
+	rooms     MoverRooms
+	rpc       RPCClient // nil: data only
+	keys      Keys
+	publicURL string
+	log       *slog.Logger
+	cfg       moverConfig
+
+	// noMove is set once LiveKit has answered MoveParticipant with "not
+	// implemented" (the open-source server): it is not asked again.
+	noMove atomic.Bool
+
+	bg     context.Context // background work; cancelled when Run stops
+	cancel context.CancelFunc
+	stopCh chan struct{} // closed when Run stops
+
+	mu       sync.Mutex
+	state    int // runIdle, runRunning, runStopped
+	wg       sync.WaitGroup
+	arrivals map[string]map[string][]*arrival // room -> identity -> pending arrivals
+	pollers  map[string]bool                  // rooms with a running poller
+	sweeps   map[roomIdentity][]*sweep
+	idLocks  map[string]*idLock
+}
+
+const (
+	runIdle = iota
+	runRunning
+	runStopped
+)
+
+// NewMover returns a Mover. rooms is LiveKit's RoomService, rpc performs
+// RPCs (NewAdminRPC; nil sends every instruction as data), keys sign the
+// destination tokens, and publicURL is the LiveKit URL clients connect to.
+// It starts nothing; call Run.
+func NewMover(rooms MoverRooms, rpc RPCClient, keys Keys, publicURL string, log *slog.Logger, opts ...MoverOption) *Mover {
+	cfg := moverConfig{
+		timeout:      10 * time.Second,
+		redeliver:    time.Second,
+		grace:        time.Second,
+		pollInterval: 100 * time.Millisecond,
+		rpcTimeout:   6 * time.Second,
+		tokenTTL:     5 * time.Minute,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Mover{
+		rooms: rooms, rpc: rpc, keys: keys, publicURL: publicURL, log: log, cfg: cfg,
+		bg: bg, cancel: cancel, stopCh: make(chan struct{}),
+		arrivals: map[string]map[string][]*arrival{},
+		pollers:  map[string]bool{},
+		sweeps:   map[roomIdentity][]*sweep{},
+		idLocks:  map[string]*idLock{},
+	}
+}
+
+// Run runs until ctx ends. It then stops the Mover: moves still waiting
+// return MoveFailed with ErrMoverStopped, pending sweeps are dropped, and
+// Run returns once every goroutine the Mover started has ended. Moves may be
+// made before Run starts; after it returns they fail with ErrMoverStopped.
+// Run may be called once.
+func (m *Mover) Run(ctx context.Context) error {
+	m.mu.Lock()
+	if m.state != runIdle {
+		m.mu.Unlock()
+		return errors.New("bridge: Mover.Run called twice")
+	}
+	m.state = runRunning
+	m.mu.Unlock()
+
+	<-ctx.Done()
+
+	m.mu.Lock()
+	m.state = runStopped
+	close(m.stopCh)
+	m.mu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	return nil
+}
+
+// Observe takes LiveKit webhook events: participant_joined confirms
+// arrivals at once (polling is the fallback), participant_left and
+// participant_connection_aborted cancel sweeps that are no longer needed.
+// It never blocks on I/O; other events are ignored.
+func (m *Mover) Observe(ev *livekit.WebhookEvent) {
+	p := ev.GetParticipant()
+	room := ev.GetRoom().GetName()
+	if p == nil || room == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch ev.GetEvent() {
+	case "participant_joined":
+		for _, a := range m.arrivals[room][p.Identity] {
+			a.offer(p.Sid)
+		}
+	case "participant_left", "participant_connection_aborted":
+		for _, s := range m.sweeps[roomIdentity{room, p.Identity}] {
+			if s.sid == p.Sid {
+				s.cancel()
+			}
+		}
+	}
+}
+
+// Move carries out one move order and blocks until the participant has
+// arrived in o.ToRoom, the move has failed, or the participant turned out to
+// be connected to neither room. It never asks LiveKit's MoveParticipant
+// about an identity that is not in o.FromRoom (that costs 3 s). For the
+// handoff it waits until the participant's connection is ACTIVE, sends the
+// instruction by RPC (as data when the RPC fails, or straight away for a
+// participant without canPublishData), sends it once more if the
+// participant has not arrived after the re-delivery delay, and fails with
+// ErrMoveTimeout at the move timeout.
+//
+// ctx bounds the whole call; its error is returned wrapped. Other errors
+// carry a psrpc class: InvalidArgument for a bad order, Unavailable (or
+// NotFound) from LiveKit, DeadlineExceeded for ErrMoveTimeout, Unavailable
+// for ErrMoverStopped.
+//
+// Once the participant has arrived by handoff, the connection the
+// instruction went to is removed from o.FromRoom if it is still listed
+// there after the sweep grace (a lost leave), in the background.
+func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
+	start := time.Now()
+	res = MoveResult{MoveID: o.MoveID, Identity: o.Identity}
+	defer func() {
+		res.Elapsed = time.Since(start)
+		m.logResult(o, res)
+	}()
+	fail := func(err error) MoveResult {
+		res.Outcome, res.Err = MoveFailed, err
+		return res
+	}
+
+	grant, err := o.validate()
+	if err != nil {
+		return fail(err)
+	}
+	if m.stopped() {
+		return fail(ErrMoverStopped)
+	}
+	unlock, err := m.lockIdentity(ctx, o.Identity)
+	if err != nil {
+		return fail(fmt.Errorf("bridge: move %s: %w", o.Identity, err))
+	}
+	defer unlock()
+	deadline := time.Now().Add(m.cfg.timeout)
+
+	// (a) Where is it?
+	src, err := m.participant(ctx, o.FromRoom, o.Identity)
+	if err != nil {
+		return fail(err)
+	}
+	dst, err := m.participant(ctx, o.ToRoom, o.Identity)
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case src == nil && dst == nil:
+		res.Outcome = MoveOffline
+		return res
+	case src == nil:
+		res.Outcome = MoveAlreadyThere
+		return res
+	case dst != nil && joinedMs(dst) >= joinedMs(src):
+		// The destination copy is the newer connection: the participant has
+		// moved already, and the source copy is a leftover.
+		m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
+		res.Outcome = MoveAlreadyThere
+		return res
+	}
+
+	// Wait for a connection in ToRoom other than a stale one found there now.
+	a := m.await(o.ToRoom, o.Identity, dst.GetSid())
+	defer m.unawait(a)
+
+	// (b) LiveKit's own move, while the server has not said it lacks one.
+	if m.liveKitMove(ctx, o, src) {
+		res.Via, res.Deliveries = ViaLiveKit, 1
+		sid, err := m.wait(ctx, a, deadline)
+		if err != nil {
+			return fail(err)
+		}
+		if err := m.updateMoved(ctx, o, grant); err != nil {
+			return fail(err)
+		}
+		m.log.Debug("moved by LiveKit", "identity", o.Identity, "sid", sid)
+		res.Outcome = MoveArrived
+		return res
+	}
+
+	// (c) Handoff: the client joins ToRoom with this token, then leaves.
+	// A participant that is still connecting cannot take data yet.
+	if src, err = m.whenActive(ctx, o, src, deadline); err != nil {
+		return fail(err)
+	}
+	if src == nil {
+		res.Outcome = MoveOffline
+		return res
+	}
+	payload, err := m.instruction(o, grant, src)
+	if err != nil {
+		return fail(err)
+	}
+	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
+	send := func(until time.Time) error {
+		res.Deliveries++
+		via, err := m.sendAndWait(ctx, a, o, payload, useRPC, until)
+		if via != "" {
+			res.Via = via
+			useRPC = via == ViaRPC // once the RPC failed, the repeat goes as data
+		}
+		return err
+	}
+
+	// (d) Confirm, (f) re-deliver once, then give up at the deadline.
+	err = send(time.Now().Add(min(m.cfg.redeliver, time.Until(deadline)/2)))
+	if errors.Is(err, ErrMoveTimeout) {
+		switch gone, err2 := m.offline(ctx, o); {
+		case err2 != nil:
+			return fail(err2)
+		case gone:
+			res.Outcome = MoveOffline
+			return res
+		}
+		err = send(deadline)
+	}
+	if errors.Is(err, ErrMoveTimeout) {
+		// A last look, in case polling failed meanwhile.
+		if p, err2 := m.participant(ctx, o.ToRoom, o.Identity); err2 == nil && p != nil && p.Sid != dst.GetSid() {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	// (e) Sweep the source copy should the client's leave get lost.
+	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
+	res.Outcome = MoveArrived
+	return res
+}
+
+// validate checks o and returns its destination grant (nil: carry over).
+func (o *MoveOrder) validate() (*auth.VideoGrant, error) {
+	switch {
+	case o.MoveID == "", o.Identity == "", o.FromRoom == "", o.ToRoom == "":
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move order needs MoveID, Identity, FromRoom and ToRoom")
+	case o.FromRoom == o.ToRoom:
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: source and destination are both %q", o.Identity, o.ToRoom)
+	case o.Grant != nil && o.Grant.Room != "" && o.Grant.Room != o.ToRoom:
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: grant is for room %q, not %q", o.Identity, o.Grant.Room, o.ToRoom)
+	}
+	if o.Grant == nil {
+		return nil, nil
+	}
+	g := o.Grant.Clone()
+	g.Room, g.RoomJoin = o.ToRoom, true
+	return g, nil
+}
+
+func (m *Mover) stopped() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state == runStopped
+}
+
+// participant returns identity's info in room, or nil if it is not there.
+func (m *Mover) participant(ctx context.Context, room, identity string) (*livekit.ParticipantInfo, error) {
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	p, err := m.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, fromLiveKit("get participant "+identity+" in "+room, err)
+	}
+	if p.State == livekit.ParticipantInfo_DISCONNECTED {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// activeWait is how often whenActive looks again.
+const activeWait = 50 * time.Millisecond
+
+// whenActive waits, until at most half of the time left before deadline,
+// for src to become ACTIVE (connected: its data channel can carry the
+// instruction), and returns it again; nil if it left.
+func (m *Mover) whenActive(ctx context.Context, o MoveOrder, src *livekit.ParticipantInfo, deadline time.Time) (*livekit.ParticipantInfo, error) {
+	until := time.Now().Add(time.Until(deadline) / 2)
+	for src != nil && src.State != livekit.ParticipantInfo_ACTIVE && time.Now().Before(until) {
+		select {
+		case <-time.After(activeWait):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("bridge: move %s: %w", o.Identity, ctx.Err())
+		case <-m.stopCh:
+			return nil, ErrMoverStopped
+		}
+		p, err := m.participant(ctx, o.FromRoom, o.Identity)
+		if err != nil {
+			return nil, err
+		}
+		src = p // possibly a new connection: the instruction goes to that one
+	}
+	return src, nil
+}
+
+// offline reports whether the participant has left the source room, having
+// not arrived in the destination.
+func (m *Mover) offline(ctx context.Context, o MoveOrder) (bool, error) {
+	p, err := m.participant(ctx, o.FromRoom, o.Identity)
+	return p == nil && err == nil, err
+}
+
+// callTimeout bounds one RoomService call. It stays under lksdk's 5 s
+// failover threshold, above which lksdk starts a goroutine per call that
+// lives as long as the caller's context.
+const callTimeout = 4 * time.Second
+
+func callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout)
+}
+
+// joinedMs is when p joined, in milliseconds.
+func joinedMs(p *livekit.ParticipantInfo) int64 {
+	if p.JoinedAtMs != 0 {
+		return p.JoinedAtMs
+	}
+	return p.JoinedAt * 1000
+}
+
+func isNotFound(err error) bool {
+	var terr twirp.Error
+	return errors.As(err, &terr) && terr.Code() == twirp.NotFound
+}
+
+// liveKitMove tries LiveKit's MoveParticipant and reports whether LiveKit
+// accepted the move. The first "not implemented" answer disables it for the
+// Mover's lifetime; any other error falls back to the handoff for this move.
+func (m *Mover) liveKitMove(ctx context.Context, o MoveOrder, src *livekit.ParticipantInfo) bool {
+	if m.noMove.Load() {
+		return false
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	_, err := m.rooms.MoveParticipant(ctx, &livekit.MoveParticipantRequest{
+		Room: o.FromRoom, Identity: o.Identity, DestinationRoom: o.ToRoom,
+	})
+	switch {
+	case err == nil:
+		return true
+	case notImplemented(err):
+		if !m.noMove.Swap(true) {
+			m.log.Info("LiveKit does not implement MoveParticipant; moving by client handoff", "err", err)
+		}
+	default:
+		m.log.Warn("MoveParticipant failed; moving by client handoff", "identity", o.Identity, "sid", src.Sid, "err", err)
+	}
+	return false
+}
+
+// notImplemented recognises the open-source server's answer to
+// MoveParticipant: twirp "unknown" (HTTP 500) "not implemented"; a twirp
+// "unimplemented" counts too.
+func notImplemented(err error) bool {
+	var terr twirp.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	return terr.Code() == twirp.Unimplemented ||
+		strings.Contains(strings.ToLower(terr.Msg()), "not implemented")
+}
+
+// updateMoved applies a new grant or metadata after LiveKit moved the
+// participant itself (MoveParticipant keeps both).
+func (m *Mover) updateMoved(ctx context.Context, o MoveOrder, grant *auth.VideoGrant) error {
+	if grant == nil && o.Metadata == "" {
+		return nil
+	}
+	req := &livekit.UpdateParticipantRequest{Room: o.ToRoom, Identity: o.Identity, Metadata: o.Metadata}
+	if grant != nil {
+		req.Permission = grant.ToPermission()
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	if _, err := m.rooms.UpdateParticipant(ctx, req); err != nil {
+		return fromLiveKit("update moved participant "+o.Identity, err)
+	}
+	return nil
+}
+
+// instruction is the move instruction of docs/protocol.md §4.
+type instruction struct {
+	V             int        `json:"v"`
+	MoveID        string     `json:"moveId"`
+	ParticipantID string     `json:"participantId"`
+	FromMeetingID string     `json:"fromMeetingId"`
+	ToMeetingID   string     `json:"toMeetingId"`
+	Meeting       MeetingRef `json:"meeting"`
+	LiveKit       struct {
+		URL   string `json:"url"`
+		Token string `json:"token"`
+		Room  string `json:"room"`
+	} `json:"livekit"`
+	PresetID    string `json:"presetId,omitempty"`
+	Permissions any    `json:"permissions,omitempty"`
+}
+
+// instruction mints the destination token and encodes the instruction.
+// Without a grant in the order, the token carries src's live permissions.
+func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo) ([]byte, error) {
+	if grant == nil {
+		grant = &auth.VideoGrant{RoomJoin: true, Room: o.ToRoom}
+		grant.UpdateFromPermission(src.GetPermission())
+		if len(src.GetPermission().GetCanPublishSources()) == 0 {
+			grant.CanPublishSources = nil // none listed: every source, as LiveKit reads it
+		}
+	}
+	md := o.Metadata
+	if md == "" {
+		md = src.Metadata
+	}
+	at := auth.NewAccessToken(m.keys.APIKey, m.keys.APISecret).
+		SetIdentity(o.Identity).SetName(src.Name).SetMetadata(md).
+		SetVideoGrant(grant).SetValidFor(m.cfg.tokenTTL)
+	if len(src.Attributes) > 0 {
+		at.SetAttributes(src.Attributes)
+	}
+	tok, err := at.ToJWT()
+	if err != nil {
+		return nil, fmt.Errorf("bridge: sign move token for %s: %w", o.Identity, err)
+	}
+	in := instruction{
+		V: 1, MoveID: o.MoveID, ParticipantID: o.Identity,
+		FromMeetingID: or(o.FromMeetingID, o.FromRoom), ToMeetingID: or(o.ToMeetingID, o.ToRoom),
+		Meeting: o.Meeting, PresetID: o.PresetID, Permissions: o.Permissions,
+	}
+	in.Meeting.ID = or(in.Meeting.ID, in.ToMeetingID)
+	in.LiveKit.URL, in.LiveKit.Token, in.LiveKit.Room = m.publicURL, tok, o.ToRoom
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: encode move instruction: %w", err)
+	}
+	return b, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// sendAndWait delivers the instruction and waits for the arrival until
+// until. It returns how the instruction went, and nil once the participant
+// has arrived. An arrival while the delivery is still under way ends it: a
+// client may move before its RPC answer reaches LiveKit, and LiveKit then
+// takes seconds to fail the call (findings, pitfall 5).
+func (m *Mover) sendAndWait(ctx context.Context, a *arrival, o MoveOrder, payload []byte, useRPC bool, until time.Time) (string, error) {
+	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var via string
+	var derr error
+	go func() {
+		defer close(done)
+		via, derr = m.deliver(dctx, o, payload, useRPC)
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-a.done:
+		cancel()
+		<-done
+		switch {
+		case derr == nil && via != "":
+			return via, nil
+		case useRPC:
+			return ViaRPC, nil // the client moved before its RPC answer came
+		default:
+			return ViaData, nil
+		}
+	case <-done:
+		if derr != nil {
+			return "", derr
+		}
+	case <-m.stopCh:
+		return "", ErrMoverStopped
+	case <-ctx.Done():
+		return "", fmt.Errorf("bridge: move %s: %w", o.Identity, ctx.Err())
+	}
+	_, err := m.wait(ctx, a, until)
+	return via, err
+}
+
+// deliver sends the instruction by RPC when useRPC, else (or when the RPC
+// fails in any way) as a data packet, and returns how it went.
+func (m *Mover) deliver(ctx context.Context, o MoveOrder, payload []byte, useRPC bool) (string, error) {
+	if useRPC {
+		rctx, cancel := context.WithTimeout(ctx, m.cfg.rpcTimeout)
+		_, err := m.rpc.PerformRpc(rctx, &livekit.PerformRpcRequest{
+			Room: o.FromRoom, DestinationIdentity: o.Identity, Method: MoveMethod,
+			Payload: string(payload), ResponseTimeoutMs: 5000,
+		})
+		cancel()
+		if err == nil {
+			return ViaRPC, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("bridge: move %s: %w", o.Identity, ctx.Err())
+		}
+		m.log.Info("move RPC failed; sending the instruction as data", "identity", o.Identity, "move", o.MoveID, "err", err)
+	}
+	topic := MoveTopic
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	_, err := m.rooms.SendData(ctx, &livekit.SendDataRequest{
+		Room: o.FromRoom, Data: payload, Kind: livekit.DataPacket_RELIABLE,
+		DestinationIdentities: []string{o.Identity}, Topic: &topic,
+	})
+	if err != nil {
+		return "", fromLiveKit("send move instruction to "+o.Identity, err)
+	}
+	return ViaData, nil
+}
+
+func (m *Mover) logResult(o MoveOrder, r MoveResult) {
+	attrs := []any{"move", o.MoveID, "identity", o.Identity, "from", o.FromRoom, "to", o.ToRoom,
+		"outcome", r.Outcome.String(), "via", r.Via, "deliveries", r.Deliveries, "elapsed", r.Elapsed}
+	if r.Err != nil {
+		m.log.Warn("move failed", append(attrs, "err", r.Err)...)
+		return
+	}
+	m.log.Info("move done", attrs...)
+}
+
+// ---- arrivals ----
+
+// arrival is one Move waiting for identity to appear in room with a
+// connection other than exclude.
+type arrival struct {
+	room, identity, exclude string
+	done                    chan struct{}
+	sid                     string // set before done is closed
+}
+
+// offer reports a connection of the identity in the room; it completes the
+// arrival unless it is the excluded one. Called with Mover.mu held.
+func (a *arrival) offer(sid string) {
+	if sid == a.exclude || a.sid != "" {
+		return
+	}
+	a.sid = sid
+	close(a.done)
+}
+
+// await registers an arrival and makes sure its room is polled.
+func (m *Mover) await(room, identity, exclude string) *arrival {
+	a := &arrival{room: room, identity: identity, exclude: exclude, done: make(chan struct{})}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byID := m.arrivals[room]
+	if byID == nil {
+		byID = map[string][]*arrival{}
+		m.arrivals[room] = byID
+	}
+	byID[identity] = append(byID[identity], a)
+	if !m.pollers[room] && m.state != runStopped {
+		m.pollers[room] = true
+		m.wg.Add(1)
+		go m.poll(room)
+	}
+	return a
+}
+
+func (m *Mover) unawait(a *arrival) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byID := m.arrivals[a.room]
+	list := byID[a.identity]
+	for i, x := range list {
+		if x == a {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(byID, a.identity)
+	} else {
+		byID[a.identity] = list
+	}
+	if len(byID) == 0 {
+		delete(m.arrivals, a.room)
+	}
+}
+
+// wait waits for a until deadline; it returns the arrived connection's SID,
+// or ErrMoveTimeout, ErrMoverStopped or ctx's error.
+func (m *Mover) wait(ctx context.Context, a *arrival, deadline time.Time) (string, error) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-a.done:
+		return a.sid, nil
+	case <-t.C:
+		return "", ErrMoveTimeout
+	case <-m.stopCh:
+		return "", ErrMoverStopped
+	case <-ctx.Done():
+		return "", fmt.Errorf("bridge: move %s: %w", a.identity, ctx.Err())
+	}
+}
+
+// poll lists room every poll interval while moves wait for arrivals in it:
+// one poller per room, shared by all of them.
+func (m *Mover) poll(room string) {
+	defer m.wg.Done()
+	t := time.NewTicker(m.cfg.pollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.bg.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		if len(m.arrivals[room]) == 0 {
+			delete(m.pollers, room)
+			m.mu.Unlock()
+			return
+		}
+		m.mu.Unlock()
+
+		ctx, cancel := callContext(m.bg)
+		res, err := m.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
+		cancel()
+		if err != nil {
+			m.log.Debug("poll for arrivals failed", "room", room, "err", err)
+			continue
+		}
+		m.mu.Lock()
+		for _, p := range res.Participants {
+			if p.State == livekit.ParticipantInfo_DISCONNECTED {
+				continue
+			}
+			for _, a := range m.arrivals[room][p.Identity] {
+				a.offer(p.Sid)
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// ---- sweeps ----
+
+type roomIdentity struct{ room, identity string }
+
+// sweep removes one connection (sid) of identity from room after the grace,
+// unless it leaves by itself first.
+type sweep struct {
+	room, identity, sid string
+	gone                chan struct{}
+	once                sync.Once
+}
+
+func (s *sweep) cancel() { s.once.Do(func() { close(s.gone) }) }
+
+func (m *Mover) scheduleSweep(room, identity, sid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == runStopped {
+		return
+	}
+	s := &sweep{room: room, identity: identity, sid: sid, gone: make(chan struct{})}
+	k := roomIdentity{room, identity}
+	m.sweeps[k] = append(m.sweeps[k], s)
+	m.wg.Add(1)
+	go m.runSweep(s)
+}
+
+func (m *Mover) runSweep(s *sweep) {
+	defer m.wg.Done()
+	defer m.dropSweep(s)
+	t := time.NewTimer(m.cfg.grace)
+	defer t.Stop()
+	select {
+	case <-m.bg.Done():
+		return
+	case <-s.gone:
+		return
+	case <-t.C:
+	}
+	ctx, cancel := callContext(m.bg)
+	defer cancel()
+	p, err := m.participant(ctx, s.room, s.identity)
+	switch {
+	case err != nil:
+		m.log.Warn("sweep: cannot check the source room", "room", s.room, "identity", s.identity, "err", err)
+		return
+	case p == nil || p.Sid != s.sid:
+		return // left, or a newer connection that is not ours to remove
+	}
+	_, err = m.rooms.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: s.room, Identity: s.identity})
+	switch {
+	case err == nil:
+		m.log.Info("removed a moved participant's leftover connection (lost leave)", "room", s.room, "identity", s.identity, "sid", s.sid)
+	case !isNotFound(err):
+		m.log.Warn("sweep: remove failed", "room", s.room, "identity", s.identity, "err", err)
+	}
+}
+
+func (m *Mover) dropSweep(s *sweep) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := roomIdentity{s.room, s.identity}
+	list := m.sweeps[k]
+	for i, x := range list {
+		if x == s {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(m.sweeps, k)
+	} else {
+		m.sweeps[k] = list
+	}
+}
+
+// ---- one move per identity at a time ----
+
+type idLock struct {
+	ch    chan struct{} // holds a token while the identity is locked
+	users int           // holders and waiters
+}
+
+func (m *Mover) lockIdentity(ctx context.Context, identity string) (func(), error) {
+	m.mu.Lock()
+	l := m.idLocks[identity]
+	if l == nil {
+		l = &idLock{ch: make(chan struct{}, 1)}
+		m.idLocks[identity] = l
+	}
+	l.users++
+	m.mu.Unlock()
+	release := func() {
+		m.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(m.idLocks, identity)
+		}
+		m.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-m.stopCh:
+		release()
+		return nil, ErrMoverStopped
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,618 @@
+package bridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/psrpc"
+	"github.com/twitchtv/twirp"
+
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/bridge/bridgetest"
+)
+
+const (
+	testKey    = "test-key"
+	testSecret = "test-secret-0123456789abcdefghijklmnop"
+	publicURL  = "ws://livekit.test"
+)
+
+var testKeys = bridge.Keys{APIKey: testKey, APISecret: testSecret}
+
+var (
+	_ bridge.MoverRooms = (*bridgetest.LiveKit)(nil)
+	_ bridge.RPCClient  = (*bridgetest.LiveKit)(nil)
+)
+
+// fast keeps unit tests quick: a 400 ms move timeout (re-delivery at 200 ms),
+// a 50 ms sweep grace and 20 ms polling.
+var fast = []bridge.MoverOption{
+	bridge.WithMoveTimeout(400 * time.Millisecond),
+	bridge.WithSweepGrace(50 * time.Millisecond),
+	bridge.WithPollInterval(20 * time.Millisecond),
+}
+
+// newMover returns a running Mover over lk (which also performs RPCs) and
+// stops both at cleanup, checking that Run returns.
+func newMover(t *testing.T, lk *bridgetest.LiveKit, opts ...bridge.MoverOption) *bridge.Mover {
+	t.Helper()
+	m := bridge.NewMover(lk, lk, testKeys, publicURL, slog.New(slog.DiscardHandler), opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return 5s after its context ended")
+		}
+		lk.Close()
+	})
+	return m
+}
+
+func newLiveKit() *bridgetest.LiveKit { return bridgetest.NewLiveKit(testKey, testSecret) }
+
+// participant is a connected participant with every right, like a preset
+// host's grants.
+func participant(id string) *livekit.ParticipantInfo {
+	return &livekit.ParticipantInfo{Identity: id, Name: "name of " + id,
+		Permission: &livekit.ParticipantPermission{CanPublish: true, CanSubscribe: true, CanPublishData: true}}
+}
+
+func order(id string) bridge.MoveOrder {
+	return bridge.MoveOrder{MoveID: "move-" + id, Identity: id, FromRoom: "main", ToRoom: "bo-1",
+		Meeting: bridge.MeetingRef{Title: "Room 1"}}
+}
+
+// codeOf is the psrpc class of err, or "".
+func codeOf(err error) psrpc.ErrorCode {
+	var perr psrpc.Error
+	if errors.As(err, &perr) {
+		return perr.Code()
+	}
+	return ""
+}
+
+// TestMoveOutcomes covers every outcome and delivery path against simulated
+// clients: what Move answers, where the participant ends up, and what was sent.
+func TestMoveOutcomes(t *testing.T) {
+	noData := participant("x")
+	noData.Permission.CanPublishData = false
+
+	cases := []struct {
+		name  string
+		setup func(lk *bridgetest.LiveKit) // puts "p" somewhere
+		want  bridge.Outcome
+		via   string
+		sent  int    // instructions sent (MoveResult.Deliveries)
+		rpcs  int    // PerformRpc calls
+		code  string // psrpc class of Err
+		inDst bool
+		inSrc bool // still in the source once the sweep grace has passed
+		swept bool // removed from the source by the Mover
+		quick bool // Move returns within 300 ms
+	}{
+		{name: "arrives by RPC", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{})
+		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 1, rpcs: 1, inDst: true},
+		{name: "method not registered (1400): data", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{RPC: bridgetest.RPCUnsupported})
+		}, want: bridge.MoveArrived, via: bridge.ViaData, sent: 1, rpcs: 1, inDst: true},
+		{name: "no ack (1501): data as well", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{RPC: bridgetest.RPCNoAck})
+		}, want: bridge.MoveArrived, via: bridge.ViaData, sent: 1, rpcs: 1, inDst: true},
+		{name: "answer lost after the client moved: arrival ends the wait", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{RPC: bridgetest.RPCNoAck, RPCDelay: 2 * time.Second})
+		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 1, rpcs: 1, inDst: true, quick: true},
+		{name: "no canPublishData: data without trying RPC", setup: func(lk *bridgetest.LiveKit) {
+			p := participant("p")
+			p.Permission = noData.Permission
+			lk.Join("main", p, bridgetest.Behavior{})
+		}, want: bridge.MoveArrived, via: bridge.ViaData, sent: 1, rpcs: 0, inDst: true},
+		{name: "ignores the first instruction: re-delivered", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{Ignore: 1})
+		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 2, rpcs: 2, inDst: true},
+		{name: "never moves: failed after two instructions", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{Never: true})
+		}, want: bridge.MoveFailed, via: bridge.ViaRPC, sent: 2, rpcs: 2, code: string(psrpc.DeadlineExceeded), inSrc: true},
+		{name: "lost leave: swept", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{LoseLeave: true})
+		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 1, rpcs: 1, inDst: true, swept: true},
+		{name: "slow client", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{JoinDelay: 120 * time.Millisecond})
+		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 1, rpcs: 1, inDst: true},
+		{name: "offline", setup: func(lk *bridgetest.LiveKit) {},
+			want: bridge.MoveOffline},
+		{name: "already there", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("bo-1", participant("p"), bridgetest.Behavior{})
+		}, want: bridge.MoveAlreadyThere, inDst: true},
+		{name: "already there, leftover in the source: swept", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{})
+			time.Sleep(2 * time.Millisecond) // joined later
+			lk.Join("bo-1", participant("p"), bridgetest.Behavior{})
+		}, want: bridge.MoveAlreadyThere, inDst: true, swept: true},
+		{name: "in both, the source is newer: moved, stale destination copy ignored", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("bo-1", participant("p"), bridgetest.Behavior{})
+			time.Sleep(2 * time.Millisecond)
+			lk.Join("main", participant("p"), bridgetest.Behavior{JoinDelay: 60 * time.Millisecond})
+		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 1, rpcs: 1, inDst: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lk := newLiveKit()
+			m := newMover(t, lk, fast...)
+			lk.OnEvent(m.Observe)
+			tc.setup(lk)
+			staleDst := lk.Participant("bo-1", "p").GetSid()
+
+			res := m.Move(context.Background(), order("p"))
+
+			if res.Outcome != tc.want || res.Via != tc.via || res.Deliveries != tc.sent {
+				t.Fatalf("Move = %v via %q after %d instructions (err %v), want %v via %q after %d",
+					res.Outcome, res.Via, res.Deliveries, res.Err, tc.want, tc.via, tc.sent)
+			}
+			if got := string(codeOf(res.Err)); got != tc.code || (tc.code == "") != (res.Err == nil) {
+				t.Errorf("Err = %v (class %q), want class %q", res.Err, got, tc.code)
+			}
+			if tc.quick && res.Elapsed > 300*time.Millisecond {
+				t.Errorf("Move took %s", res.Elapsed)
+			}
+			if ds := lk.Deliveries("p"); tc.quick && len(ds) != 1 {
+				t.Errorf("deliveries %+v, want the RPC only", ds)
+			}
+			if res.MoveID != "move-p" || res.Identity != "p" || res.Elapsed <= 0 {
+				t.Errorf("result %+v lacks its move id, identity or elapsed time", res)
+			}
+			if n := lk.RPCCalls("p"); n != tc.rpcs {
+				t.Errorf("PerformRpc called %d times, want %d", n, tc.rpcs)
+			}
+			if n := lk.AbsentMoveCalls(); n != 0 {
+				t.Errorf("MoveParticipant called %d times for an absent identity (3 s each on LiveKit)", n)
+			}
+			if dst := lk.Participant("bo-1", "p"); (dst != nil) != tc.inDst {
+				t.Errorf("in destination = %v, want %v", dst != nil, tc.inDst)
+			} else if tc.want == bridge.MoveArrived && dst.Sid == staleDst {
+				t.Errorf("arrival confirmed by the stale destination copy %s", staleDst)
+			}
+			time.Sleep(150 * time.Millisecond) // sweep grace (50 ms) and more
+			if src := lk.Participant("main", "p"); (src != nil) != tc.inSrc {
+				t.Errorf("in source after the grace = %v, want %v", src != nil, tc.inSrc)
+			}
+			if swept := slices.Contains(lk.Removed(), "main/p"); swept != tc.swept {
+				t.Errorf("swept = %v, want %v (removed %v)", swept, tc.swept, lk.Removed())
+			}
+		})
+	}
+}
+
+// TestMoveInstruction checks the instruction a client receives against
+// docs/protocol.md §4, and that the token carries the live name, metadata,
+// attributes and permission set into the destination.
+func TestMoveInstruction(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	p := participant("p")
+	p.Metadata = `{"participant_id":"p"}`
+	p.Attributes = map[string]string{"role": "student", "group": "g7"}
+	p.Permission = &livekit.ParticipantPermission{CanSubscribe: true, CanPublish: true, CanPublishData: true,
+		CanUpdateMetadata: true, CanPublishSources: []livekit.TrackSource{livekit.TrackSource_MICROPHONE}}
+	lk.Join("main", p, bridgetest.Behavior{})
+
+	o := order("p")
+	o.FromMeetingID, o.ToMeetingID = "meeting-main", "meeting-bo-1"
+	o.PresetID = "preset-1"
+	o.Permissions = map[string]any{"can_switch_to_parent_meeting": true}
+	if res := m.Move(context.Background(), o); res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v: %v", res.Outcome, res.Err)
+	}
+
+	ds := lk.Deliveries("p")
+	if len(ds) != 1 || ds[0].Via != "rpc" || ds[0].Topic != "rtk.move" || ds[0].Room != "main" {
+		t.Fatalf("deliveries = %+v, want one RPC rtk.move in main", ds)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(ds[0].Payload, &got); err != nil {
+		t.Fatal(err)
+	}
+	lkPart, _ := got["livekit"].(map[string]any)
+	token, _ := lkPart["token"].(string)
+	delete(lkPart, "token")
+	want := map[string]any{
+		"v": 1.0, "moveId": "move-p", "participantId": "p",
+		"fromMeetingId": "meeting-main", "toMeetingId": "meeting-bo-1",
+		"meeting":     map[string]any{"id": "meeting-bo-1", "title": "Room 1"},
+		"livekit":     map[string]any{"url": publicURL, "room": "bo-1"},
+		"presetId":    "preset-1",
+		"permissions": map[string]any{"can_switch_to_parent_meeting": true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("instruction =\n%v\nwant\n%v", got, want)
+	}
+	if token == "" {
+		t.Error("instruction has no token")
+	}
+
+	moved := lk.Participant("bo-1", "p")
+	if moved.Name != p.Name || moved.Metadata != p.Metadata || !reflect.DeepEqual(moved.Attributes, p.Attributes) {
+		t.Errorf("moved participant %q %q %v, want %q %q %v", moved.Name, moved.Metadata, moved.Attributes, p.Name, p.Metadata, p.Attributes)
+	}
+	perm := moved.Permission
+	if !perm.CanSubscribe || !perm.CanPublish || !perm.CanPublishData || !perm.CanUpdateMetadata ||
+		!slices.Equal(perm.CanPublishSources, []livekit.TrackSource{livekit.TrackSource_MICROPHONE}) {
+		t.Errorf("moved permission %v, want the live one %v", perm, p.Permission)
+	}
+}
+
+// TestMoveWithGrantAndMetadata: a grant in the order replaces the live
+// permission set, and metadata in the order replaces the live metadata.
+func TestMoveWithGrantAndMetadata(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+
+	o := order("p")
+	o.Grant = &auth.VideoGrant{RoomJoin: true, Room: "bo-1"}
+	o.Grant.SetCanPublish(false)
+	o.Grant.SetCanPublishData(true)
+	o.Grant.SetCanSubscribe(true)
+	o.Metadata = `{"preset_id":"listener"}`
+	if res := m.Move(context.Background(), o); res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v: %v", res.Outcome, res.Err)
+	}
+	moved := lk.Participant("bo-1", "p")
+	if moved.Permission.CanPublish || !moved.Permission.CanSubscribe || moved.Metadata != o.Metadata {
+		t.Errorf("moved with %v and metadata %q, want the order's grant and metadata", moved.Permission, moved.Metadata)
+	}
+
+	bad := order("q")
+	bad.Grant = &auth.VideoGrant{RoomJoin: true, Room: "elsewhere"}
+	if res := m.Move(context.Background(), bad); res.Outcome != bridge.MoveFailed || codeOf(res.Err) != psrpc.InvalidArgument {
+		t.Errorf("grant for another room: %v %v, want failed InvalidArgument", res.Outcome, res.Err)
+	}
+}
+
+// TestMoveParticipantNotImplemented: MoveParticipant is asked once, never for
+// an absent identity, and never again once LiveKit said "not implemented".
+func TestMoveParticipantNotImplemented(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	for _, id := range []string{"a", "b", "c"} {
+		lk.Join("main", participant(id), bridgetest.Behavior{})
+	}
+	if res := m.Move(context.Background(), order("nobody")); res.Outcome != bridge.MoveOffline {
+		t.Fatalf("absent: %v %v", res.Outcome, res.Err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if res := m.Move(context.Background(), order(id)); res.Outcome != bridge.MoveArrived || res.Via != bridge.ViaRPC {
+			t.Fatalf("%s: %v via %s: %v", id, res.Outcome, res.Via, res.Err)
+		}
+	}
+	calls := []int{lk.MoveCalls("nobody"), lk.MoveCalls("a"), lk.MoveCalls("b"), lk.MoveCalls("c")}
+	if !slices.Equal(calls, []int{0, 1, 0, 0}) {
+		t.Errorf("MoveParticipant calls for nobody, a, b, c = %v, want [0 1 0 0]", calls)
+	}
+}
+
+// TestMoveParticipantImplemented: where LiveKit moves participants itself,
+// no instruction is sent, and the order's grant is applied afterwards.
+func TestMoveParticipantImplemented(t *testing.T) {
+	lk := newLiveKit()
+	lk.SetMoveImplemented(true)
+	m := newMover(t, lk, fast...)
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	o := order("p")
+	o.Grant = &auth.VideoGrant{}
+	o.Grant.SetCanPublish(false)
+	o.Grant.SetCanSubscribe(true)
+
+	res := m.Move(context.Background(), o)
+	if res.Outcome != bridge.MoveArrived || res.Via != bridge.ViaLiveKit {
+		t.Fatalf("Move = %v via %s: %v", res.Outcome, res.Via, res.Err)
+	}
+	if ds := lk.Deliveries("p"); len(ds) != 0 {
+		t.Errorf("instructions sent although LiveKit moved the participant: %+v", ds)
+	}
+	if p := lk.Participant("bo-1", "p"); p == nil || p.Permission.CanPublish {
+		t.Errorf("in destination: %v, want present without canPublish", p)
+	}
+}
+
+// TestMoveConfirmation: arrivals are confirmed by webhook events alone (no
+// useful polling), and by polling alone (no events).
+func TestMoveConfirmation(t *testing.T) {
+	t.Run("events", func(t *testing.T) {
+		lk := newLiveKit()
+		m := newMover(t, lk, bridge.WithPollInterval(time.Hour), bridge.WithMoveTimeout(2*time.Second))
+		lk.OnEvent(m.Observe)
+		lk.Join("main", participant("p"), bridgetest.Behavior{})
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveArrived || res.Elapsed > 500*time.Millisecond {
+			t.Errorf("Move = %v in %s (%v), want arrived at once", res.Outcome, res.Elapsed, res.Err)
+		}
+		if n := lk.ListCalls("bo-1"); n != 0 {
+			t.Errorf("ListParticipants called %d times, want 0", n)
+		}
+	})
+	t.Run("polling", func(t *testing.T) {
+		lk := newLiveKit()
+		m := newMover(t, lk, bridge.WithPollInterval(50*time.Millisecond), bridge.WithMoveTimeout(2*time.Second))
+		lk.Join("main", participant("p"), bridgetest.Behavior{})
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveArrived || res.Elapsed > 500*time.Millisecond {
+			t.Errorf("Move = %v in %s (%v), want arrived within a few polls", res.Outcome, res.Elapsed, res.Err)
+		}
+	})
+}
+
+// TestConcurrentMoves moves 100 participants at once. Every one arrives, and
+// the destination is polled by one shared poller, not one per move.
+func TestConcurrentMoves(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, bridge.WithPollInterval(50*time.Millisecond), bridge.WithSweepGrace(50*time.Millisecond))
+	const n = 100
+	for i := range n {
+		lk.Join("main", participant(fmt.Sprint("p", i)), bridgetest.Behavior{
+			JoinDelay: time.Duration(i%10) * 20 * time.Millisecond, LoseLeave: i%7 == 0})
+	}
+	start := time.Now()
+	results := make([]bridge.MoveResult, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = m.Move(context.Background(), order(fmt.Sprint("p", i))) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, r := range results {
+		if r.Outcome != bridge.MoveArrived {
+			t.Errorf("%s: %v %v", r.Identity, r.Outcome, r.Err)
+		}
+	}
+	if got := len(lk.Identities("bo-1")); got != n {
+		t.Errorf("%d in the destination, want %d", got, n)
+	}
+	if max := int(elapsed/(50*time.Millisecond)) + 2; lk.ListCalls("bo-1") > max {
+		t.Errorf("destination listed %d times in %s, want at most %d (one poller)", lk.ListCalls("bo-1"), elapsed, max)
+	}
+	eventually(t, 2*time.Second, func() string {
+		if ids := lk.Identities("main"); len(ids) != 0 {
+			return fmt.Sprintf("left in the source: %v", ids)
+		}
+		return ""
+	})
+}
+
+// TestSameIdentityMovesInTurn: two moves of one participant at once run one
+// after the other; the second finds it there already.
+func TestSameIdentityMovesInTurn(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.Join("main", participant("p"), bridgetest.Behavior{JoinDelay: 30 * time.Millisecond})
+	var wg sync.WaitGroup
+	results := make([]bridge.MoveResult, 2)
+	for i := range results {
+		wg.Go(func() {
+			o := order("p")
+			o.MoveID = fmt.Sprint("move-", i)
+			results[i] = m.Move(context.Background(), o)
+		})
+	}
+	wg.Wait()
+	outcomes := []bridge.Outcome{results[0].Outcome, results[1].Outcome}
+	slices.Sort(outcomes)
+	if !slices.Equal(outcomes, []bridge.Outcome{bridge.MoveArrived, bridge.MoveAlreadyThere}) {
+		t.Errorf("outcomes %v, want one arrived and one already there", outcomes)
+	}
+	if n := len(lk.Deliveries("p")); n != 1 {
+		t.Errorf("%d instructions sent, want 1", n)
+	}
+}
+
+// TestMoveLeavesMeanwhile: a participant that disconnects instead of
+// moving is offline at the re-delivery point, not failed.
+func TestMoveLeavesMeanwhile(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.Join("main", participant("p"), bridgetest.Behavior{Never: true})
+	time.AfterFunc(50*time.Millisecond, func() { lk.Leave("main", "p") })
+	res := m.Move(context.Background(), order("p"))
+	if res.Outcome != bridge.MoveOffline || res.Deliveries != 1 {
+		t.Errorf("Move = %v after %d instructions (%v), want offline after 1", res.Outcome, res.Deliveries, res.Err)
+	}
+}
+
+// TestMoveWaitsUntilActive: a participant that is still connecting gets its
+// instruction once it is ACTIVE (before, its data channel would drop it).
+func TestMoveWaitsUntilActive(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	lk.SetState("main", "p", livekit.ParticipantInfo_JOINED)
+	start := time.Now()
+	time.AfterFunc(100*time.Millisecond, func() { lk.SetState("main", "p", livekit.ParticipantInfo_ACTIVE) })
+	res := m.Move(context.Background(), order("p"))
+	if res.Outcome != bridge.MoveArrived || res.Deliveries != 1 {
+		t.Fatalf("Move = %v after %d instructions: %v", res.Outcome, res.Deliveries, res.Err)
+	}
+	if ds := lk.Deliveries("p"); len(ds) != 1 || ds[0].At.Sub(start) < 100*time.Millisecond {
+		t.Errorf("instruction sent %s after the start, before the participant was ACTIVE", ds[0].At.Sub(start))
+	}
+}
+
+// TestSweepSparesNewerConnection: a sweep removes only the connection it was
+// scheduled for; if the participant came back to the source meanwhile, its
+// new connection stays.
+func TestSweepSparesNewerConnection(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, bridge.WithSweepGrace(100*time.Millisecond), bridge.WithPollInterval(10*time.Millisecond))
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{LoseLeave: true})
+	if res := m.Move(context.Background(), order("p")); res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v: %v", res.Outcome, res.Err)
+	}
+	lk.Join("main", participant("p"), bridgetest.Behavior{}) // back, with a new connection
+	time.Sleep(250 * time.Millisecond)
+	if lk.Participant("main", "p") == nil || len(lk.Removed()) != 0 {
+		t.Errorf("the newer connection was removed (removed %v)", lk.Removed())
+	}
+}
+
+// TestMoveErrors: bad orders and LiveKit failures fail with their class.
+func TestMoveErrors(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	same := order("p")
+	same.ToRoom = "main"
+	for _, tc := range []struct {
+		name string
+		o    bridge.MoveOrder
+		err  error
+		code psrpc.ErrorCode
+	}{
+		{"no move id", bridge.MoveOrder{Identity: "p", FromRoom: "main", ToRoom: "bo-1"}, nil, psrpc.InvalidArgument},
+		{"same room", same, nil, psrpc.InvalidArgument},
+		{"LiveKit down", order("p"), errors.New("connection refused"), psrpc.Unavailable},
+		{"LiveKit answers an error", order("p"), twirp.InternalError("boom"), psrpc.Unavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lk.SetErr(tc.err)
+			defer lk.SetErr(nil)
+			res := m.Move(context.Background(), tc.o)
+			if res.Outcome != bridge.MoveFailed || codeOf(res.Err) != tc.code {
+				t.Errorf("Move = %v, %v; want failed with class %s", res.Outcome, res.Err, tc.code)
+			}
+		})
+	}
+}
+
+// TestMoverStop: stopping Run ends waiting moves with ErrMoverStopped, and
+// later moves fail the same way.
+func TestMoverStop(t *testing.T) {
+	lk := newLiveKit()
+	defer lk.Close()
+	m := bridge.NewMover(lk, lk, testKeys, publicURL, nil, bridge.WithMoveTimeout(time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	lk.Join("main", participant("p"), bridgetest.Behavior{Never: true})
+
+	moved := make(chan bridge.MoveResult, 1)
+	go func() { moved <- m.Move(context.Background(), order("p")) }()
+	eventually(t, time.Second, func() string {
+		if len(lk.Deliveries("p")) == 0 {
+			return "no instruction sent yet"
+		}
+		return ""
+	})
+	cancel()
+	select {
+	case res := <-moved:
+		if !errors.Is(res.Err, bridge.ErrMoverStopped) {
+			t.Errorf("waiting move: %v %v, want ErrMoverStopped", res.Outcome, res.Err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("waiting move did not return after Run stopped")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if res := m.Move(context.Background(), order("p")); !errors.Is(res.Err, bridge.ErrMoverStopped) {
+		t.Errorf("move after stop: %v", res.Err)
+	}
+	if err := m.Run(context.Background()); err == nil {
+		t.Error("second Run did not fail")
+	}
+}
+
+// TestMoveContextCancelled: the caller's context bounds Move.
+func TestMoveContextCancelled(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, bridge.WithMoveTimeout(time.Minute))
+	lk.Join("main", participant("p"), bridgetest.Behavior{Never: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res := m.Move(ctx, order("p"))
+	if res.Outcome != bridge.MoveFailed || !errors.Is(res.Err, context.DeadlineExceeded) {
+		t.Errorf("Move = %v %v, want failed with the context's deadline", res.Outcome, res.Err)
+	}
+}
+
+// TestAdminRPC: AdminRPC reaches LiveKit's Twirp PerformRpc with a
+// room-admin token for exactly the request's room.
+func TestAdminRPC(t *testing.T) {
+	var mu sync.Mutex
+	var gotAuth []string
+	svc := livekit.NewRoomServiceServer(rpcServer{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotAuth = append(gotAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		svc.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	rpc := bridge.NewAdminRPC(strings.Replace(srv.URL, "http", "ws", 1), testKeys, srv.Client())
+	res, err := rpc.PerformRpc(context.Background(), &livekit.PerformRpcRequest{
+		Room: "main", DestinationIdentity: "p", Method: "rtk.move", Payload: "{}"})
+	if err != nil || res.Payload != "main/p/rtk.move" {
+		t.Fatalf("PerformRpc = %v, %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(gotAuth) != 1 || !strings.HasPrefix(gotAuth[0], "Bearer ") {
+		t.Fatalf("Authorization headers %q", gotAuth)
+	}
+	v, err := auth.ParseAPIToken(strings.TrimPrefix(gotAuth[0], "Bearer "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, grants, err := v.Verify(testSecret)
+	if err != nil {
+		t.Fatalf("token does not verify: %v", err)
+	}
+	if g := grants.Video; g == nil || !g.RoomAdmin || g.Room != "main" || g.RoomJoin {
+		t.Errorf("grant %+v, want room admin of main only", g)
+	}
+}
+
+// rpcServer is a RoomService that answers PerformRpc only.
+type rpcServer struct{ livekit.RoomService }
+
+func (rpcServer) PerformRpc(_ context.Context, req *livekit.PerformRpcRequest) (*livekit.PerformRpcResponse, error) {
+	return &livekit.PerformRpcResponse{Payload: req.Room + "/" + req.DestinationIdentity + "/" + req.Method}, nil
+}
+
+func eventually(t *testing.T, timeout time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		missing := cond()
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not true after %s: %s", timeout, missing)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
