@@ -1,0 +1,294 @@
+package rtkclient
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// Data topics and the RPC method of the client protocol (docs/protocol.md §3, §4).
+const (
+	EventsTopic = "rtk.connected_meetings"
+	MoveTopic   = "rtk.move"
+	MoveMethod  = "rtk.move"
+)
+
+// ChangingMeeting: a participant's move has begun.
+type ChangingMeeting struct {
+	ParticipantID string `json:"participantId"`
+	FromMeetingID string `json:"fromMeetingId"`
+	ToMeetingID   string `json:"toMeetingId"`
+	MoveID        string `json:"moveId"`
+}
+
+// MeetingChanged: a participant has arrived in its new meeting. For this
+// client's own moves it is emitted when the client switches rooms.
+type MeetingChanged struct {
+	ParticipantID string     `json:"participantId"`
+	Meeting       MeetingRef `json:"meeting"`
+	MoveID        string     `json:"moveId"`
+}
+
+// MoveFailed: the server gave up on a participant's move; the participant
+// stays placed in ToMeetingID and lands there on its next join.
+type MoveFailed struct {
+	ParticipantID string `json:"participantId"`
+	ToMeetingID   string `json:"toMeetingId"`
+	MoveID        string `json:"moveId"`
+	Reason        string `json:"reason"`
+}
+
+// Closing: all breakout rooms close at ClosingAt.
+type Closing struct {
+	ClosingAt time.Time `json:"closingAt"`
+	Seconds   int       `json:"seconds"`
+}
+
+// Disconnected: the server ended the connection to the current room (not
+// one this client left itself).
+type Disconnected struct {
+	Room   string
+	Reason string
+}
+
+// MoveReport describes one attempt of this client to follow a move
+// instruction, for instrumentation. Err is set when the attempt failed; the
+// client then stays where it was and performs a repeated instruction again.
+type MoveReport struct {
+	MoveID    string
+	Via       string // "rpc", "data" or "livekit" (LiveKit's own room move)
+	From, To  string // LiveKit rooms
+	Received  time.Time
+	Joined    time.Time // connected to the destination
+	Published time.Time // own tracks published there (and the application switched)
+	Left      time.Time // source disconnected
+	Err       error
+}
+
+// Handlers receive the client's events. Every field is optional. They are
+// called one at a time, in order, from one goroutine of the client; a
+// handler may call the client's methods but must not call Close.
+type Handlers struct {
+	StateUpdate     func(State)
+	ChangingMeeting func(ChangingMeeting)
+	MeetingChanged  func(MeetingChanged)
+	MoveFailed      func(MoveFailed)
+	Closing         func(Closing)
+	Disconnected    func(Disconnected)
+	// MoveDone reports each attempt of this client to move.
+	MoveDone func(MoveReport)
+	// FirstPacket reports the first RTP packet of each remote identity and
+	// kind in each room (Packets is 1).
+	FirstPacket func(MediaStats)
+}
+
+// dispatcher runs handler calls in order on one goroutine.
+type dispatcher struct {
+	mu   sync.Mutex
+	q    []func()
+	wake chan struct{}
+}
+
+func newDispatcher() *dispatcher { return &dispatcher{wake: make(chan struct{}, 1)} }
+
+func (d *dispatcher) push(f func()) {
+	d.mu.Lock()
+	d.q = append(d.q, f)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run calls queued functions until stop is closed, then drains the queue.
+func (d *dispatcher) run(stop <-chan struct{}) {
+	for {
+		d.mu.Lock()
+		q := d.q
+		d.q = nil
+		d.mu.Unlock()
+		for _, f := range q {
+			f()
+		}
+		if len(q) > 0 {
+			continue
+		}
+		select {
+		case <-d.wake:
+		case <-stop:
+			d.mu.Lock()
+			q := d.q
+			d.q = nil
+			d.mu.Unlock()
+			for _, f := range q {
+				f()
+			}
+			return
+		}
+	}
+}
+
+// emit queues a handler call with its argument when the handler is set.
+func emit[T any](c *Client, h func(T), v T) {
+	if h != nil {
+		c.events.push(func() { h(v) })
+	}
+}
+
+// seenSet remembers the last keys it was given.
+type seenSet struct {
+	set   map[string]struct{}
+	order []string
+}
+
+const seenMax = 1024
+
+// add reports whether key is new, and remembers it.
+func (s *seenSet) add(key string) bool {
+	if s.set == nil {
+		s.set = map[string]struct{}{}
+	}
+	if _, ok := s.set[key]; ok {
+		return false
+	}
+	s.set[key] = struct{}{}
+	s.order = append(s.order, key)
+	if len(s.order) > seenMax {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	return true
+}
+
+// onEvent handles a packet on EventsTopic. The client may be in two rooms
+// of the family at once, so it sees every event twice then: events are
+// deduplicated (state by version, the others by type, participant and move).
+func (c *Client) onEvent(payload []byte) {
+	var env struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &env); err != nil {
+		c.log.Debug("bad event", "err", err)
+		return
+	}
+	switch env.Type {
+	case "stateUpdate":
+		var s State
+		var trunc struct {
+			Version   int  `json:"version"`
+			Truncated bool `json:"truncated"`
+		}
+		if json.Unmarshal(env.Data, &s) != nil || json.Unmarshal(env.Data, &trunc) != nil {
+			return
+		}
+		if trunc.Truncated {
+			c.fetchState(trunc.Version)
+			return
+		}
+		c.offerState(s)
+	case "changingMeeting":
+		var d struct {
+			Moves []ChangingMeeting `json:"moves"`
+		}
+		for _, e := range entries(env.Data, &d, &d.Moves) {
+			if c.firstSeen("changingMeeting", e.ParticipantID, e.MoveID) {
+				emit(c, c.h.ChangingMeeting, e)
+			}
+		}
+	case "meetingChanged":
+		var d struct {
+			Arrivals []MeetingChanged `json:"arrivals"`
+		}
+		for _, e := range entries(env.Data, &d, &d.Arrivals) {
+			c.mu.Lock()
+			// This client announces its own arrival when it switches rooms.
+			own := e.ParticipantID == c.identity && e.Meeting.ID == c.announced
+			c.mu.Unlock()
+			if !own && c.firstSeen("meetingChanged", e.ParticipantID, e.MoveID) {
+				emit(c, c.h.MeetingChanged, e)
+			}
+		}
+	case "moveFailed":
+		var d struct {
+			Failures []MoveFailed `json:"failures"`
+		}
+		for _, e := range entries(env.Data, &d, &d.Failures) {
+			if c.firstSeen("moveFailed", e.ParticipantID, e.MoveID) {
+				emit(c, c.h.MoveFailed, e)
+			}
+		}
+	case "closing":
+		var e Closing
+		if json.Unmarshal(env.Data, &e) == nil && c.firstSeen("closing", e.ClosingAt.String(), "") {
+			emit(c, c.h.Closing, e)
+		}
+	}
+}
+
+// entries decodes the list of a move event: data is {"<list>": [...]},
+// decoded into d, whose field list points to.
+func entries[T any](data json.RawMessage, d any, list *[]T) []T {
+	if json.Unmarshal(data, d) != nil {
+		return nil
+	}
+	return *list
+}
+
+func (c *Client) firstSeen(kind, participant, move string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen.add(kind + "\x00" + participant + "\x00" + move)
+}
+
+// offerState emits s if it is newer than every state seen.
+func (c *Client) offerState(s State) {
+	c.mu.Lock()
+	newer := s.Version > c.version || !c.haveVersion
+	if newer {
+		c.version, c.haveVersion = s.Version, true
+	}
+	c.mu.Unlock()
+	if newer {
+		emit(c, c.h.StateUpdate, s)
+	}
+}
+
+// fetchState fetches the state over HTTP after a truncated stateUpdate of
+// version v, unless a state that new was seen; one fetch runs at a time.
+func (c *Client) fetchState(v int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.haveVersion && v <= c.version {
+		return
+	}
+	if c.fetching {
+		c.refetch = true
+		return
+	}
+	c.fetching = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+			s, err := c.GetConnectedMeetings(ctx)
+			cancel()
+			if err != nil {
+				c.log.Warn("fetch connected-meetings state", "err", err)
+			} else {
+				c.offerState(s)
+			}
+			c.mu.Lock()
+			if !c.refetch || c.closed {
+				c.fetching = false
+				c.mu.Unlock()
+				return
+			}
+			c.refetch = false
+			c.mu.Unlock()
+		}
+	}()
+}

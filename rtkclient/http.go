@@ -1,0 +1,254 @@
+package rtkclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// APIError is an error answer of the sidecar: the HTTP status and the
+// RealtimeKit error envelope {"success": false, "error": {"code", "message"}}.
+type APIError struct {
+	Status    int    // HTTP status
+	Code      int    // error.code of the envelope (RealtimeKit uses the status)
+	Message   string // error.message, or the status text when the body had none
+	RequestID string // error.request_id, when given
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("rtkclient: HTTP %d: %s", e.Status, e.Message)
+}
+
+// JoinInfo is the answer to a join (docs/protocol.md §1).
+type JoinInfo struct {
+	URL           string            `json:"url"`   // LiveKit URL
+	Token         string            `json:"token"` // LiveKit access token for Room
+	Room          string            `json:"room"`
+	Identity      string            `json:"identity"`
+	MeetingID     string            `json:"meeting_id"`
+	ParticipantID string            `json:"participant_id"`
+	Participant   ParticipantRecord `json:"participant"`
+	Permissions   json.RawMessage   `json:"permissions"` // RealtimeKit's permissions object
+}
+
+// ParticipantRecord is the participant of a join answer.
+type ParticipantRecord struct {
+	ID                  string  `json:"id"`
+	CustomParticipantID string  `json:"custom_participant_id"`
+	PresetName          string  `json:"preset_name"`
+	PresetID            string  `json:"preset_id"`
+	Name                *string `json:"name"`
+	Picture             *string `json:"picture"`
+}
+
+// State is the connected-meetings state (docs/protocol.md §2).
+type State struct {
+	Version       int        `json:"version"`
+	Status        string     `json:"status"` // "idle", "running" or "closing"
+	ClosingAt     *time.Time `json:"closingAt"`
+	ParentMeeting Meeting    `json:"parentMeeting"`
+	Meetings      []Meeting  `json:"meetings"`
+}
+
+// Meeting is the parent meeting or a breakout room in a State.
+type Meeting struct {
+	ID                     string        `json:"id"`
+	Title                  string        `json:"title"`
+	Participants           []Participant `json:"participants"`
+	AssignedParticipantIDs []string      `json:"assignedParticipantIds,omitempty"`
+}
+
+// Participant is a participant in a State.
+type Participant struct {
+	ID                  string `json:"id"`
+	CustomParticipantID string `json:"customParticipantId"`
+	PresetID            string `json:"presetId"`
+	DisplayName         string `json:"displayName"`
+	DisplayPictureURL   string `json:"displayPictureUrl"`
+}
+
+// MeetingRef names a meeting.
+type MeetingRef struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// NewMeeting is a breakout room to create.
+type NewMeeting struct {
+	Title string `json:"title"`
+}
+
+// CreateMeetingsRequest creates breakout rooms. Version is the state version
+// the caller last saw.
+type CreateMeetingsRequest struct {
+	Version  int          `json:"version"`
+	Meetings []NewMeeting `json:"meetings"`
+}
+
+// UpdateMeetingsRequest renames breakout rooms (ID and Title of each).
+type UpdateMeetingsRequest struct {
+	Version  int          `json:"version"`
+	Meetings []MeetingRef `json:"meetings"`
+}
+
+// DeleteMeetingsRequest deletes breakout rooms.
+type DeleteMeetingsRequest struct {
+	Version    int      `json:"version"`
+	MeetingIDs []string `json:"meetingIds"`
+}
+
+// MoveParticipantsRequest moves participants. Version may be nil only when
+// the caller moves itself alone (see Version).
+type MoveParticipantsRequest struct {
+	Version              *int     `json:"version,omitempty"`
+	SourceMeetingID      string   `json:"sourceMeetingId"`
+	DestinationMeetingID string   `json:"destinationMeetingId"`
+	ParticipantIDs       []string `json:"participantIds"`
+}
+
+// ParticipantPreset is a participant to move with the preset it gets.
+type ParticipantPreset struct {
+	ID       string `json:"id"`
+	PresetID string `json:"presetId"`
+}
+
+// MoveWithPresetRequest moves participants, each with a preset of its own.
+type MoveWithPresetRequest struct {
+	Version              *int                `json:"version,omitempty"`
+	SourceMeetingID      string              `json:"sourceMeetingId"`
+	DestinationMeetingID string              `json:"destinationMeetingId"`
+	Participants         []ParticipantPreset `json:"participants"`
+}
+
+// Version returns a pointer to v, for the Version of move requests.
+func Version(v int) *int { return &v }
+
+// GetConnectedMeetings returns the connected-meetings state.
+func (c *Client) GetConnectedMeetings(ctx context.Context) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodGet, "/client/v1/connected-meetings", nil, &s)
+	return s, err
+}
+
+// Created is the answer to CreateMeetings.
+type Created struct {
+	Meetings []MeetingRef `json:"meetings"` // the rooms created, in the order requested
+	State    State        `json:"state"`    // the state after the change
+}
+
+// CreateMeetings creates breakout rooms and returns them with the new state.
+func (c *Client) CreateMeetings(ctx context.Context, req CreateMeetingsRequest) (Created, error) {
+	var cr Created
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings", req, &cr)
+	return cr, err
+}
+
+// UpdateMeetings renames breakout rooms and returns the new state.
+func (c *Client) UpdateMeetings(ctx context.Context, req UpdateMeetingsRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPatch, "/client/v1/connected-meetings", req, &s)
+	return s, err
+}
+
+// DeleteMeetings deletes breakout rooms and returns the new state.
+func (c *Client) DeleteMeetings(ctx context.Context, req DeleteMeetingsRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/delete", req, &s)
+	return s, err
+}
+
+// MoveParticipants moves participants between meetings of the family and
+// returns the new state. The moves themselves happen asynchronously: watch
+// the MeetingChanged and MoveFailed events.
+func (c *Client) MoveParticipants(ctx context.Context, req MoveParticipantsRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/move", req, &s)
+	return s, err
+}
+
+// MoveParticipantsWithCustomPreset is MoveParticipants with a preset per
+// participant.
+func (c *Client) MoveParticipantsWithCustomPreset(ctx context.Context, req MoveWithPresetRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/move", req, &s)
+	return s, err
+}
+
+// join calls POST /client/v1/join.
+func (c *Client) join(ctx context.Context) (JoinInfo, error) {
+	var j JoinInfo
+	err := c.do(ctx, http.MethodPost, "/client/v1/join", nil, &j)
+	return j, err
+}
+
+// maxBody bounds an answer of the sidecar.
+const maxBody = 8 << 20
+
+// do sends a request with the participant token and decodes the data of
+// the success envelope into out; an error answer becomes an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	if c.baseURL == "" {
+		return errors.New("rtkclient: no sidecar base URL")
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("rtkclient: encode %s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.baseURL, "/")+path, rd)
+	if err != nil {
+		return fmt.Errorf("rtkclient: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("rtkclient: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("rtkclient: %s %s: read answer: %w", method, path, err)
+	}
+	var env struct {
+		Success bool            `json:"success"`
+		Data    json.RawMessage `json:"data"`
+		Error   *struct {
+			Code      int    `json:"code"`
+			Message   string `json:"message"`
+			RequestID string `json:"request_id"`
+		} `json:"error"`
+	}
+	decodeErr := json.Unmarshal(raw, &env)
+	if resp.StatusCode >= 300 || decodeErr == nil && !env.Success {
+		e := &APIError{Status: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}
+		if decodeErr == nil && env.Error != nil {
+			e.Code, e.RequestID = env.Error.Code, env.Error.RequestID
+			if env.Error.Message != "" {
+				e.Message = env.Error.Message
+			}
+		}
+		return e
+	}
+	if decodeErr != nil {
+		return fmt.Errorf("rtkclient: %s %s: decode answer: %w", method, path, decodeErr)
+	}
+	if out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			return fmt.Errorf("rtkclient: %s %s: decode data: %w", method, path, err)
+		}
+	}
+	return nil
+}

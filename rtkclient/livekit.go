@@ -1,0 +1,133 @@
+package rtkclient
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+)
+
+// lkConnector connects with lksdk.
+type lkConnector struct{}
+
+// lkConn is a connection through lksdk. Its RTP readers end when the room
+// disconnects; disconnect waits for them.
+type lkConn struct {
+	room_ *lksdk.Room
+	h     connHandlers
+	wg    sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func (lkConnector) connect(ctx context.Context, url, token string, h connHandlers) (conn, error) {
+	lc := &lkConn{h: h}
+	cb := lksdk.NewRoomCallback()
+	cb.OnDataPacket = func(p lksdk.DataPacket, _ lksdk.DataReceiveParams) {
+		if u, ok := p.(*lksdk.UserDataPacket); ok {
+			h.data(u.Topic, u.Payload)
+		}
+	}
+	cb.OnTrackSubscribed = lc.onTrackSubscribed
+	cb.OnDisconnectedWithReason = func(r lksdk.DisconnectionReason) { h.disconnected(string(r)) }
+	cb.OnRoomMoved = func(room, _ string) { h.roomMoved(room) }
+	room := lksdk.NewRoom(cb)
+	lc.room_ = room
+	// Registered before the join, so no instruction can race it.
+	if err := room.RegisterRpcMethod(MoveMethod, func(d lksdk.RpcInvocationData) (string, error) {
+		return h.rpc(d.Payload), nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := room.JoinWithContextAndToken(ctx, url, token, lksdk.WithAutoSubscribe(true)); err != nil {
+		return nil, err
+	}
+	return lc, nil
+}
+
+func (lc *lkConn) room() string     { return lc.room_.Name() }
+func (lc *lkConn) identity() string { return lc.room_.LocalParticipant.Identity() }
+
+// trackSeq numbers local tracks, whose ids LiveKit wants unique per participant.
+var trackSeq atomic.Uint64
+
+func (lc *lkConn) publish(opts TrackOptions) (sink, error) {
+	id := fmt.Sprintf("%s-%d", opts.Name, trackSeq.Add(1))
+	track, err := webrtc.NewTrackLocalStaticSample(opts.Codec, id, lc.identity())
+	if err != nil {
+		return nil, err
+	}
+	pub, err := lc.room_.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+		Name: opts.Name, Source: opts.Source, VideoWidth: opts.VideoWidth, VideoHeight: opts.VideoHeight,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lkSink{track, pub}, nil
+}
+
+type lkSink struct {
+	*webrtc.TrackLocalStaticSample
+	pub *lksdk.LocalTrackPublication
+}
+
+func (s lkSink) SetMuted(m bool) { s.pub.SetMuted(m) }
+
+func (lc *lkConn) audible() []string {
+	var ids []string
+	for _, rp := range lc.room_.GetRemoteParticipants() {
+		for _, pub := range rp.TrackPublications() {
+			if pub.Kind() == lksdk.TrackKindAudio && !pub.IsMuted() {
+				ids = append(ids, rp.Identity())
+				break
+			}
+		}
+	}
+	return ids
+}
+
+// onTrackSubscribed runs at the first RTP packet of a remote track; it
+// reads and counts the track's packets until the track ends.
+func (lc *lkConn) onTrackSubscribed(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+	lc.mu.Lock()
+	if lc.closed {
+		lc.mu.Unlock()
+		return
+	}
+	lc.wg.Add(1)
+	lc.mu.Unlock()
+	kind := Audio
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = Video
+	}
+	identity := rp.Identity()
+	go func() {
+		defer lc.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := track.Read(buf); err != nil {
+				return // the peer connection closed
+			}
+			lc.h.packet(lc.room(), identity, kind, time.Now())
+		}
+	}()
+}
+
+func (lc *lkConn) disconnect() {
+	lc.mu.Lock()
+	lc.closed = true
+	lc.mu.Unlock()
+	lc.room_.Disconnect()
+	done := make(chan struct{})
+	go func() { lc.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		// A reader stuck in Read; it ends with the peer connection.
+	}
+}
