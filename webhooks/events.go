@@ -1,0 +1,225 @@
+package webhooks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Event names, as RealtimeKit spells them.
+const (
+	MeetingStarted            = "meeting.started"
+	MeetingEnded              = "meeting.ended"
+	MeetingParticipantJoined  = "meeting.participantJoined"
+	MeetingParticipantLeft    = "meeting.participantLeft"
+	MeetingChatSynced         = "meeting.chatSynced"
+	RecordingStatusUpdate     = "recording.statusUpdate"
+	LivestreamingStatusUpdate = "livestreaming.statusUpdate"
+	MeetingTranscript         = "meeting.transcript"
+	MeetingSummary            = "meeting.summary"
+)
+
+// EventNames are the events a webhook may subscribe to (RealtimeKit's enum).
+// The sidecar emits the first six; the last three are accepted in
+// subscriptions but never sent.
+var EventNames = []string{
+	MeetingStarted, MeetingEnded, MeetingParticipantJoined, MeetingParticipantLeft,
+	RecordingStatusUpdate, LivestreamingStatusUpdate,
+	MeetingChatSynced, MeetingTranscript, MeetingSummary,
+}
+
+// KnownEvent reports whether name is one of EventNames.
+func KnownEvent(name string) bool { return slices.Contains(EventNames, name) }
+
+// Reasons a meeting ends (meeting.ended's reason).
+const (
+	ReasonAllParticipantsLeft = "ALL_PARTICIPANTS_LEFT" // the room finished on its own
+	ReasonHostEndedMeeting    = "HOST_ENDED_MEETING"    // ended through the API (kick-all)
+)
+
+// Event is one RealtimeKit webhook event: its name and the exact JSON body
+// every subscribed webhook receives (and whose bytes are signed). Build it
+// with the constructors of this package.
+type Event struct {
+	Name string
+	Body json.RawMessage
+}
+
+// Reconciled returns e with "reconciled": true added to its body: the
+// event was inferred by comparing LiveKit's state with the store after
+// LiveKit's own webhook was missed, so its times are the reconciliation's.
+func (e Event) Reconciled() Event {
+	b := bytes.TrimRight(e.Body, " \t\r\n")
+	if len(b) < 2 || b[len(b)-1] != '}' {
+		return e
+	}
+	out := make([]byte, 0, len(b)+20)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, `,"reconciled":true}`...)
+	return Event{Name: e.Name, Body: out}
+}
+
+// Time is a payload timestamp: ISO-8601 in UTC with milliseconds, as
+// RealtimeKit writes them. A zero Time is left out of payloads (omitzero).
+type Time struct{ time.Time }
+
+// At wraps t as a payload timestamp.
+func At(t time.Time) Time { return Time{t} }
+
+// MarshalJSON writes the time as "2006-01-02T15:04:05.000Z".
+func (t Time) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.UTC().Format("2006-01-02T15:04:05.000Z"))
+}
+
+// Organizer is the app that owns the meeting (RealtimeKit's organization).
+type Organizer struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Meeting is the "meeting" block common to the meeting events.
+type Meeting struct {
+	ID          string    `json:"id"`
+	SessionID   string    `json:"sessionId"`
+	Title       string    `json:"title"`
+	RoomName    string    `json:"roomName"` // the meeting id, as Cloudflare sends it
+	Status      string    `json:"status"`   // LIVE, or ENDED in meeting.ended
+	CreatedAt   Time      `json:"createdAt"`
+	StartedAt   Time      `json:"startedAt"`
+	EndedAt     Time      `json:"endedAt,omitzero"`
+	OrganizedBy Organizer `json:"organizedBy"`
+	// ParentMeetingID and ParentSessionID are set for a breakout room (a
+	// connected meeting): the parent meeting and its session live at the
+	// time. Sidecar extensions.
+	ParentMeetingID string `json:"parentMeetingId,omitempty"`
+	ParentSessionID string `json:"parentSessionId,omitempty"`
+}
+
+// Participant is the "participant" block of participantJoined and
+// participantLeft.
+type Participant struct {
+	PeerID              string `json:"peerId"`        // this connection (the LiveKit participant sid)
+	ParticipantID       string `json:"participantId"` // the RealtimeKit participant id (extension)
+	UserDisplayName     string `json:"userDisplayName"`
+	CustomParticipantID string `json:"customParticipantId"`
+	ClientSpecificID    string `json:"clientSpecificId"` // deprecated alias of customParticipantId
+	PresetName          string `json:"presetName,omitempty"`
+	JoinedAt            Time   `json:"joinedAt"`
+	LeftAt              Time   `json:"leftAt,omitzero"`
+	// LeaveReason (participantLeft): LEFT, KICKED, MOVED or ENDED. Extension.
+	LeaveReason string `json:"leaveReason,omitempty"`
+	// MovedFromMeetingID (participantJoined) and MovedToMeetingID
+	// (participantLeft) mark a move between rooms of one meeting family.
+	// Extensions.
+	MovedFromMeetingID string `json:"movedFromMeetingId,omitempty"`
+	MovedToMeetingID   string `json:"movedToMeetingId,omitempty"`
+}
+
+// NewMeetingStarted returns a meeting.started event.
+func NewMeetingStarted(m Meeting) Event {
+	return event(MeetingStarted, struct {
+		Event   string  `json:"event"`
+		Meeting Meeting `json:"meeting"`
+	}{MeetingStarted, m})
+}
+
+// NewMeetingEnded returns a meeting.ended event; reason is
+// ReasonAllParticipantsLeft or ReasonHostEndedMeeting.
+func NewMeetingEnded(m Meeting, reason string) Event {
+	return event(MeetingEnded, struct {
+		Event   string  `json:"event"`
+		Meeting Meeting `json:"meeting"`
+		Reason  string  `json:"reason"`
+	}{MeetingEnded, m, reason})
+}
+
+// NewParticipantJoined returns a meeting.participantJoined event.
+func NewParticipantJoined(m Meeting, p Participant) Event {
+	return participantEvent(MeetingParticipantJoined, m, p)
+}
+
+// NewParticipantLeft returns a meeting.participantLeft event.
+func NewParticipantLeft(m Meeting, p Participant) Event {
+	return participantEvent(MeetingParticipantLeft, m, p)
+}
+
+func participantEvent(name string, m Meeting, p Participant) Event {
+	if p.ClientSpecificID == "" {
+		p.ClientSpecificID = p.CustomParticipantID
+	}
+	return event(name, struct {
+		Event       string      `json:"event"`
+		Meeting     Meeting     `json:"meeting"`
+		Participant Participant `json:"participant"`
+	}{name, m, p})
+}
+
+// Recording is the "recording" block of recording.statusUpdate.
+type Recording struct {
+	ID                string `json:"id"`
+	RecordingID       string `json:"recordingId"` // the same id
+	MeetingID         string `json:"meetingId"`
+	OrganizationID    string `json:"organizationId"`
+	RoomUUID          string `json:"roomUUID"` // the session id
+	Status            string `json:"status"`   // RECORDING, UPLOADING, UPLOADED, ERRORED
+	StartedTime       Time   `json:"startedTime,omitzero"`
+	StoppedTime       Time   `json:"stoppedTime,omitzero"`
+	FileSize          string `json:"fileSize,omitempty"` // bytes, as a string (Cloudflare's form)
+	OutputFileName    string `json:"outputFileName,omitempty"`
+	DownloadURL       string `json:"downloadUrl,omitempty"`
+	AudioDownloadURL  string `json:"audioDownloadUrl,omitempty"`
+	DownloadURLExpiry Time   `json:"downloadUrlExpiry,omitzero"`
+	RecordingDuration int    `json:"recordingDuration,omitempty"` // seconds
+	StopReason        string `json:"stopReason,omitempty"`
+}
+
+// NewRecordingStatusUpdate returns a recording.statusUpdate event. If
+// r.RecordingID is empty it is set to r.ID.
+func NewRecordingStatusUpdate(r Recording, m Meeting) Event {
+	if r.RecordingID == "" {
+		r.RecordingID = r.ID
+	}
+	return event(RecordingStatusUpdate, struct {
+		Event     string    `json:"event"`
+		Recording Recording `json:"recording"`
+		Meeting   Meeting   `json:"meeting"`
+	}{RecordingStatusUpdate, r, m})
+}
+
+// Livestream statuses of livestreaming.statusUpdate.
+const (
+	LivestreamLive    = "LIVE"
+	LivestreamOffline = "OFFLINE"
+	LivestreamIdle    = "IDLE"
+)
+
+// Livestream is the body of livestreaming.statusUpdate (without "event").
+type Livestream struct {
+	StreamID     string   `json:"streamId"`
+	Status       string   `json:"status"` // LivestreamLive, LivestreamOffline or LivestreamIdle
+	ManualIngest *bool    `json:"manualIngest,omitempty"`
+	PlaybackURL  string   `json:"playbackUrl,omitempty"`
+	IngestServer string   `json:"ingestServer,omitempty"`
+	StreamKey    string   `json:"streamKey,omitempty"`
+	Meeting      *Meeting `json:"meeting,omitempty"`
+}
+
+// NewLivestreamingStatusUpdate returns a livestreaming.statusUpdate event.
+func NewLivestreamingStatusUpdate(l Livestream) Event {
+	return event(LivestreamingStatusUpdate, struct {
+		Event string `json:"event"`
+		Livestream
+	}{LivestreamingStatusUpdate, l})
+}
+
+// event marshals a payload. Payloads are plain structs of strings, numbers
+// and Times, which always marshal.
+func event(name string, payload any) Event {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		panic(fmt.Sprintf("webhooks: marshal %s: %v", name, err))
+	}
+	return Event{Name: name, Body: b}
+}
