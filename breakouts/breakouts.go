@@ -1,0 +1,147 @@
+// Package breakouts owns connected meetings (RealtimeKit's breakout rooms):
+// a parent meeting with child meetings, the placement of every participant
+// of the parent in exactly one room of that family, and the rules for
+// changing it: creating, renaming and deleting rooms, assigning people
+// (shuffled evenly or by hand), starting, closing (with a grace countdown)
+// and moving people, each allowed by the caller's preset.
+//
+// The store is the source of truth for where each participant belongs.
+// Every change is one transaction that takes the family version its caller
+// read and increments it, so a stale change is refused (ErrStale, 409) and
+// no edit is lost when several hosts work at once. After a change commits,
+// the package tells every room of the family (stateUpdate and move events
+// over LiveKit data) and hands the media moves to a Mover; a participant
+// who is offline lands in its room when it next joins, because the join
+// endpoint reads the placement.
+//
+// The package speaks to LiveKit only through the Rooms and Mover
+// interfaces and knows nothing of HTTP.
+package breakouts
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/psrpc"
+
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/presets"
+	"rtk-sidecar/store"
+)
+
+// ErrStale is returned, wrapped, when a change carries a version older than
+// the family's: nothing changed, the caller must refetch. It maps to 409.
+var ErrStale = psrpc.NewErrorf(psrpc.Aborted, "the connected meetings changed since you read them")
+
+// ErrForbidden is returned, wrapped with the missing permission, when the
+// caller's preset does not allow a change. It maps to 403.
+var ErrForbidden = psrpc.NewErrorf(psrpc.PermissionDenied, "your preset does not allow this")
+
+// Limits.
+const (
+	// MaxRooms bounds the breakout rooms of one meeting (Zoom allows 50,
+	// Meet and Webex 100).
+	MaxRooms = 100
+	// MaxGrace bounds the countdown of a close-all.
+	MaxGrace = 10 * time.Minute
+)
+
+// Rooms is the part of the LiveKit bridge the package uses.
+// *bridge.Bridge implements it.
+type Rooms interface {
+	// EnsureRoom creates a LiveKit room unless it exists.
+	EnsureRoom(ctx context.Context, room string, meta bridge.RoomMetadata) error
+	// DeleteRoom closes a LiveKit room; an absent room is not an error.
+	DeleteRoom(ctx context.Context, room string) error
+	// SendData sends a reliable packet on a topic to a room.
+	SendData(ctx context.Context, room, topic string, payload []byte, identities ...string) error
+}
+
+var _ Rooms = (*bridge.Bridge)(nil)
+
+// Move is one participant to move between two rooms of a family.
+type Move struct {
+	ID            string // unique per move; clients deduplicate on it
+	ParticipantID string // the LiveKit identity
+	From, To      string // meeting ids, which are the LiveKit room names
+	ToTitle       string
+	PresetID      string              // the effective preset in To
+	Permissions   presets.Permissions // the effective permissions in To
+	// Grant, when not nil, replaces the participant's live LiveKit
+	// permissions in To (a preset given with the move, or the end of one).
+	// Nil carries the live permissions over.
+	Grant    *auth.VideoGrant
+	Metadata string // LiveKit metadata in To
+}
+
+// Outcome is how a move ended.
+type Outcome int
+
+// Outcomes.
+const (
+	// Arrived: the participant is in the destination room.
+	Arrived Outcome = iota
+	// Offline: the participant is connected to neither room; it will join
+	// the destination when it next joins.
+	Offline
+	// Failed: the participant was told but did not arrive.
+	Failed
+)
+
+// Mover carries out one move: it tells a connected participant where to go
+// and waits until it arrives, fails or turns out to be offline. It must be
+// safe for concurrent use; the service calls it from many goroutines.
+type Mover interface {
+	Move(ctx context.Context, m Move) (Outcome, error)
+}
+
+// Service implements connected meetings. It is safe for concurrent use.
+// Changes made before Run starts are carried out (moves, events) once it runs.
+type Service struct {
+	st    store.Store
+	rooms Rooms
+	mover Mover
+	log   *slog.Logger
+	now   func() time.Time
+
+	events *notifier
+	moves  *dispatcher
+
+	// tick is how often Run looks for families whose close countdown ended.
+	tick time.Duration
+	// retireGrace is how long after the last move out of a retired room
+	// the room is closed in LiveKit: the clients' make-before-break overlap
+	// (at most 750 ms) and the mover's sweep of leftovers (1 s) end first.
+	retireGrace time.Duration
+}
+
+// New returns a Service. It starts nothing.
+func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger) *Service {
+	s := &Service{st: st, rooms: rooms, mover: mover, log: log, now: time.Now, tick: 200 * time.Millisecond,
+		retireGrace: 1500 * time.Millisecond}
+	s.events = newNotifier(rooms, log, 50*time.Millisecond)
+	s.moves = newDispatcher(s)
+	return s
+}
+
+// Run carries out moves, sends events and closes rooms whose countdown
+// ended, until ctx ends; then it waits for the moves in flight to stop.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.events.run(ctx) })
+	wg.Go(func() { s.moves.run(ctx) })
+	t := time.NewTicker(s.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+			s.closeDue(ctx)
+		}
+	}
+}

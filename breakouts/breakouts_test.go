@@ -1,0 +1,218 @@
+package breakouts_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"rtk-sidecar/breakouts"
+	"rtk-sidecar/breakouts/breakoutstest"
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/bridge/bridgetest"
+	"rtk-sidecar/meetings"
+	"rtk-sidecar/presets"
+	"rtk-sidecar/store"
+	"rtk-sidecar/store/sqlstore"
+	"rtk-sidecar/tokens"
+)
+
+const appID = "0d9c8b7a-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
+
+type world struct {
+	st      store.Store
+	bridge  *bridge.Bridge
+	rooms   *bridgetest.Rooms
+	meeting string
+	host    string
+	people  []string
+	log     *slog.Logger
+}
+
+func newWorld(t *testing.T, n int) *world {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "rtk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms := bridgetest.NewRooms()
+	br := bridge.New(rooms, bridge.Keys{APIKey: "k", APISecret: "s"}, "ws://sfu")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := meetings.New(st, tokens.NewIssuer(key, time.Hour), br, log)
+	if _, err := svc.EnsureApp(ctx, "acc", appID, "app"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := svc.CreateMeeting(ctx, appID, meetings.MeetingInput{Title: "Main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{st: st, bridge: br, rooms: rooms, meeting: m.ID, log: log}
+	add := func(custom, preset string) string {
+		p, _, err := svc.AddParticipant(ctx, appID, m.ID, meetings.ParticipantInput{CustomParticipantID: &custom, PresetName: &preset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.ID
+	}
+	w.host = add("host", presets.GroupCallHost)
+	for i := range n {
+		w.people = append(w.people, add(string(rune('a'+i)), presets.GroupCallParticipant))
+	}
+	return w
+}
+
+// run starts a Service's Run for the rest of the test.
+func run(t *testing.T, s *breakouts.Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func wait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A participant moved again while its first move is still running goes
+// where it was sent last, and a move that was overtaken before it ran is
+// never carried out.
+func TestLatestPlacementWins(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := t.Context()
+	mover := breakoutstest.NewMover()
+	mover.Delay = 200 * time.Millisecond
+	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, s)
+	p := w.people[0]
+	mover.Connect(p, w.meeting)
+
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := ids[0], ids[1], ids[2]
+	move := func(from, to string) {
+		t.Helper()
+		var err error
+		st, err = s.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+			breakouts.MoveRequest{From: from, To: to, Participants: []breakouts.MoveParticipant{{ID: p}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	move(w.meeting, a) // runs at once (takes 200 ms)
+	move(a, b)         // waits behind it...
+	move(b, c)         // ...and is overtaken by this one
+	if st.RoomOf(p) != c {
+		t.Fatalf("placed in %s, want %s", st.RoomOf(p), c)
+	}
+	wait(t, "the participant to reach its last room", func() bool { return mover.Where(p) == c })
+	time.Sleep(300 * time.Millisecond) // room for a stray move to show up
+	var path []string
+	for _, m := range mover.Moves() {
+		path = append(path, m.From+">"+m.To)
+	}
+	if len(path) != 2 || path[0] != w.meeting+">"+a || path[1] != a+">"+c {
+		t.Fatalf("moves = %v, want main>a then a>c", path)
+	}
+}
+
+// A close countdown survives a restart: a new service closes the rooms
+// when the countdown ends.
+func TestCountdownSurvivesRestart(t *testing.T) {
+	w := newWorld(t, 2)
+	ctx := t.Context()
+	first := breakouts.New(w.st, w.bridge, breakoutstest.NewMover(), w.log) // never runs: it "crashes"
+	st, ids, err := first.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = first.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{ids[0]: w.people}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err = first.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = first.Close(ctx, appID, w.meeting, breakouts.Admin, &st.Version, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != store.FamilyClosing {
+		t.Fatalf("status %s, want closing", st.Status)
+	}
+
+	mover := breakoutstest.NewMover()
+	for _, p := range w.people {
+		mover.Connect(p, ids[0])
+	}
+	second := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, second)
+	wait(t, "the countdown to close the rooms", func() bool {
+		st, err := second.State(ctx, appID, w.meeting, breakouts.Admin)
+		return err == nil && st.Status == store.FamilyIdle && len(st.Parent.Participants) == 3
+	})
+	wait(t, "everyone to be moved back", func() bool {
+		return mover.Where(w.people[0]) == w.meeting && mover.Where(w.people[1]) == w.meeting
+	})
+}
+
+// The auto assignment is even whatever the numbers.
+func TestAutoAssignIsEven(t *testing.T) {
+	for _, tc := range []struct{ people, rooms int }{{9, 3}, {10, 3}, {2, 5}, {7, 1}} {
+		w := newWorld(t, tc.people)
+		ctx := t.Context()
+		s := breakouts.New(w.st, w.bridge, breakoutstest.NewMover(), w.log)
+		st, _, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, tc.rooms))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.Assignment{Auto: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi, total := tc.people, 0, 0
+		for _, r := range st.Rooms {
+			lo, hi, total = min(lo, len(r.Assigned)), max(hi, len(r.Assigned)), total+len(r.Assigned)
+		}
+		if total != tc.people || hi-lo > 1 {
+			t.Errorf("%d people in %d rooms: sizes from %d to %d, %d assigned", tc.people, tc.rooms, lo, hi, total)
+		}
+		st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.Assignment{Auto: true, IncludeHosts: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total = 0
+		for _, r := range st.Rooms {
+			total += len(r.Assigned)
+		}
+		if total != tc.people+1 {
+			t.Errorf("with hosts: %d assigned, want %d", total, tc.people+1)
+		}
+	}
+}

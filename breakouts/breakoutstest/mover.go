@@ -1,0 +1,86 @@
+// Package breakoutstest provides an in-memory Mover for tests of code that
+// moves participants: it keeps which room each connected participant is in,
+// moves connected ones at once, reports the others offline, and records
+// every move it was asked for.
+package breakoutstest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"rtk-sidecar/breakouts"
+)
+
+// Mover is an in-memory breakouts.Mover. It is safe for concurrent use.
+type Mover struct {
+	mu      sync.Mutex
+	at      map[string]string // connected participant -> room
+	failing map[string]bool
+	moves   []breakouts.Move
+	// Delay, when set, is how long each move takes.
+	Delay time.Duration
+}
+
+var _ breakouts.Mover = (*Mover)(nil)
+
+// NewMover returns a Mover with nobody connected.
+func NewMover() *Mover {
+	return &Mover{at: map[string]string{}, failing: map[string]bool{}}
+}
+
+// Connect says that a participant is connected to a room.
+func (m *Mover) Connect(participantID, room string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.at[participantID] = room
+}
+
+// Fail makes every move of a participant fail.
+func (m *Mover) Fail(participantID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failing[participantID] = true
+}
+
+// Where returns the room a connected participant is in, or "".
+func (m *Mover) Where(participantID string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.at[participantID]
+}
+
+// Moves returns the moves asked for so far, in order.
+func (m *Mover) Moves() []breakouts.Move {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]breakouts.Move(nil), m.moves...)
+}
+
+// Move moves a connected participant that is in m.From; a participant that
+// is not connected is Offline.
+func (m *Mover) Move(ctx context.Context, mv breakouts.Move) (breakouts.Outcome, error) {
+	if m.Delay > 0 {
+		select {
+		case <-time.After(m.Delay):
+		case <-ctx.Done():
+			return breakouts.Failed, ctx.Err()
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.moves = append(m.moves, mv)
+	if m.failing[mv.ParticipantID] {
+		return breakouts.Failed, errors.New("breakoutstest: the participant never arrived")
+	}
+	room, ok := m.at[mv.ParticipantID]
+	if !ok {
+		return breakouts.Offline, nil
+	}
+	if room != mv.From && room != mv.To {
+		return breakouts.Failed, errors.New("breakoutstest: the participant is in " + room + ", not in " + mv.From)
+	}
+	m.at[mv.ParticipantID] = mv.To
+	return breakouts.Arrived, nil
+}

@@ -1,0 +1,29 @@
+package breakouts
+
+import (
+	"context"
+
+	"rtk-sidecar/bridge"
+)
+
+// BridgeMover adapts the LiveKit bridge's Mover to Mover.
+type BridgeMover struct{ M *bridge.Mover }
+
+var _ Mover = BridgeMover{}
+
+// Move carries a move out on LiveKit.
+func (b BridgeMover) Move(ctx context.Context, m Move) (Outcome, error) {
+	r := b.M.Move(ctx, bridge.MoveOrder{
+		MoveID: m.ID, Identity: m.ParticipantID, FromRoom: m.From, ToRoom: m.To,
+		Meeting:  bridge.MeetingRef{ID: m.To, Title: m.ToTitle},
+		PresetID: m.PresetID, Permissions: m.Permissions, Grant: m.Grant, Metadata: m.Metadata,
+	})
+	switch r.Outcome {
+	case bridge.MoveArrived, bridge.MoveAlreadyThere:
+		return Arrived, nil
+	case bridge.MoveOffline:
+		return Offline, nil
+	default:
+		return Failed, r.Err
+	}
+}

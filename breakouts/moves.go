@@ -1,0 +1,240 @@
+package breakouts
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/store"
+)
+
+// job is one move to carry out.
+type job struct {
+	move   Move
+	appID  string
+	parent string
+	ensure func(ctx context.Context) error // makes sure the destination room exists
+	done   func()                          // called once, whether the move ran or was superseded
+}
+
+// slot serialises the moves of one participant: while one runs, the next
+// waits, and a newer one replaces a waiting one (only the latest placement
+// matters). at is where the participant was last sent.
+type slot struct {
+	next    *job
+	running bool
+	at      string
+}
+
+// dispatcher runs moves, one at a time per participant and in parallel
+// across participants. Jobs queued before run starts wait for it.
+type dispatcher struct {
+	s *Service
+
+	mu    sync.Mutex
+	ctx   context.Context // set by run; nil before
+	slots map[string]*slot
+	wg    sync.WaitGroup
+}
+
+func newDispatcher(s *Service) *dispatcher {
+	return &dispatcher{s: s, slots: map[string]*slot{}}
+}
+
+func (d *dispatcher) enqueue(j *job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := j.move.ParticipantID
+	sl := d.slots[id]
+	if sl == nil {
+		sl = &slot{at: j.move.From}
+		d.slots[id] = sl
+	}
+	if sl.next != nil {
+		sl.next.done() // superseded before it ran
+	}
+	sl.next = j
+	if !sl.running && d.ctx != nil {
+		sl.running = true
+		d.wg.Go(func() { d.work(d.ctx, id, sl) })
+	}
+}
+
+// run starts the waiting work and keeps running until ctx ends, then waits
+// for the moves in flight (they see ctx end).
+func (d *dispatcher) run(ctx context.Context) {
+	d.mu.Lock()
+	d.ctx = ctx
+	for id, sl := range d.slots {
+		if sl.next != nil && !sl.running {
+			sl.running = true
+			d.wg.Go(func() { d.work(ctx, id, sl) })
+		}
+	}
+	d.mu.Unlock()
+	<-ctx.Done()
+	d.wg.Wait()
+}
+
+// go runs f as work owned by the dispatcher (waited for when run ends).
+func (d *dispatcher) goOwned(f func(ctx context.Context)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		return // not running: nothing may outlive the caller
+	}
+	ctx := d.ctx
+	d.wg.Go(func() { f(ctx) })
+}
+
+func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
+	for {
+		d.mu.Lock()
+		j := sl.next
+		sl.next = nil
+		if j == nil || ctx.Err() != nil {
+			sl.running = false
+			if sl.next == nil {
+				delete(d.slots, id)
+			}
+			d.mu.Unlock()
+			if j != nil {
+				j.done()
+			}
+			return
+		}
+		m := j.move
+		m.From = sl.at
+		d.mu.Unlock()
+
+		if m.From != m.To {
+			d.s.runMove(ctx, j, m, func(at string) {
+				d.mu.Lock()
+				sl.at = at
+				d.mu.Unlock()
+			})
+		}
+		j.done()
+	}
+}
+
+// runMove carries out one move and tells the family how it ended.
+func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at string)) {
+	start := time.Now()
+	err := j.ensure(ctx)
+	var outcome Outcome
+	if err == nil {
+		outcome, err = s.mover.Move(ctx, m)
+	} else {
+		outcome = Failed
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	switch {
+	case err == nil && outcome != Failed:
+		moved(m.To)
+		if outcome == Arrived {
+			s.events.add(j.parent, nil, func(b *batch) {
+				b.arrivals = append(b.arrivals, Arrival{ParticipantID: m.ParticipantID, Meeting: MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID})
+			})
+		}
+		s.log.Debug("breakouts: moved", "participant", m.ParticipantID, "from", m.From, "to", m.To,
+			"outcome", outcome, "elapsed", time.Since(start))
+	default:
+		reason := "the participant did not arrive"
+		if err != nil {
+			reason = err.Error()
+		}
+		s.log.Warn("breakouts: move failed", "participant", m.ParticipantID, "from", m.From, "to", m.To, "err", err)
+		s.events.add(j.parent, nil, func(b *batch) {
+			b.failures = append(b.failures, Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
+		})
+	}
+}
+
+// committed is called after a change commits: it tells the family and
+// starts the moves; rooms retired by the change are closed in LiveKit once
+// the moves out of them are done and their clients have had the time to
+// leave them (retireGrace).
+func (s *Service) committed(ch *change, st State) {
+	f := ch.f
+	rooms := []string{f.parent.ID}
+	for _, r := range f.rooms {
+		rooms = append(rooms, r.ID)
+	}
+	rooms = append(rooms, ch.retired...)
+	s.events.add(f.parent.ID, rooms, func(b *batch) {
+		b.state = &st
+		for _, m := range ch.moves {
+			b.moves = append(b.moves, MoveBegun{ParticipantID: m.ParticipantID, FromMeetingID: m.From, ToMeetingID: m.To, MoveID: m.ID})
+		}
+		if ch.closing {
+			b.closing = &Closing{ClosingAt: f.rec.ClosingAt.Format(time.RFC3339Nano), Seconds: int(time.Until(f.rec.ClosingAt).Round(time.Second).Seconds())}
+		}
+	})
+
+	var batchDone sync.WaitGroup
+	ensured := map[string]func(context.Context) error{}
+	for _, m := range ch.moves {
+		ensure, ok := ensured[m.To]
+		if !ok {
+			meta := bridge.RoomMetadata{AppID: f.parent.AppID, MeetingID: m.To}
+			if m.To != f.parent.ID {
+				meta.ParentMeetingID = f.parent.ID
+			}
+			var once sync.Once
+			var err error
+			room := m.To
+			ensure = func(ctx context.Context) error {
+				once.Do(func() { err = s.rooms.EnsureRoom(ctx, room, meta) })
+				return err
+			}
+			ensured[m.To] = ensure
+		}
+		batchDone.Add(1)
+		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(batchDone.Done)})
+	}
+	if len(ch.retired) > 0 {
+		retired := ch.retired
+		s.moves.goOwned(func(ctx context.Context) {
+			batchDone.Wait()
+			// A move is done when the participant is present in its
+			// destination, but its client still holds the source room until
+			// it hears the destination (at most 750 ms, docs/protocol.md §4).
+			// Closing the room now would cut that overlap: the client would
+			// lose the source before it hears the destination.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(s.retireGrace):
+			}
+			s.retire(ctx, f.parent.AppID, f.parent.ID, retired)
+		})
+	}
+}
+
+// retire closes LiveKit rooms that nobody is placed in any more.
+func (s *Service) retire(ctx context.Context, appID, parentID string, rooms []string) {
+	pls, err := s.st.ListPlacements(ctx, parentID)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("breakouts: retire rooms", "meeting", parentID, "err", err)
+		}
+		return
+	}
+	occupied := map[string]bool{}
+	for _, p := range pls {
+		occupied[p.RoomID] = true
+	}
+	for _, room := range rooms {
+		if occupied[room] {
+			continue // placed again since: keep it
+		}
+		if err := s.rooms.DeleteRoom(ctx, room); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("breakouts: close LiveKit room", "meeting", parentID, "room", room, "err", err)
+		}
+	}
+}

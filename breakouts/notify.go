@@ -1,0 +1,116 @@
+package breakouts
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// notifier tells the rooms of a family what happens, over LiveKit data. It
+// coalesces: per family it keeps the latest state and the move events since
+// the last flush, and sends at most one packet of each type to each room
+// per interval. Send never blocks; run owns the sending.
+type notifier struct {
+	rooms Rooms
+	log   *slog.Logger
+	every time.Duration
+
+	mu      sync.Mutex
+	pending map[string]*batch // by parent meeting id
+	kick    chan struct{}
+}
+
+// batch is what a family's rooms are due to hear.
+type batch struct {
+	rooms    []string // the family's rooms, as of its latest state
+	state    *State
+	closing  *Closing
+	moves    []MoveBegun
+	arrivals []Arrival
+	failures []Failure
+}
+
+func newNotifier(rooms Rooms, log *slog.Logger, every time.Duration) *notifier {
+	return &notifier{rooms: rooms, log: log, every: every, pending: map[string]*batch{}, kick: make(chan struct{}, 1)}
+}
+
+// add queues events for a family; rooms, when not nil, replaces the rooms
+// the family's events go to.
+func (n *notifier) add(parentID string, rooms []string, f func(b *batch)) {
+	n.mu.Lock()
+	b := n.pending[parentID]
+	if b == nil {
+		b = &batch{}
+		n.pending[parentID] = b
+	}
+	if rooms != nil {
+		b.rooms = rooms
+	}
+	f(b)
+	n.mu.Unlock()
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run flushes queued events until ctx ends.
+func (n *notifier) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.kick:
+		}
+		n.flush(ctx)
+		// Coalesce what arrives during the next interval.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(n.every):
+		}
+	}
+}
+
+func (n *notifier) flush(ctx context.Context) {
+	n.mu.Lock()
+	pending := n.pending
+	n.pending = map[string]*batch{}
+	n.mu.Unlock()
+	var wg sync.WaitGroup
+	for parent, b := range pending {
+		packets := b.packets()
+		for _, room := range b.rooms {
+			wg.Go(func() {
+				for _, p := range packets {
+					if err := n.rooms.SendData(ctx, room, Topic, p); err != nil && ctx.Err() == nil {
+						n.log.Warn("breakouts: event not delivered", "meeting", parent, "room", room, "err", err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// packets encodes a batch, state first.
+func (b *batch) packets() [][]byte {
+	var out [][]byte
+	if b.state != nil {
+		out = append(out, encodeState(*b.state))
+	}
+	if len(b.moves) > 0 {
+		out = append(out, encodeEvent(EventChangingMeeting, map[string]any{"moves": b.moves}))
+	}
+	if len(b.arrivals) > 0 {
+		out = append(out, encodeEvent(EventMeetingChanged, map[string]any{"arrivals": b.arrivals}))
+	}
+	if len(b.failures) > 0 {
+		out = append(out, encodeEvent(EventMoveFailed, map[string]any{"failures": b.failures}))
+	}
+	if b.closing != nil {
+		out = append(out, encodeEvent(EventClosing, *b.closing))
+	}
+	return out
+}

@@ -1,0 +1,595 @@
+package breakouts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/livekit/psrpc"
+
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/presets"
+	"rtk-sidecar/store"
+)
+
+// Caller is who asks: an API key (Admin, allowed everything) or a
+// participant of the family, whose effective preset decides.
+type Caller struct {
+	Admin         bool
+	ParticipantID string
+}
+
+// Admin is the caller of the REST API.
+var Admin = Caller{Admin: true}
+
+// Participant is a participant calling with its token.
+func Participant(id string) Caller { return Caller{ParticipantID: id} }
+
+// RoomTitle is a new room's title, or a room's new title.
+type RoomTitle struct {
+	ID    string // the room, when renaming
+	Title string
+}
+
+// Assignment says how to assign participants to rooms.
+type Assignment struct {
+	// Auto shuffles the participants evenly over the rooms. Participants
+	// whose preset may alter connected meetings (hosts) and hidden ones
+	// (recorders) stay unassigned unless IncludeHosts.
+	Auto         bool
+	IncludeHosts bool
+	// Manual assigns the listed participants, by room id. The parent's id
+	// as a room unassigns them. Participants not listed keep their assignment.
+	Manual map[string][]string
+}
+
+// MoveRequest moves participants from one room of the family to another.
+type MoveRequest struct {
+	From, To string
+	// Participants to move; a PresetID replaces the participant's preset in
+	// To (moveParticipantsWithCustomPreset).
+	Participants []MoveParticipant
+}
+
+// MoveParticipant is one participant of a MoveRequest.
+type MoveParticipant struct {
+	ID       string
+	PresetID string
+}
+
+func invalid(field, format string, args ...any) error {
+	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
+}
+
+func forbidden(what string) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, what)
+}
+
+// change is one transaction's worth of changes to a family, and what must
+// happen once it commits.
+type change struct {
+	f       *family
+	moves   []Move
+	retired []string // rooms to close in LiveKit once the moves out of them are done
+	closing bool     // a countdown began
+}
+
+// moveTo places a participant in room with an optional preset, recording
+// the move it takes if its room changes.
+func (ch *change) moveTo(ctx context.Context, p store.Participant, room, presetID string) error {
+	f := ch.f
+	from := f.roomOf(p.ID)
+	old := f.placement(p.ID)
+	pl := old
+	pl.RoomID, pl.PresetID = room, presetID
+	if room == f.parent.ID {
+		pl.RoomID = ""
+	}
+	if pl.RoomID == old.RoomID && pl.PresetID == old.PresetID && from == room {
+		return nil
+	}
+	f.set(pl)
+	if from == room {
+		return nil
+	}
+	dst, _ := f.room(room)
+	m := Move{ID: uuid.NewString(), ParticipantID: p.ID, From: from, To: room, ToTitle: dst.Title,
+		PresetID: f.effectivePreset(p)}
+	doc, err := f.presetDoc(ctx, m.PresetID)
+	if err != nil {
+		return err
+	}
+	m.Permissions = doc.Permissions
+	if presetID != "" || old.PresetID != "" {
+		// A preset given with this move, or the end of one given before:
+		// the destination's grants come from the preset, not the live ones.
+		m.Grant = presets.Grants(doc.Permissions, room)
+	}
+	m.Metadata = bridge.ParticipantMetadata{ParticipantID: p.ID, CustomParticipantID: p.CustomParticipantID,
+		MeetingID: room, PresetID: m.PresetID, PresetName: doc.Name, Picture: p.Picture}.String()
+	ch.moves = append(ch.moves, m)
+	return nil
+}
+
+// change runs apply on the family in one transaction at the next version.
+// A nil version skips the version check (only for a participant moving
+// itself). After the commit it tells the family and starts the moves.
+func (s *Service) change(ctx context.Context, appID, parentID string, version *int64, apply func(context.Context, *change) error) (State, error) {
+	var ch *change
+	err := s.st.InTx(ctx, func(q store.Queries) error {
+		f, err := load(ctx, q, appID, parentID)
+		if err != nil {
+			return err
+		}
+		if version != nil && *version != f.rec.Version {
+			return fmt.Errorf("%w: version %d is stale, the state is at version %d; fetch it and retry", ErrStale, *version, f.rec.Version)
+		}
+		ch = &change{f: f}
+		if err := apply(ctx, ch); err != nil {
+			return err
+		}
+		return f.save(ctx, s.now().UTC())
+	})
+	if err != nil {
+		return State{}, err
+	}
+	st := ch.f.state()
+	s.committed(ch, st)
+	return st, nil
+}
+
+// State returns a family's state. A participant caller must belong to it.
+func (s *Service) State(ctx context.Context, appID, parentID string, c Caller) (State, error) {
+	var st State
+	err := s.st.InTx(ctx, func(q store.Queries) error {
+		f, err := load(ctx, q, appID, parentID)
+		if err != nil {
+			return err
+		}
+		if _, err := caller(ctx, f, c); err != nil {
+			return err
+		}
+		st = f.state()
+		return nil
+	})
+	return st, err
+}
+
+// caller returns a participant caller's effective permissions; an admin
+// gets a nil Permissions pointer.
+func caller(ctx context.Context, f *family, c Caller) (*presets.Permissions, error) {
+	if c.Admin {
+		return nil, nil
+	}
+	p, ok := f.person(c.ParticipantID)
+	if !ok {
+		return nil, forbidden("you are not a participant of this meeting")
+	}
+	perms, err := f.permissions(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &perms, nil
+}
+
+// mayAlter checks can_alter_connected_meetings.
+func mayAlter(ctx context.Context, f *family, c Caller) error {
+	perms, err := caller(ctx, f, c)
+	if err != nil || perms == nil {
+		return err
+	}
+	if !perms.ConnectedMeetings.CanAlterConnectedMeetings {
+		return forbidden("changing connected meetings needs can_alter_connected_meetings")
+	}
+	return nil
+}
+
+func requireVersion(version *int64) error {
+	if version == nil {
+		return invalid("version", "is required: send the version of the state you read")
+	}
+	return nil
+}
+
+func cleanTitle(field, t string) (string, error) {
+	t = strings.TrimSpace(t)
+	if len(t) > 1024 {
+		return "", invalid(field, "must be at most 1024 characters")
+	}
+	return t, nil
+}
+
+// CreateRooms adds breakout rooms to a family; an empty title becomes
+// "Room N". It returns the new state and the ids of the new rooms, in order.
+func (s *Service) CreateRooms(ctx context.Context, appID, parentID string, c Caller, version *int64, rooms []RoomTitle) (State, []string, error) {
+	if err := requireVersion(version); err != nil {
+		return State{}, nil, err
+	}
+	if len(rooms) == 0 {
+		return State{}, nil, invalid("meetings", "must list at least one room")
+	}
+	var ids []string
+	st, err := s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		f := ch.f
+		if err := mayAlter(ctx, f, c); err != nil {
+			return err
+		}
+		if len(f.rooms)+len(rooms) > MaxRooms {
+			return invalid("meetings", "would make %d rooms; a meeting has at most %d", len(f.rooms)+len(rooms), MaxRooms)
+		}
+		ids = ids[:0]
+		now := s.now().UTC()
+		for i, r := range rooms {
+			title, err := cleanTitle(fmt.Sprintf("meetings[%d].title", i), r.Title)
+			if err != nil {
+				return err
+			}
+			if title == "" {
+				title = fmt.Sprintf("Room %d", len(f.rooms)+1)
+			}
+			p := f.parent
+			m := store.Meeting{ID: uuid.NewString(), AppID: p.AppID, ParentID: p.ID, Title: title, Status: store.MeetingActive,
+				PersistChat: p.PersistChat, SummarizeOnEnd: p.SummarizeOnEnd, SessionKeepAliveTimeInSecs: p.SessionKeepAliveTimeInSecs,
+				PreferredRegion: p.PreferredRegion, AIConfig: p.AIConfig, RecordingConfig: p.RecordingConfig,
+				CreatedAt: now.Add(time.Duration(i) * time.Microsecond), UpdatedAt: now}
+			if err := f.q.CreateMeeting(ctx, m); err != nil {
+				return err
+			}
+			f.rooms = append(f.rooms, m)
+			ids = append(ids, m.ID)
+		}
+		return nil
+	})
+	return st, ids, err
+}
+
+// RenameRooms changes the titles of breakout rooms.
+func (s *Service) RenameRooms(ctx context.Context, appID, parentID string, c Caller, version *int64, rooms []RoomTitle) (State, error) {
+	if err := requireVersion(version); err != nil {
+		return State{}, err
+	}
+	if len(rooms) == 0 {
+		return State{}, invalid("meetings", "must list at least one room")
+	}
+	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		f := ch.f
+		if err := mayAlter(ctx, f, c); err != nil {
+			return err
+		}
+		for i, r := range rooms {
+			title, err := cleanTitle(fmt.Sprintf("meetings[%d].title", i), r.Title)
+			if err != nil {
+				return err
+			}
+			if title == "" {
+				return invalid(fmt.Sprintf("meetings[%d].title", i), "is required")
+			}
+			idx := f.roomIndex(r.ID)
+			if idx < 0 {
+				return invalid(fmt.Sprintf("meetings[%d].id", i), "is not a breakout room of meeting %s", f.parent.ID)
+			}
+			m := f.rooms[idx]
+			m.Title, m.UpdatedAt = title, s.now().UTC()
+			if err := f.q.UpdateMeeting(ctx, m); err != nil {
+				return err
+			}
+			f.rooms[idx] = m
+		}
+		return nil
+	})
+}
+
+func (f *family) roomIndex(id string) int {
+	for i, r := range f.rooms {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// DeleteRooms closes breakout rooms for good: their occupants go back to
+// the parent, their assignments are dropped, and their meetings become
+// INACTIVE (kept, with their sessions and recordings).
+func (s *Service) DeleteRooms(ctx context.Context, appID, parentID string, c Caller, version *int64, ids []string) (State, error) {
+	if err := requireVersion(version); err != nil {
+		return State{}, err
+	}
+	if len(ids) == 0 {
+		return State{}, invalid("meeting_ids", "must list at least one room")
+	}
+	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		f := ch.f
+		if err := mayAlter(ctx, f, c); err != nil {
+			return err
+		}
+		gone := map[string]bool{}
+		for i, id := range ids {
+			if f.roomIndex(id) < 0 {
+				return invalid(fmt.Sprintf("meeting_ids[%d]", i), "is not a breakout room of meeting %s", f.parent.ID)
+			}
+			gone[id] = true
+		}
+		for _, p := range f.people {
+			pl := f.placement(p.ID)
+			if gone[f.roomOf(p.ID)] {
+				if err := ch.moveTo(ctx, p, f.parent.ID, ""); err != nil {
+					return err
+				}
+				pl = f.placement(p.ID)
+			}
+			if gone[pl.AssignedID] {
+				pl.AssignedID = ""
+				f.set(pl)
+			}
+		}
+		kept := f.rooms[:0:0]
+		for _, m := range f.rooms {
+			if !gone[m.ID] {
+				kept = append(kept, m)
+				continue
+			}
+			m.Status, m.UpdatedAt = store.MeetingInactive, s.now().UTC()
+			if err := f.q.UpdateMeeting(ctx, m); err != nil {
+				return err
+			}
+			ch.retired = append(ch.retired, m.ID)
+		}
+		f.rooms = kept
+		if len(f.rooms) == 0 {
+			f.rec.Status = store.FamilyIdle
+		}
+		return nil
+	})
+}
+
+// Assign sets who goes to which room when the rooms start (or, while they
+// run, with the next start).
+func (s *Service) Assign(ctx context.Context, appID, parentID string, c Caller, version *int64, a Assignment) (State, error) {
+	if err := requireVersion(version); err != nil {
+		return State{}, err
+	}
+	if a.Auto == (a.Manual != nil) {
+		return State{}, invalid("mode", "must be auto or manual (with rooms)")
+	}
+	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		f := ch.f
+		if err := mayAlter(ctx, f, c); err != nil {
+			return err
+		}
+		if len(f.rooms) == 0 {
+			return psrpc.NewErrorf(psrpc.FailedPrecondition, "meeting %s has no breakout rooms to assign to; create rooms first", f.parent.ID)
+		}
+		if a.Auto {
+			return f.assignAuto(ctx, a.IncludeHosts)
+		}
+		return f.assignManual(a.Manual)
+	})
+}
+
+// assignAuto shuffles the eligible participants evenly over the rooms: room
+// sizes differ by at most one.
+func (f *family) assignAuto(ctx context.Context, includeHosts bool) error {
+	var eligible []store.Participant
+	for _, p := range f.people {
+		doc, err := f.presetDoc(ctx, p.PresetID)
+		if err != nil {
+			return err
+		}
+		perms := doc.Permissions
+		if perms.HiddenParticipant || perms.IsRecording() {
+			continue
+		}
+		if perms.ConnectedMeetings.CanAlterConnectedMeetings && !includeHosts {
+			continue
+		}
+		eligible = append(eligible, p)
+	}
+	rand.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	for i, p := range eligible {
+		pl := f.placement(p.ID)
+		pl.AssignedID = f.rooms[i%len(f.rooms)].ID
+		f.set(pl)
+	}
+	return nil
+}
+
+func (f *family) assignManual(rooms map[string][]string) error {
+	seen := map[string]string{}
+	for room, ids := range rooms {
+		field := fmt.Sprintf("rooms.%s", room)
+		if room != f.parent.ID && f.roomIndex(room) < 0 {
+			return invalid(field, "is not a breakout room of meeting %s", f.parent.ID)
+		}
+		for _, id := range ids {
+			if _, ok := f.person(id); !ok {
+				return invalid(field, "lists %s, who is not a participant of meeting %s", id, f.parent.ID)
+			}
+			if other, dup := seen[id]; dup {
+				return invalid(field, "lists %s, who is already assigned to %s in this request", id, other)
+			}
+			seen[id] = room
+			pl := f.placement(id)
+			pl.AssignedID = room
+			if room == f.parent.ID {
+				pl.AssignedID = ""
+			}
+			f.set(pl)
+		}
+	}
+	return nil
+}
+
+// Start sends every assigned participant to its room. Unassigned
+// participants stay where they are.
+func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, version *int64) (State, error) {
+	if err := requireVersion(version); err != nil {
+		return State{}, err
+	}
+	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		f := ch.f
+		if err := mayAlter(ctx, f, c); err != nil {
+			return err
+		}
+		if len(f.rooms) == 0 {
+			return psrpc.NewErrorf(psrpc.FailedPrecondition, "meeting %s has no breakout rooms to start; create rooms first", f.parent.ID)
+		}
+		for _, p := range f.people {
+			room := f.placement(p.ID).AssignedID
+			if f.roomIndex(room) < 0 || f.roomOf(p.ID) == room {
+				continue
+			}
+			if err := ch.moveTo(ctx, p, room, ""); err != nil {
+				return err
+			}
+		}
+		f.rec.Status = store.FamilyRunning
+		return nil
+	})
+}
+
+// Close brings everyone back to the parent: at once when grace is zero,
+// else after a countdown (status closing; every room is told when). The
+// rooms stay, with their assignments, for another start.
+func (s *Service) Close(ctx context.Context, appID, parentID string, c Caller, version *int64, grace time.Duration) (State, error) {
+	if err := requireVersion(version); err != nil {
+		return State{}, err
+	}
+	if grace < 0 || grace > MaxGrace {
+		return State{}, invalid("grace_seconds", "must be between 0 and %d", int(MaxGrace.Seconds()))
+	}
+	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		if err := mayAlter(ctx, ch.f, c); err != nil {
+			return err
+		}
+		if grace > 0 {
+			ch.f.rec.Status = store.FamilyClosing
+			ch.f.rec.ClosingAt = s.now().UTC().Add(grace)
+			ch.closing = true
+			return nil
+		}
+		return ch.closeAll(ctx)
+	})
+}
+
+// closeAll moves everyone in a breakout room back to the parent.
+func (ch *change) closeAll(ctx context.Context) error {
+	f := ch.f
+	for _, p := range f.people {
+		if f.roomOf(p.ID) == f.parent.ID && f.placement(p.ID).PresetID == "" {
+			continue
+		}
+		if err := ch.moveTo(ctx, p, f.parent.ID, ""); err != nil {
+			return err
+		}
+	}
+	for _, r := range f.rooms {
+		ch.retired = append(ch.retired, r.ID)
+	}
+	f.rec.Status = store.FamilyIdle
+	return nil
+}
+
+// closeDue closes the families whose countdown has ended.
+func (s *Service) closeDue(ctx context.Context) {
+	due, err := s.st.ListClosingFamilies(ctx, s.now())
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("breakouts: list closing families", "err", err)
+		}
+		return
+	}
+	for _, f := range due {
+		v := f.Version
+		_, err := s.change(ctx, f.AppID, f.ParentID, &v, func(ctx context.Context, ch *change) error {
+			if ch.f.rec.Status != store.FamilyClosing {
+				return nil
+			}
+			return ch.closeAll(ctx)
+		})
+		if err != nil && !errors.Is(err, ErrStale) && ctx.Err() == nil {
+			s.log.Error("breakouts: close after countdown", "meeting", f.ParentID, "err", err)
+		}
+	}
+}
+
+// MoveParticipants moves participants between rooms of a family. Moving
+// anyone else, or giving a preset, needs can_alter_connected_meetings;
+// moving oneself needs can_switch_connected_meetings into a breakout room
+// and can_switch_to_parent_meeting into the parent. A participant moving
+// only itself may omit the version.
+func (s *Service) MoveParticipants(ctx context.Context, appID, parentID string, c Caller, version *int64, r MoveRequest) (State, error) {
+	if len(r.Participants) == 0 {
+		return State{}, invalid("participant_ids", "must list at least one participant")
+	}
+	self := !c.Admin && len(r.Participants) == 1 && r.Participants[0].ID == c.ParticipantID && r.Participants[0].PresetID == ""
+	if !self {
+		if err := requireVersion(version); err != nil {
+			return State{}, err
+		}
+	}
+	if r.From == r.To {
+		return State{}, invalid("destination_meeting_id", "is the source meeting")
+	}
+	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
+		f := ch.f
+		if _, ok := f.room(r.From); !ok {
+			return invalid("source_meeting_id", "is not a meeting of this family")
+		}
+		if _, ok := f.room(r.To); !ok {
+			return invalid("destination_meeting_id", "is not a meeting of this family")
+		}
+		if err := mayMove(ctx, f, c, self, r.To); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for i, mp := range r.Participants {
+			field := fmt.Sprintf("participants[%d]", i)
+			p, ok := f.person(mp.ID)
+			if !ok {
+				return invalid(field, "%s is not a participant of meeting %s", mp.ID, f.parent.ID)
+			}
+			if seen[p.ID] {
+				return invalid(field, "%s is listed twice", p.ID)
+			}
+			seen[p.ID] = true
+			if at := f.roomOf(p.ID); at != r.From {
+				return invalid(field, "%s is in meeting %s, not in the source meeting %s", p.ID, at, r.From)
+			}
+			if mp.PresetID != "" {
+				if _, err := f.q.GetPreset(ctx, appID, mp.PresetID); errors.Is(err, store.ErrNotFound) {
+					return invalid(field+".preset_id", "names no preset of this app")
+				} else if err != nil {
+					return err
+				}
+			}
+			if err := ch.moveTo(ctx, p, r.To, mp.PresetID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func mayMove(ctx context.Context, f *family, c Caller, self bool, to string) error {
+	perms, err := caller(ctx, f, c)
+	if err != nil || perms == nil {
+		return err
+	}
+	cm := perms.ConnectedMeetings
+	switch {
+	case cm.CanAlterConnectedMeetings:
+		return nil
+	case !self:
+		return forbidden("moving other participants, or giving a preset, needs can_alter_connected_meetings")
+	case to == f.parent.ID && !cm.CanSwitchToParentMeeting:
+		return forbidden("returning to the main meeting needs can_switch_to_parent_meeting")
+	case to != f.parent.ID && !cm.CanSwitchConnectedMeetings:
+		return forbidden("switching to a breakout room needs can_switch_connected_meetings")
+	}
+	return nil
+}
