@@ -33,6 +33,81 @@ type Config struct {
 	Store   Store   `mapstructure:"store"`
 	Auth    Auth    `mapstructure:"auth"`
 	LiveKit LiveKit `mapstructure:"livekit"`
+	// Recording configures recordings.
+	Recording Recording `mapstructure:"recording"`
+	// Webhooks configures RealtimeKit's outgoing webhooks.
+	Webhooks Webhooks `mapstructure:"webhooks"`
+	// Sessions configures the tracking of sessions.
+	Sessions Sessions `mapstructure:"sessions"`
+}
+
+// Webhooks configures the delivery of RealtimeKit's webhooks (see
+// docs/webhooks.md).
+type Webhooks struct {
+	// SigningKeyFile is the PEM file of the RSA key that signs deliveries
+	// (rtk-signature); its public half is served at
+	// /.well-known/webhooks.json. It is created (2048-bit) when missing.
+	SigningKeyFile string `mapstructure:"signing_key_file"`
+	// Timeout bounds one delivery attempt.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Lease is how long a delivery being attempted stays held; after a
+	// crash it is attempted again when the lease lapses. It must exceed
+	// timeout.
+	Lease time.Duration `mapstructure:"lease"`
+	// MaxAttempts and MaxAge are the retry budget: a delivery that failed
+	// max_attempts times, or failed when older than max_age, is dead.
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	MaxAge      time.Duration `mapstructure:"max_age"`
+	// MinBackoff and MaxBackoff bound the exponential backoff between
+	// attempts (full jitter).
+	MinBackoff time.Duration `mapstructure:"min_backoff"`
+	MaxBackoff time.Duration `mapstructure:"max_backoff"`
+	// Workers is how many webhooks are delivered to at once.
+	Workers int `mapstructure:"workers"`
+	// PollInterval is how often the outbox is looked at when nothing
+	// signals new work.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+}
+
+// Sessions configures the tracking of sessions from LiveKit's events.
+type Sessions struct {
+	// ReconcileInterval is how often the sessions are compared with
+	// LiveKit's rooms and participants, to repair missed webhooks.
+	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
+	// EventRetention is how long LiveKit webhook ids are remembered to
+	// drop duplicates.
+	EventRetention time.Duration `mapstructure:"event_retention"`
+}
+
+// Recording backends.
+const (
+	// RecordingLocal is the built-in recorder: a hidden participant that
+	// writes one file per track.
+	RecordingLocal = "local"
+	// RecordingEgress records through LiveKit Egress.
+	RecordingEgress = "egress"
+)
+
+// Recording configures recordings and their download links.
+type Recording struct {
+	// Backend is RecordingLocal (the default) or RecordingEgress.
+	Backend string `mapstructure:"backend"`
+	// OutputDir holds the recordings' files, in <output_dir>/<app>/<recording>/.
+	// With Egress it must be the same path on the Egress host (a shared volume)
+	// for the sidecar to serve the files.
+	OutputDir string `mapstructure:"output_dir"`
+	// SigningKey signs download links (HMAC-SHA256). Empty means a random key
+	// per process: links stop working when the sidecar restarts, and
+	// several sidecars cannot share links. Set it (16+ characters) in production.
+	SigningKey string `mapstructure:"signing_key"`
+	// URLExpiry is how long a download link stays valid.
+	URLExpiry time.Duration `mapstructure:"url_expiry"`
+	// PublicURL is the base of download links; empty means http.public_url
+	// (or http://<http.addr>).
+	PublicURL string `mapstructure:"public_url"`
+	// EgressAudioOnly makes Egress composite recordings audio-only OGG
+	// instead of MP4 (which needs Egress's Chrome).
+	EgressAudioOnly bool `mapstructure:"egress_audio_only"`
 }
 
 // HTTP configures the REST API listener.
@@ -157,6 +232,26 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("livekit.embedded.interfaces", []string{})
 	v.SetDefault("livekit.embedded.ips", []string{})
 	v.SetDefault("livekit.embedded.log_level", "info")
+
+	v.SetDefault("recording.backend", RecordingLocal)
+	v.SetDefault("recording.output_dir", "data/recordings")
+	v.SetDefault("recording.signing_key", "")
+	v.SetDefault("recording.url_expiry", 24*time.Hour)
+	v.SetDefault("recording.public_url", "")
+	v.SetDefault("recording.egress_audio_only", false)
+
+	v.SetDefault("webhooks.signing_key_file", "data/webhook-signing.pem")
+	v.SetDefault("webhooks.timeout", 10*time.Second)
+	v.SetDefault("webhooks.lease", 30*time.Second)
+	v.SetDefault("webhooks.max_attempts", 10)
+	v.SetDefault("webhooks.max_age", 24*time.Hour)
+	v.SetDefault("webhooks.min_backoff", time.Second)
+	v.SetDefault("webhooks.max_backoff", 10*time.Minute)
+	v.SetDefault("webhooks.workers", 4)
+	v.SetDefault("webhooks.poll_interval", time.Second)
+
+	v.SetDefault("sessions.reconcile_interval", 30*time.Second)
+	v.SetDefault("sessions.event_retention", 7*24*time.Hour)
 }
 
 // Load reads the configuration: defaults, then the YAML file at path (if
@@ -187,6 +282,19 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// Default returns the configuration made of the defaults alone, unvalidated
+// (it has no API keys, for one): a base for programs and tests that build
+// their configuration in code.
+func Default() *Config {
+	v := viper.New()
+	setDefaults(v)
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		panic("configs: the defaults do not decode: " + err.Error())
+	}
+	return &c
 }
 
 // Validate checks the configuration and reports every problem it finds.
@@ -292,6 +400,61 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(lk.PublicURL); err != nil || !validLiveKitScheme(u.Scheme) || u.Host == "" {
 			bad("livekit.public_url %q must be a ws(s):// or http(s):// URL", lk.PublicURL)
 		}
+	}
+	rec := c.Recording
+	switch rec.Backend {
+	case RecordingLocal:
+	case RecordingEgress:
+		if lk.Mode != ModeExternal {
+			bad("recording.backend egress needs livekit.mode external (Egress needs LiveKit with Redis)")
+		}
+	default:
+		bad("recording.backend %q must be %s or %s", rec.Backend, RecordingLocal, RecordingEgress)
+	}
+	if rec.OutputDir == "" {
+		bad("recording.output_dir is required")
+	}
+	if rec.URLExpiry < time.Minute || rec.URLExpiry > 7*24*time.Hour {
+		bad("recording.url_expiry must be between 1m and 168h")
+	}
+	if rec.SigningKey != "" && len(rec.SigningKey) < 16 {
+		bad("recording.signing_key is too short (at least 16 characters)")
+	}
+	if rec.PublicURL != "" {
+		if u, err := url.Parse(rec.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("recording.public_url %q must be an http(s) URL", rec.PublicURL)
+		}
+	}
+	wh := c.Webhooks
+	if wh.SigningKeyFile == "" {
+		bad("webhooks.signing_key_file is required")
+	}
+	if wh.Timeout <= 0 {
+		bad("webhooks.timeout must be positive")
+	}
+	if wh.Lease <= wh.Timeout {
+		bad("webhooks.lease must be longer than webhooks.timeout")
+	}
+	if wh.MaxAttempts < 1 {
+		bad("webhooks.max_attempts must be at least 1")
+	}
+	if wh.MaxAge <= 0 {
+		bad("webhooks.max_age must be positive")
+	}
+	if wh.MinBackoff <= 0 || wh.MaxBackoff < wh.MinBackoff {
+		bad("webhooks.min_backoff must be positive and at most webhooks.max_backoff")
+	}
+	if wh.Workers < 1 || wh.Workers > 64 {
+		bad("webhooks.workers must be between 1 and 64")
+	}
+	if wh.PollInterval <= 0 {
+		bad("webhooks.poll_interval must be positive")
+	}
+	if c.Sessions.ReconcileInterval < time.Second {
+		bad("sessions.reconcile_interval must be at least 1s")
+	}
+	if c.Sessions.EventRetention < time.Hour {
+		bad("sessions.event_retention must be at least 1h")
 	}
 	return errors.Join(errs...)
 }

@@ -124,3 +124,112 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordingConfig(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Recording
+	if r.Backend != RecordingLocal || r.OutputDir != "data/recordings" || r.URLExpiry != 24*time.Hour ||
+		r.SigningKey != "" || r.PublicURL != "" || r.EgressAudioOnly {
+		t.Fatalf("recording defaults: %+v", r)
+	}
+
+	t.Run("file and env", func(t *testing.T) {
+		t.Setenv("SIDECAR_RECORDING_SIGNING_KEY", "0123456789abcdef-key")
+		t.Setenv("SIDECAR_RECORDING_URL_EXPIRY", "2h")
+		c, err := Load(writeFile(t, minimal+"recording: {output_dir: /tmp/rec, public_url: https://rtk.example}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.Recording
+		if r.SigningKey != "0123456789abcdef-key" || r.URLExpiry != 2*time.Hour || r.OutputDir != "/tmp/rec" || r.PublicURL != "https://rtk.example" {
+			t.Fatalf("recording from file and env: %+v", r)
+		}
+	})
+
+	prod := "  mode: external\n  url: ws://lk:7880\nrecording: {backend: egress, egress_audio_only: true}\n"
+	if c, err = Load(writeFile(t, minimal+prod)); err != nil {
+		t.Fatalf("egress with external LiveKit: %v", err)
+	} else if c.Recording.Backend != RecordingEgress || !c.Recording.EgressAudioOnly {
+		t.Fatalf("egress config: %+v", c.Recording)
+	}
+
+	for _, tc := range []struct{ name, body, want string }{
+		{"bad backend", "recording: {backend: s3}\n", "recording.backend"},
+		{"egress needs external LiveKit", "recording: {backend: egress}\n", "needs livekit.mode external"},
+		{"empty output dir", "recording: {output_dir: \"\"}\n", "recording.output_dir"},
+		{"short expiry", "recording: {url_expiry: 10s}\n", "recording.url_expiry"},
+		{"short key", "recording: {signing_key: short}\n", "recording.signing_key"},
+		{"bad public url", "recording: {public_url: ftp://x}\n", "recording.public_url"},
+		{"unknown key", "recording: {bucket: x}\n", "bucket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, minimal+tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultIsTheDefaults(t *testing.T) {
+	c := Default()
+	if c.HTTP.Addr != "127.0.0.1:8080" || c.LiveKit.Mode != ModeEmbedded || c.LiveKit.Embedded.Port != 7880 {
+		t.Fatalf("Default() = %+v", c)
+	}
+	c.Auth.Keys = []APIKey{{AccountID: "a", AppID: "b", Secret: "0123456789abcdef"}}
+	c.LiveKit.APIKey, c.LiveKit.APISecret = "k", "0123456789abcdef0123456789abcdef"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the defaults plus keys do not validate: %v", err)
+	}
+}
+
+func TestWebhooksAndSessionsConfig(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Webhooks
+	if w.SigningKeyFile != "data/webhook-signing.pem" || w.Timeout != 10*time.Second || w.Lease != 30*time.Second ||
+		w.MaxAttempts != 10 || w.MaxAge != 24*time.Hour || w.MinBackoff != time.Second || w.MaxBackoff != 10*time.Minute ||
+		w.Workers != 4 || w.PollInterval != time.Second {
+		t.Fatalf("webhooks defaults: %+v", w)
+	}
+	if s := c.Sessions; s.ReconcileInterval != 30*time.Second || s.EventRetention != 7*24*time.Hour {
+		t.Fatalf("sessions defaults: %+v", s)
+	}
+
+	t.Run("file and env", func(t *testing.T) {
+		t.Setenv("SIDECAR_WEBHOOKS_MAX_ATTEMPTS", "3")
+		t.Setenv("SIDECAR_SESSIONS_RECONCILE_INTERVAL", "5s")
+		c, err := Load(writeFile(t, minimal+"webhooks: {signing_key_file: /k.pem, timeout: 2s, lease: 5s}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := c.Webhooks; w.SigningKeyFile != "/k.pem" || w.Timeout != 2*time.Second || w.Lease != 5*time.Second || w.MaxAttempts != 3 {
+			t.Fatalf("webhooks from file and env: %+v", w)
+		}
+		if c.Sessions.ReconcileInterval != 5*time.Second {
+			t.Fatalf("sessions from env: %+v", c.Sessions)
+		}
+	})
+
+	for _, tc := range []struct{ name, body, want string }{
+		{"no key file", "webhooks: {signing_key_file: \"\"}\n", "webhooks.signing_key_file"},
+		{"lease not above timeout", "webhooks: {timeout: 30s, lease: 30s}\n", "webhooks.lease"},
+		{"no attempts", "webhooks: {max_attempts: 0}\n", "webhooks.max_attempts"},
+		{"backoff upside down", "webhooks: {min_backoff: 1m, max_backoff: 1s}\n", "webhooks.min_backoff"},
+		{"too many workers", "webhooks: {workers: 1000}\n", "webhooks.workers"},
+		{"reconcile too often", "sessions: {reconcile_interval: 10ms}\n", "sessions.reconcile_interval"},
+		{"unknown key", "webhooks: {secret: x}\n", "secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, minimal+tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,18 +1,21 @@
-// Package keyfile loads the sidecar's RSA private keys from PEM files and
-// creates a key on first use, so a development install needs no key ceremony
-// while production can mount its own keys.
+// Package keyfile loads the sidecar's keys (RSA private keys in PEM, random
+// secrets in hex) from files and creates them on first use, so a
+// development install needs no key ceremony while production can mount its
+// own keys.
 package keyfile
 
 import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Bits is the size of the keys LoadOrCreate generates.
@@ -82,4 +85,39 @@ func PublicPEM(key *rsa.PrivateKey) (string, error) {
 		return "", fmt.Errorf("keyfile: %w", err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// LoadOrCreateSecret returns the random secret stored (hex) at path,
+// creating an n-byte one there (mode 0600) when the file does not exist.
+func LoadOrCreateSecret(path string, n int) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(s) < 16 {
+			return nil, fmt.Errorf("keyfile: %s does not hold a hex secret of at least 16 bytes", path)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("keyfile: read %s: %w", path, err)
+	}
+	s := make([]byte, n)
+	if _, err := rand.Read(s); err != nil {
+		return nil, fmt.Errorf("keyfile: generate: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("keyfile: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateSecret(path, n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keyfile: create %s: %w", path, err)
+	}
+	_, werr := f.WriteString(hex.EncodeToString(s) + "\n")
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return nil, fmt.Errorf("keyfile: write %s: %w", path, err)
+	}
+	return s, nil
 }

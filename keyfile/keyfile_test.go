@@ -88,3 +88,21 @@ func TestPublicPEM(t *testing.T) {
 		t.Fatal("public key does not match")
 	}
 }
+
+func TestLoadOrCreateSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d", "secret")
+	a, err := LoadOrCreateSecret(path, 32)
+	if err != nil || len(a) != 32 {
+		t.Fatalf("secret %x, %v", a, err)
+	}
+	b, err := LoadOrCreateSecret(path, 32)
+	if err != nil || string(a) != string(b) {
+		t.Fatal("the secret changed on the second load")
+	}
+	if err := os.WriteFile(path, []byte("zz"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateSecret(path, 32); err == nil {
+		t.Fatal("a bad secret file was accepted")
+	}
+}

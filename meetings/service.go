@@ -9,7 +9,6 @@ package meetings
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -705,29 +704,42 @@ type Joined struct {
 	Preset      Preset
 }
 
-// Join admits the holder of a participant token to the LiveKit room of its
-// meeting, with grants derived from its current preset. A token whose
-// participant was deleted is refused; an INACTIVE meeting refuses joins.
-func (s *Service) Join(ctx context.Context, token string) (Joined, error) {
+// Authenticate returns the participant a token names, if it still exists.
+func (s *Service) Authenticate(ctx context.Context, token string) (store.Participant, error) {
 	c, err := s.tokens.Verify(token)
 	if err != nil {
-		return Joined{}, err
+		return store.Participant{}, err
 	}
 	p, err := s.st.GetParticipant(ctx, c.MeetingID, c.ParticipantID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && p.AppID != c.AppID) {
-		return Joined{}, fmt.Errorf("%w: participant no longer exists", tokens.ErrInvalid)
+		return store.Participant{}, fmt.Errorf("%w: participant no longer exists", tokens.ErrInvalid)
 	}
+	return p, err
+}
+
+// Join admits the holder of a participant token to the LiveKit room it
+// belongs in, with grants derived from its preset. That room is its
+// meeting's, or the breakout room the participant is placed in (so a
+// participant moved while offline lands in its new room), where a preset
+// given with the move replaces its own. A token whose participant was
+// deleted is refused; an INACTIVE meeting refuses joins.
+func (s *Service) Join(ctx context.Context, token string) (Joined, error) {
+	p, err := s.Authenticate(ctx, token)
 	if err != nil {
 		return Joined{}, err
 	}
-	m, err := s.st.GetMeeting(ctx, p.AppID, p.MeetingID)
+	home, err := s.st.GetMeeting(ctx, p.AppID, p.MeetingID)
 	if err != nil {
 		return Joined{}, err
 	}
-	if m.Status == store.MeetingInactive {
+	if home.Status == store.MeetingInactive {
 		return Joined{}, ErrMeetingInactive
 	}
-	pr, err := s.st.GetPreset(ctx, p.AppID, p.PresetID)
+	room, presetID, err := s.placedIn(ctx, p, home)
+	if err != nil {
+		return Joined{}, err
+	}
+	pr, err := s.st.GetPreset(ctx, p.AppID, presetID)
 	if err != nil {
 		return Joined{}, err
 	}
@@ -735,37 +747,48 @@ func (s *Service) Join(ctx context.Context, token string) (Joined, error) {
 	if err != nil {
 		return Joined{}, err
 	}
-	meta, err := json.Marshal(ParticipantMetadata{
-		ParticipantID: p.ID, CustomParticipantID: p.CustomParticipantID, MeetingID: m.ID,
+	meta := bridge.ParticipantMetadata{
+		ParticipantID: p.ID, CustomParticipantID: p.CustomParticipantID, MeetingID: room.ID,
 		PresetID: pr.ID, PresetName: pr.Name, Picture: p.Picture,
-	})
-	if err != nil {
-		return Joined{}, err
 	}
 	t, err := s.bridge.Admit(ctx, bridge.Admission{
-		Room:     m.ID,
-		RoomMeta: bridge.RoomMetadata{AppID: m.AppID, MeetingID: m.ID, ParentMeetingID: m.ParentID},
+		Room:     room.ID,
+		RoomMeta: bridge.RoomMetadata{AppID: room.AppID, MeetingID: room.ID, ParentMeetingID: room.ParentID},
 		Identity: p.ID,
 		Name:     p.Name,
-		Metadata: string(meta),
-		Grant:    presets.Grants(preset.Doc.Permissions, m.ID),
+		Metadata: meta.String(),
+		Grant:    presets.Grants(preset.Doc.Permissions, room.ID),
 	})
 	if err != nil {
 		return Joined{}, err
 	}
-	return Joined{Ticket: t, Participant: Participant{Participant: p, PresetName: pr.Name}, Meeting: m, Preset: preset}, nil
+	return Joined{Ticket: t, Participant: Participant{Participant: p, PresetName: pr.Name}, Meeting: room, Preset: preset}, nil
 }
 
-// ParticipantMetadata is the LiveKit participant metadata of a joined
-// participant (JSON), so other clients can map LiveKit identities back to
-// RealtimeKit participants.
-type ParticipantMetadata struct {
-	ParticipantID       string `json:"participant_id"`
-	CustomParticipantID string `json:"custom_participant_id"`
-	MeetingID           string `json:"meeting_id"`
-	PresetID            string `json:"preset_id"`
-	PresetName          string `json:"preset_name"`
-	Picture             string `json:"picture,omitempty"`
+// placedIn returns the meeting a participant belongs in and its effective
+// preset there: its placement's breakout room (with the placement's preset,
+// if any), or its own meeting and preset.
+func (s *Service) placedIn(ctx context.Context, p store.Participant, home store.Meeting) (store.Meeting, string, error) {
+	pl, err := s.st.GetPlacement(ctx, p.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return home, p.PresetID, nil
+	case err != nil:
+		return store.Meeting{}, "", err
+	case pl.RoomID == "" || pl.RoomID == home.ID:
+		return home, p.PresetID, nil
+	}
+	room, err := s.st.GetMeeting(ctx, p.AppID, pl.RoomID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && room.Status != store.MeetingActive) {
+		return home, p.PresetID, nil // the room was closed under it
+	}
+	if err != nil {
+		return store.Meeting{}, "", err
+	}
+	if pl.PresetID != "" {
+		return room, pl.PresetID, nil
+	}
+	return room, p.PresetID, nil
 }
 
 // notFound reports a missing record of a kind by id, keeping other errors.

@@ -19,6 +19,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"rtk-sidecar/breakouts"
+	"rtk-sidecar/breakouts/breakoutstest"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
 	"rtk-sidecar/meetings"
@@ -65,6 +67,7 @@ type env struct {
 	srv   *httptest.Server
 	rooms *bridgetest.Rooms
 	svc   *meetings.Service
+	mover *breakoutstest.Mover
 }
 
 func newEnv(t *testing.T) *env {
@@ -89,12 +92,18 @@ func newEnv(t *testing.T) *env {
 		sidecar.NewAPIKey(account, org, appID, secret),
 		sidecar.NewAPIKey(otherAcc, "org-2", otherApp, otherKey),
 	}
-	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Checks: map[string]sidecar.Check{
+	mover := breakoutstest.NewMover()
+	bo := breakouts.New(st, br, mover, log)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = bo.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Checks: map[string]sidecar.Check{
 		"livekit": func(ctx context.Context) error { _, err := rooms.ListRooms(ctx, nil); return err },
 	}})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, rooms: rooms, svc: svc}
+	return &env{t: t, srv: srv, rooms: rooms, svc: svc, mover: mover}
 }
 
 // response is a decoded API answer.

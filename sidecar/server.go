@@ -19,8 +19,14 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/livekit/protocol/auth"
 
+	"rtk-sidecar/breakouts"
 	"rtk-sidecar/meetings"
+	"rtk-sidecar/polls"
+	"rtk-sidecar/recording"
+	"rtk-sidecar/sessions"
+	"rtk-sidecar/webhooks"
 )
 
 // Check reports whether a dependency is ready; nil means ready.
@@ -34,6 +40,24 @@ type Deps struct {
 	// Checks are run by the readiness endpoint, by name.
 	Checks map[string]Check
 	Log    *slog.Logger
+
+	// Breakouts serves connected meetings.
+	Breakouts *breakouts.Service
+
+	// Recordings serves /recordings and recordings' download links; nil
+	// answers 501.
+	Recordings *recording.Service
+
+	// Sessions serves /sessions and the active-session moderation; Polls
+	// serves active-session polls; Webhooks serves /webhooks and
+	// /.well-known/webhooks.json. Nil answers 501.
+	Sessions *sessions.Service
+	Polls    *polls.Service
+	Webhooks *webhooks.Service
+	// LiveKitEvents applies the verified events of POST /livekit/webhook,
+	// whose signatures are checked with LiveKitKeys; nil answers 501.
+	LiveKitEvents LiveKitEventHandler
+	LiveKitKeys   auth.KeyProvider
 }
 
 // Server serves the REST API.
@@ -69,6 +93,9 @@ func (s *Server) routes() *gin.Engine {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	s.downloadRoutes(r)
+	s.wellKnownRoutes(r)
+	s.liveKitRoutes(r)
 
 	for _, prefix := range []string{"/accounts/:account_id/realtime/kit", "/client/v4/accounts/:account_id/realtime/kit"} {
 		acc := r.Group(prefix, s.requireKey, s.requireAccount)
@@ -80,6 +107,7 @@ func (s *Server) routes() *gin.Engine {
 
 	client := r.Group("/client/v1")
 	client.POST("/join", handle(s.join))
+	s.clientBreakoutRoutes(client)
 	return r
 }
 
@@ -103,6 +131,11 @@ func (s *Server) appRoutes(g *gin.RouterGroup) {
 	g.GET("/presets/:preset_id", handle(s.getPreset))
 	g.PATCH("/presets/:preset_id", handle(s.updatePreset))
 	g.DELETE("/presets/:preset_id", handle(s.deletePreset))
+
+	s.breakoutRoutes(g)
+	s.recordingRoutes(g)
+	s.sessionRoutes(g)
+	s.webhookRoutes(g)
 }
 
 const requestIDKey = "rtk.request_id"

@@ -1,0 +1,366 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"rtk-sidecar/configs"
+	"rtk-sidecar/webhooks"
+)
+
+// hookSink is a customer's webhook receiver: it takes the public key from
+// the sidecar's /.well-known/webhooks.json, verifies every rtk-signature,
+// and keeps each delivery once (by rtk-uuid).
+type hookSink struct {
+	t   *testing.T
+	srv *httptest.Server
+	pub *rsa.PublicKey
+
+	mu     sync.Mutex
+	order  []string
+	bodies map[string]map[string]any
+	bad    int
+}
+
+func newHookSink(t *testing.T, sc *Sidecar) *hookSink {
+	t.Helper()
+	var wk struct {
+		PublicKey string `json:"publicKey"`
+	}
+	if st := sc.Call(t, "GET", "/.well-known/webhooks.json", "-", nil, &wk); st != 200 {
+		t.Fatalf("well-known: status %d", st)
+	}
+	pub, err := webhooks.ParsePublicKey(wk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hookSink{t: t, pub: pub, bodies: map[string]map[string]any{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := webhooks.Verify(h.pub, body, r.Header.Get("rtk-signature")); err != nil {
+			h.mu.Lock()
+			h.bad++
+			h.mu.Unlock()
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get("rtk-uuid")
+		var b map[string]any
+		_ = json.Unmarshal(body, &b)
+		h.mu.Lock()
+		if _, dup := h.bodies[id]; !dup {
+			h.order = append(h.order, id)
+			h.bodies[id] = b
+		}
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// find returns the first delivered event named event about participant
+// (any participant when ""), or nil.
+func (h *hookSink) find(event, participant string) map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range h.order {
+		b := h.bodies[id]
+		if b["event"] != event {
+			continue
+		}
+		p, _ := b["participant"].(map[string]any)
+		if participant == "" || (p != nil && p["participantId"] == participant) {
+			return b
+		}
+	}
+	return nil
+}
+
+func (h *hookSink) names() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, id := range h.order {
+		out = append(out, fmt.Sprint(h.bodies[id]["event"]))
+	}
+	return out
+}
+
+// dataClient is a participant that speaks the polls protocol over LiveKit
+// data: it keeps every rtk.poll message it receives.
+type dataClient struct {
+	room *lksdk.Room
+	mu   sync.Mutex
+	msgs []map[string]any
+	gone chan struct{}
+	once sync.Once
+}
+
+func connectData(t *testing.T, sc *Sidecar, token string) *dataClient {
+	t.Helper()
+	j := sc.Join(t, token)
+	c := &dataClient{gone: make(chan struct{})}
+	cb := lksdk.NewRoomCallback()
+	cb.OnDataPacket = func(p lksdk.DataPacket, _ lksdk.DataReceiveParams) {
+		u, ok := p.(*lksdk.UserDataPacket)
+		if !ok || u.Topic != "rtk.poll" {
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal(u.Payload, &m) == nil {
+			c.mu.Lock()
+			c.msgs = append(c.msgs, m)
+			c.mu.Unlock()
+		}
+	}
+	cb.OnDisconnected = func() { c.once.Do(func() { close(c.gone) }) }
+	c.room = lksdk.NewRoom(cb)
+	if err := c.room.JoinWithToken(j.URL, j.Token, lksdk.WithAutoSubscribe(false)); err != nil {
+		t.Fatalf("join %s: %v", j.Room, err)
+	}
+	t.Cleanup(c.room.Disconnect)
+	return c
+}
+
+// message returns the first received message of type typ about poll.
+func (c *dataClient) message(typ, poll string) map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.msgs {
+		if m["type"] != typ {
+			continue
+		}
+		if p, ok := m["poll"].(map[string]any); ok && p["id"] == poll {
+			return m
+		}
+		if m["pollId"] == poll {
+			return m
+		}
+	}
+	return nil
+}
+
+// vote sends a vote to the sidecar's polls agent.
+func (c *dataClient) vote(poll string, option int) error {
+	b, _ := json.Marshal(map[string]any{"v": 1, "type": "poll.vote", "pollId": poll, "option": option})
+	return c.room.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: b, Topic: "rtk.poll"},
+		lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishDestination([]string{"rtk-agent"}))
+}
+
+type sessionJSON struct {
+	ID               string  `json:"id"`
+	AssociatedID     string  `json:"associated_id"`
+	Status           string  `json:"status"`
+	LiveParticipants int     `json:"live_participants"`
+	EndedReason      *string `json:"ended_reason"`
+}
+
+// TestSessionsEndToEnd: the real SFU posts real webhooks to the real
+// sidecar; sessions, RealtimeKit's signed webhooks, polls voted over LiveKit
+// data by a real participant, and kick, all end to end.
+func TestSessionsEndToEnd(t *testing.T) {
+	sc := StartSidecar(t, func(c *configs.Config) {
+		c.Webhooks.MinBackoff, c.Webhooks.MaxBackoff = 100*time.Millisecond, time.Second
+		c.Webhooks.PollInterval = 100 * time.Millisecond
+		c.Webhooks.Timeout, c.Webhooks.Lease = 2*time.Second, 5*time.Second
+	})
+	sink := newHookSink(t, sc)
+	sc.Must(t, "POST", sc.AppPath+"/webhooks", map[string]any{"name": "e2e", "url": sink.srv.URL,
+		"events": []string{"meeting.started", "meeting.ended", "meeting.participantJoined", "meeting.participantLeft"}}, nil)
+
+	meeting := sc.CreateMeeting(t, "E2E sessions")
+	hostID, hostTok := sc.AddParticipant(t, meeting, "host", "group_call_host")
+	guestID, guestTok := sc.AddParticipant(t, meeting, "guest", "group_call_participant")
+
+	// The host joins: the session is LIVE with the host in it, and the
+	// customer hears of it, signed.
+	host := sc.Connect(t, hostTok)
+	var active sessionJSON
+	eventually(t, 10*time.Second, func() string {
+		if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+meeting+"/active-session", "", nil, &active); st != 200 {
+			return fmt.Sprintf("active session: status %d", st)
+		}
+		if active.Status != "LIVE" || active.LiveParticipants != 1 {
+			return fmt.Sprintf("active session %+v", active)
+		}
+		return ""
+	})
+	var parts struct {
+		Participants []struct {
+			UserID              string `json:"user_id"`
+			CustomParticipantID string `json:"custom_participant_id"`
+		} `json:"participants"`
+	}
+	sc.Must(t, "GET", sc.AppPath+"/sessions/"+active.ID+"/participants", nil, &parts)
+	if len(parts.Participants) != 1 || parts.Participants[0].UserID != hostID || parts.Participants[0].CustomParticipantID != "host" {
+		t.Fatalf("session participants = %+v", parts.Participants)
+	}
+	eventually(t, 10*time.Second, func() string {
+		if sink.find("meeting.participantJoined", hostID) == nil || sink.find("meeting.started", "") == nil {
+			return fmt.Sprintf("webhooks so far: %v", sink.names())
+		}
+		return ""
+	})
+	joined := sink.find("meeting.participantJoined", hostID)
+	if m := joined["meeting"].(map[string]any); m["id"] != meeting || m["sessionId"] != active.ID {
+		t.Errorf("participantJoined meeting block = %v", m)
+	}
+
+	// A poll, voted by a real participant over LiveKit data.
+	guest := connectData(t, sc, guestTok)
+	eventually(t, 10*time.Second, func() string {
+		sc.Must(t, "GET", sc.AppPath+"/meetings/"+meeting+"/active-session", nil, &active)
+		if active.LiveParticipants != 2 {
+			return fmt.Sprintf("live participants %d", active.LiveParticipants)
+		}
+		return ""
+	})
+	var created struct {
+		Poll struct {
+			ID string `json:"id"`
+		} `json:"poll"`
+	}
+	if st := sc.Call(t, "POST", sc.AppPath+"/meetings/"+meeting+"/active-session/poll", "",
+		map[string]any{"question": "Ship it?", "options": []string{"Yes", "No"}}, &created); st != 201 {
+		t.Fatalf("create poll: status %d", st)
+	}
+	pollID := created.Poll.ID
+	eventually(t, 10*time.Second, func() string {
+		if guest.message("poll.created", pollID) == nil {
+			return "the guest did not hear of the poll"
+		}
+		return ""
+	})
+	lastVote := time.Time{}
+	eventually(t, 15*time.Second, func() string {
+		if m := guest.message("poll.updated", pollID); m != nil {
+			return ""
+		}
+		if e := guest.message("poll.error", pollID); e != nil && e["code"] != "already_voted" {
+			t.Fatalf("vote refused: %v", e)
+		}
+		if time.Since(lastVote) > time.Second { // a vote sent before the agent listened is sent again
+			if err := guest.vote(pollID, 0); err != nil {
+				return "vote: " + err.Error()
+			}
+			lastVote = time.Now()
+		}
+		return "no poll.updated yet"
+	})
+	updated := guest.message("poll.updated", pollID)["poll"].(map[string]any)
+	yes := updated["options"].([]any)[0].(map[string]any)
+	if yes["count"].(float64) != 1 || !slices.Contains(anyStrings(updated["voted"]), guestID) {
+		t.Errorf("results = %v", updated)
+	}
+	var listed struct {
+		Polls []struct {
+			Options []struct {
+				Count int `json:"count"`
+				Votes []struct {
+					ID string `json:"id"`
+				} `json:"votes"`
+			} `json:"options"`
+		} `json:"polls"`
+	}
+	sc.Must(t, "GET", sc.AppPath+"/sessions/"+active.ID+"/polls", nil, &listed)
+	if len(listed.Polls) != 1 || listed.Polls[0].Options[0].Count != 1 || listed.Polls[0].Options[0].Votes[0].ID != guestID {
+		t.Errorf("stored poll = %+v", listed.Polls)
+	}
+	// The polls agent is in the room, hidden: no session participant.
+	if agent, err := sc.Rooms.GetParticipant(t.Context(), &livekit.RoomParticipantIdentity{Room: meeting, Identity: "rtk-agent"}); err != nil ||
+		!agent.Permission.Hidden {
+		t.Errorf("polls agent in LiveKit: %v, %v", agent, err)
+	}
+
+	// Kick the guest.
+	var kicked struct {
+		Participants []struct{ ID string } `json:"participants"`
+	}
+	sc.Must(t, "POST", sc.AppPath+"/meetings/"+meeting+"/active-session/kick", map[string]any{"custom_participant_ids": []string{"guest"}}, &kicked)
+	if len(kicked.Participants) != 1 || kicked.Participants[0].ID != guestID {
+		t.Errorf("kicked = %+v", kicked)
+	}
+	select {
+	case <-guest.gone:
+	case <-time.After(10 * time.Second):
+		t.Error("the kicked guest is still connected")
+	}
+	eventually(t, 10*time.Second, func() string {
+		left := sink.find("meeting.participantLeft", guestID)
+		if left == nil {
+			return fmt.Sprintf("no participantLeft for the guest; webhooks: %v", sink.names())
+		}
+		if r := left["participant"].(map[string]any)["leaveReason"]; r != "KICKED" {
+			return fmt.Sprintf("guest's leave reason %v", r)
+		}
+		return ""
+	})
+
+	// The host leaves.
+	host.Close()
+	eventually(t, 15*time.Second, func() string {
+		left := sink.find("meeting.participantLeft", hostID)
+		if left == nil {
+			return fmt.Sprintf("no participantLeft for the host; webhooks: %v", sink.names())
+		}
+		if r := left["participant"].(map[string]any)["leaveReason"]; r != "LEFT" {
+			return fmt.Sprintf("host's leave reason %v", r)
+		}
+		return ""
+	})
+
+	// End the meeting through the API.
+	var all struct {
+		Count int `json:"kicked_participants_count"`
+	}
+	sc.Must(t, "POST", sc.AppPath+"/meetings/"+meeting+"/active-session/kick-all", nil, &all)
+	eventually(t, 10*time.Second, func() string {
+		ended := sink.find("meeting.ended", "")
+		if ended == nil {
+			return fmt.Sprintf("no meeting.ended; webhooks: %v", sink.names())
+		}
+		if ended["reason"] != "HOST_ENDED_MEETING" {
+			return fmt.Sprintf("meeting.ended reason %v", ended["reason"])
+		}
+		return ""
+	})
+	var s struct {
+		Session sessionJSON `json:"session"`
+	}
+	sc.Must(t, "GET", sc.AppPath+"/sessions/"+active.ID, nil, &s)
+	if s.Session.Status != "ENDED" || s.Session.EndedReason == nil || *s.Session.EndedReason != "HOST_ENDED_MEETING" {
+		t.Errorf("session after kick-all = %+v", s.Session)
+	}
+	sink.mu.Lock()
+	bad := sink.bad
+	sink.mu.Unlock()
+	if bad != 0 {
+		t.Errorf("%d webhooks failed signature verification", bad)
+	}
+	if names := strings.Join(sink.names(), " "); strings.Count(names, "meeting.started") != 1 || strings.Count(names, "meeting.ended") != 1 {
+		t.Errorf("webhooks = %s", names)
+	}
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, fmt.Sprint(x))
+	}
+	return out
+}

@@ -1,0 +1,244 @@
+// Package service assembles rtk-sidecar from its parts (store, token issuer,
+// LiveKit bridge, bundled SFU, HTTP API) according to a configs.Config and
+// runs them until the context ends. cmd/sidecar is a thin main around Run;
+// end-to-end tests call Run in-process.
+//
+// Shutdown order: the API drains first (in-flight requests finish), then the
+// background workers stop (the webhook dispatcher finishes its attempts in
+// flight; undelivered webhooks stay in the outbox for the next start), then
+// the bundled SFU stops, then the store closes.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sync"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"golang.org/x/sync/errgroup"
+
+	"rtk-sidecar/breakouts"
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/configs"
+	"rtk-sidecar/keyfile"
+	"rtk-sidecar/meetings"
+	"rtk-sidecar/polls"
+	"rtk-sidecar/sessions"
+	"rtk-sidecar/sfu"
+	"rtk-sidecar/sidecar"
+	"rtk-sidecar/store/sqlstore"
+	"rtk-sidecar/tokens"
+	"rtk-sidecar/webhooks"
+)
+
+// Run starts the sidecar and blocks until ctx ends and everything has
+// stopped, or until a part fails.
+func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
+	st, err := sqlstore.Open(ctx, cfg.Store.DSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log.Info("store open", "engine", engineOf(cfg.Store.DSN))
+
+	key, err := keyfile.LoadOrCreate(cfg.Auth.TokenKeyFile)
+	if err != nil {
+		return err
+	}
+	issuer := tokens.NewIssuer(key, cfg.Auth.TokenTTL)
+
+	var embedded *sfu.Server
+	lkURL := cfg.LiveKit.URL
+	if cfg.LiveKit.Mode == configs.ModeEmbedded {
+		embedded = sfu.New(sfuOptions(cfg, log))
+		lkURL = embedded.URL()
+	}
+	publicURL := cfg.LiveKit.PublicURL
+	if publicURL == "" {
+		publicURL = lkURL
+	}
+	rooms := lksdk.NewRoomServiceClient(lkURL, cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+	lkKeys := bridge.Keys{APIKey: cfg.LiveKit.APIKey, APISecret: cfg.LiveKit.APISecret}
+	br := bridge.New(rooms, lkKeys, publicURL)
+	svc := meetings.New(st, issuer, br, log)
+
+	keys, err := apiKeys(cfg.Auth.Keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range cfg.Auth.Keys {
+		if _, err := svc.EnsureApp(ctx, k.AccountID, k.AppID, k.AppName); err != nil {
+			return fmt.Errorf("service: default app of account %s: %w", k.AccountID, err)
+		}
+	}
+
+	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, log.With("component", "mover"))
+	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"))
+
+	// Outgoing webhooks: a persistent outbox, signed with their own key.
+	whKey, err := keyfile.LoadOrCreate(cfg.Webhooks.SigningKeyFile)
+	if err != nil {
+		return err
+	}
+	signer, err := webhooks.NewSigner(whKey)
+	if err != nil {
+		return err
+	}
+	wc := cfg.Webhooks
+	outbox := webhooks.NewOutbox(st, signer, webhooks.Options{
+		Timeout: wc.Timeout, Lease: wc.Lease, MaxAttempts: wc.MaxAttempts, MaxAge: wc.MaxAge,
+		MinBackoff: wc.MinBackoff, MaxBackoff: wc.MaxBackoff, Workers: wc.Workers, PollInterval: wc.PollInterval,
+	}, log.With("component", "webhooks"))
+
+	// Recordings, whose status updates go out through the outbox.
+	rec, err := newRecording(cfg, st, lkURL, rooms, outbox, log)
+	if err != nil {
+		return err
+	}
+
+	// Sessions from LiveKit's webhooks (POST /livekit/webhook) and
+	// reconciliation; polls. The intake passes every applied LiveKit event
+	// on to the parts that follow LiveKit.
+	tracker := sessions.NewTracker(st, rooms, outbox, log.With("component", "sessions"), sessions.TrackerOptions{
+		ReconcileInterval: cfg.Sessions.ReconcileInterval, EventRetention: cfg.Sessions.EventRetention,
+	})
+	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
+		log.With("component", "polls"))
+	tracker.Subscribe(func(_ context.Context, ev *livekit.WebhookEvent) { mover.Observe(ev) })
+	tracker.Subscribe(rec.Service.HandleLiveKitEvent)
+	tracker.Subscribe(pollSvc.OnLiveKitEvent)
+
+	checks := map[string]sidecar.Check{
+		"store": func(ctx context.Context) error { _, err := st.GetApp(ctx, cfg.Auth.Keys[0].AppID); return err },
+		"livekit": func(ctx context.Context) error {
+			_, err := rooms.ListRooms(ctx, nil)
+			return err
+		},
+	}
+	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected,
+		Recordings: rec.Service,
+		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
+		Webhooks:      webhooks.NewService(st, signer, outbox),
+		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)})
+
+	// Background workers: each runs until its context ends.
+	workers := map[string]func(context.Context) error{
+		"mover":     mover.Run,
+		"breakouts": connected.Run,
+		"recording": rec.Run,
+		"webhooks":  outbox.Run, // webhooks still queued when it stops go out on the next start
+		"sessions":  tracker.Run,
+		"polls":     pollSvc.Run,
+	}
+	return run(ctx, cfg, embedded, api, workers)
+}
+
+// run serves until ctx ends, then stops in order: the API drains (requests
+// in flight finish), then the background workers stop, then the bundled SFU,
+// so that nothing loses LiveKit while it still needs it.
+func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *sidecar.Server, workers map[string]func(context.Context) error) error {
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	sfuCtx, stopSFU := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSFU()
+
+	g, gctx := errgroup.WithContext(ctx)
+	if embedded != nil {
+		g.Go(func() error {
+			err := embedded.Run(sfuCtx)
+			if err != nil && sfuCtx.Err() == nil {
+				return fmt.Errorf("service: bundled SFU: %w", err)
+			}
+			return nil
+		})
+	}
+	var wg sync.WaitGroup
+	for name, w := range workers {
+		wg.Add(1)
+		g.Go(func() error {
+			defer wg.Done()
+			if err := w(workCtx); err != nil && workCtx.Err() == nil {
+				return fmt.Errorf("service: %s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		err := api.Run(gctx, cfg.HTTP.Addr, cfg.HTTP.ShutdownTimeout)
+		stopWork()
+		wg.Wait()
+		stopSFU()
+		return err
+	})
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func apiKeys(ks []configs.APIKey) ([]sidecar.APIKey, error) {
+	out := make([]sidecar.APIKey, 0, len(ks))
+	for _, k := range ks {
+		if k.SecretSHA256 != "" {
+			ak, err := sidecar.NewAPIKeyFromHash(k.AccountID, k.OrgID, k.AppID, k.SecretSHA256)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ak)
+			continue
+		}
+		out = append(out, sidecar.NewAPIKey(k.AccountID, k.OrgID, k.AppID, k.Secret))
+	}
+	return out, nil
+}
+
+// webhookURL is where the bundled SFU posts its webhooks: back to the API.
+func webhookURL(cfg *configs.Config) string {
+	base := cfg.HTTP.PublicURL
+	if base == "" {
+		base = "http://" + cfg.HTTP.Addr
+	}
+	u, err := url.JoinPath(base, "/livekit/webhook")
+	if err != nil {
+		return base + "/livekit/webhook"
+	}
+	return u
+}
+
+func sfuOptions(cfg *configs.Config, log *slog.Logger) sfu.Options {
+	e := cfg.LiveKit.Embedded
+	binary := e.Binary
+	if abs, err := filepath.Abs(binary); err == nil {
+		binary = abs
+	}
+	return sfu.Options{
+		Binary:        binary,
+		DataDir:       e.DataDir,
+		APIKey:        cfg.LiveKit.APIKey,
+		APISecret:     cfg.LiveKit.APISecret,
+		Port:          e.Port,
+		BindAddresses: e.BindAddresses,
+		TCPPort:       e.TCPPort,
+		UDPPort:       e.UDPPort,
+		NodeIP:        e.NodeIP,
+		Interfaces:    e.Interfaces,
+		IPs:           e.IPs,
+		WebhookURLs:   []string{webhookURL(cfg)},
+		LogLevel:      e.LogLevel,
+		Logger:        log,
+	}
+}
+
+func engineOf(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return "postgres"
+	}
+	return "sqlite"
+}

@@ -1,0 +1,411 @@
+package sidecar
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"rtk-sidecar/breakouts"
+)
+
+// Connected meetings (breakout rooms). The admin API lives under a meeting,
+// with an API key, in RealtimeKit's snake_case; the participant API mirrors
+// the web SDK's meeting.connectedMeetings in camelCase (docs/protocol.md).
+
+func (s *Server) breakoutRoutes(g *gin.RouterGroup) {
+	b := g.Group("/meetings/:meeting_id/connected-meetings")
+	b.GET("", handle(s.adminState))
+	b.POST("", handle(s.adminCreateRooms))
+	b.PATCH("", handle(s.adminRenameRooms))
+	b.POST("/delete", handle(s.adminDeleteRooms))
+	b.POST("/assign", handle(s.adminAssign))
+	b.POST("/start", handle(s.adminStart))
+	b.POST("/close", handle(s.adminClose))
+	b.POST("/move", handle(s.adminMove))
+}
+
+func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
+	c := g.Group("/connected-meetings")
+	c.GET("", handle(s.clientState))
+	c.POST("", handle(s.clientCreateRooms))
+	c.PATCH("", handle(s.clientRenameRooms))
+	c.POST("/delete", handle(s.clientDeleteRooms))
+	c.POST("/move", handle(s.clientMove))
+}
+
+// ---- admin wire types ----
+
+type stateJSON struct {
+	Version           int64      `json:"version"`
+	Status            string     `json:"status"`
+	ClosingAt         *string    `json:"closing_at"`
+	ParentMeeting     roomJSON   `json:"parent_meeting"`
+	Meetings          []roomJSON `json:"meetings"`
+	CreatedMeetingIDs []string   `json:"created_meeting_ids,omitempty"`
+}
+
+type roomJSON struct {
+	ID                     string       `json:"id"`
+	Title                  *string      `json:"title"`
+	Participants           []memberJSON `json:"participants"`
+	AssignedParticipantIDs []string     `json:"assigned_participant_ids,omitempty"`
+}
+
+type memberJSON struct {
+	ID                  string  `json:"id"`
+	CustomParticipantID string  `json:"custom_participant_id"`
+	PresetID            string  `json:"preset_id"`
+	Name                *string `json:"name"`
+	Picture             *string `json:"picture"`
+}
+
+func toStateJSON(st breakouts.State) stateJSON {
+	out := stateJSON{Version: st.Version, Status: st.Status, ParentMeeting: toRoomJSON(st.Parent, false), Meetings: []roomJSON{}}
+	if !st.ClosingAt.IsZero() {
+		t := iso(st.ClosingAt)
+		out.ClosingAt = &t
+	}
+	for _, r := range st.Rooms {
+		out.Meetings = append(out.Meetings, toRoomJSON(r, true))
+	}
+	return out
+}
+
+func toRoomJSON(r breakouts.Room, breakout bool) roomJSON {
+	out := roomJSON{ID: r.ID, Title: nullable(r.Title), Participants: make([]memberJSON, 0, len(r.Participants))}
+	if breakout {
+		out.AssignedParticipantIDs = r.Assigned
+	}
+	for _, m := range r.Participants {
+		out.Participants = append(out.Participants, memberJSON{ID: m.ID, CustomParticipantID: m.CustomParticipantID,
+			PresetID: m.PresetID, Name: nullable(m.Name), Picture: nullable(m.Picture)})
+	}
+	return out
+}
+
+type titleJSON struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+func roomTitles(ts []titleJSON) []breakouts.RoomTitle {
+	out := make([]breakouts.RoomTitle, len(ts))
+	for i, t := range ts {
+		out[i] = breakouts.RoomTitle{ID: t.ID, Title: t.Title}
+	}
+	return out
+}
+
+// ---- admin handlers ----
+
+func (s *Server) adminState(c *gin.Context) error {
+	st, err := s.Breakouts.State(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+func (s *Server) adminCreateRooms(c *gin.Context) error {
+	var req struct {
+		Version  *int64      `json:"version"`
+		Meetings []titleJSON `json:"meetings"`
+		Count    *int        `json:"count"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	rooms := roomTitles(req.Meetings)
+	if req.Count != nil {
+		if len(req.Meetings) > 0 {
+			return invalidArgument("send %q or %q, not both", "meetings", "count")
+		}
+		if *req.Count < 1 || *req.Count > breakouts.MaxRooms {
+			return invalidArgument("%q must be between 1 and %d", "count", breakouts.MaxRooms)
+		}
+		rooms = make([]breakouts.RoomTitle, *req.Count)
+	}
+	st, ids, err := s.Breakouts.CreateRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, rooms)
+	if err != nil {
+		return err
+	}
+	out := toStateJSON(st)
+	out.CreatedMeetingIDs = ids
+	ok(c, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) adminRenameRooms(c *gin.Context) error {
+	var req struct {
+		Version  *int64      `json:"version"`
+		Meetings []titleJSON `json:"meetings"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.RenameRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, roomTitles(req.Meetings))
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+func (s *Server) adminDeleteRooms(c *gin.Context) error {
+	var req struct {
+		Version    *int64   `json:"version"`
+		MeetingIDs []string `json:"meeting_ids"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.DeleteRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, req.MeetingIDs)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+func (s *Server) adminAssign(c *gin.Context) error {
+	var req struct {
+		Version      *int64              `json:"version"`
+		Mode         string              `json:"mode"`
+		IncludeHosts bool                `json:"include_hosts"`
+		Rooms        map[string][]string `json:"rooms"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	a := breakouts.Assignment{IncludeHosts: req.IncludeHosts}
+	switch req.Mode {
+	case "auto":
+		a.Auto = true
+	case "manual":
+		if req.Rooms == nil {
+			return invalidArgument("%q is required in manual mode: {room id: [participant ids]}", "rooms")
+		}
+		a.Manual = req.Rooms
+	default:
+		return invalidArgument("%q must be one of [auto, manual]", "mode")
+	}
+	st, err := s.Breakouts.Assign(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, a)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+func (s *Server) adminStart(c *gin.Context) error {
+	var req struct {
+		Version *int64 `json:"version"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+func (s *Server) adminClose(c *gin.Context) error {
+	var req struct {
+		Version      *int64 `json:"version"`
+		GraceSeconds int    `json:"grace_seconds"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.Close(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version,
+		time.Duration(req.GraceSeconds)*time.Second)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+// moveJSON is a move request: participant_ids, or participants with presets
+// (moveParticipantsWithCustomPreset).
+type moveJSON struct {
+	Version              *int64   `json:"version"`
+	SourceMeetingID      string   `json:"source_meeting_id"`
+	DestinationMeetingID string   `json:"destination_meeting_id"`
+	ParticipantIDs       []string `json:"participant_ids"`
+	Participants         []struct {
+		ID       string `json:"id"`
+		PresetID string `json:"preset_id"`
+	} `json:"participants"`
+}
+
+func (s *Server) adminMove(c *gin.Context) error {
+	var req moveJSON
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	r := breakouts.MoveRequest{From: req.SourceMeetingID, To: req.DestinationMeetingID}
+	for _, id := range req.ParticipantIDs {
+		r.Participants = append(r.Participants, breakouts.MoveParticipant{ID: id})
+	}
+	for _, p := range req.Participants {
+		r.Participants = append(r.Participants, breakouts.MoveParticipant{ID: p.ID, PresetID: p.PresetID})
+	}
+	if err := checkMoveTargets(r); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.MoveParticipants(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, r)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+func checkMoveTargets(r breakouts.MoveRequest) error {
+	switch {
+	case r.From == "":
+		return invalidArgument("%q is required", "source_meeting_id")
+	case r.To == "":
+		return invalidArgument("%q is required", "destination_meeting_id")
+	}
+	return nil
+}
+
+// ---- participant API ----
+
+// participantFamily authenticates the participant token and returns the
+// caller and the app and parent meeting of its family.
+func (s *Server) participantFamily(c *gin.Context) (breakouts.Caller, string, string, error) {
+	tok, err := participantToken(c)
+	if err != nil {
+		return breakouts.Caller{}, "", "", err
+	}
+	p, err := s.meetings.Authenticate(c.Request.Context(), tok)
+	if err != nil {
+		return breakouts.Caller{}, "", "", err
+	}
+	return breakouts.Participant(p.ID), p.AppID, p.MeetingID, nil
+}
+
+func (s *Server) clientState(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.Breakouts.State(c.Request.Context(), app, parent, who)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+func (s *Server) clientCreateRooms(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Version  *int64      `json:"version"`
+		Meetings []titleJSON `json:"meetings"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, ids, err := s.Breakouts.CreateRooms(c.Request.Context(), app, parent, who, req.Version, roomTitles(req.Meetings))
+	if err != nil {
+		return err
+	}
+	created := make([]titleJSON, 0, len(ids))
+	for _, id := range ids {
+		r, _ := st.Room(id)
+		created = append(created, titleJSON{ID: r.ID, Title: r.Title})
+	}
+	ok(c, http.StatusCreated, gin.H{"meetings": created, "state": st.Client()})
+	return nil
+}
+
+func (s *Server) clientRenameRooms(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Version  *int64      `json:"version"`
+		Meetings []titleJSON `json:"meetings"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.RenameRooms(c.Request.Context(), app, parent, who, req.Version, roomTitles(req.Meetings))
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+func (s *Server) clientDeleteRooms(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Version    *int64   `json:"version"`
+		MeetingIDs []string `json:"meetingIds"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.DeleteRooms(c.Request.Context(), app, parent, who, req.Version, req.MeetingIDs)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+func (s *Server) clientMove(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Version              *int64   `json:"version"`
+		SourceMeetingID      string   `json:"sourceMeetingId"`
+		DestinationMeetingID string   `json:"destinationMeetingId"`
+		ParticipantIDs       []string `json:"participantIds"`
+		Participants         []struct {
+			ID       string `json:"id"`
+			PresetID string `json:"presetId"`
+		} `json:"participants"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	r := breakouts.MoveRequest{From: req.SourceMeetingID, To: req.DestinationMeetingID}
+	for _, id := range req.ParticipantIDs {
+		r.Participants = append(r.Participants, breakouts.MoveParticipant{ID: id})
+	}
+	for _, p := range req.Participants {
+		r.Participants = append(r.Participants, breakouts.MoveParticipant{ID: p.ID, PresetID: p.PresetID})
+	}
+	switch {
+	case r.From == "":
+		return invalidArgument("%q is required", "sourceMeetingId")
+	case r.To == "":
+		return invalidArgument("%q is required", "destinationMeetingId")
+	}
+	st, err := s.Breakouts.MoveParticipants(c.Request.Context(), app, parent, who, req.Version, r)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
