@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"sync"
 
 	"github.com/livekit/protocol/auth"
@@ -214,12 +213,8 @@ func webhookURL(cfg *configs.Config) string {
 
 func sfuOptions(cfg *configs.Config, log *slog.Logger) sfu.Options {
 	e := cfg.LiveKit.Embedded
-	binary := e.Binary
-	if abs, err := filepath.Abs(binary); err == nil {
-		binary = abs
-	}
 	return sfu.Options{
-		Binary:        binary,
+		Binary:        e.Binary,
 		DataDir:       e.DataDir,
 		APIKey:        cfg.LiveKit.APIKey,
 		APISecret:     cfg.LiveKit.APISecret,

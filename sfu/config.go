@@ -87,6 +87,14 @@ func (o Options) withDefaults() Options {
 	if o.Binary == "" {
 		o.Binary = DefaultBinary()
 	}
+	// The child runs in DataDir, so relative paths must not reach it.
+	for _, p := range []*string{&o.Binary, &o.DataDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			if abs, err := filepath.Abs(*p); err == nil {
+				*p = abs
+			}
+		}
+	}
 	if o.Port == 0 {
 		o.Port = DefaultPort
 	}

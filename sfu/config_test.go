@@ -204,3 +204,13 @@ func TestDefaultBinary(t *testing.T) {
 		t.Errorf("DefaultBinary() = %q, want %q", got, want)
 	}
 }
+
+func TestRelativePathsBecomeAbsolute(t *testing.T) {
+	t.Chdir(t.TempDir())
+	o := New(Options{Binary: "bin/livekit-server", DataDir: "data/livekit"}).opts
+	for _, p := range []string{o.Binary, o.DataDir} {
+		if !filepath.IsAbs(p) {
+			t.Errorf("%q is relative: the child, which runs in DataDir, would not find it", p)
+		}
+	}
+}
