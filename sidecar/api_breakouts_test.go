@@ -104,11 +104,16 @@ func packets(e *env, room string) []map[string]any {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond for up to 10 s; on a timeout it runs explain (if
+// given) to log what was seen, then fails.
+func waitFor(t *testing.T, what string, cond func() bool, explain ...func()) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, f := range explain {
+				f()
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -235,6 +240,14 @@ func TestBreakoutsLifecycle(t *testing.T) {
 			ok = ok && heard(r, "meetingChanged")
 		}
 		return ok
+	}, func() {
+		for _, r := range append([]string{f.meeting}, room...) {
+			var types []string
+			for _, p := range packets(e, r) {
+				types = append(types, fmt.Sprint(p["type"], p["data"].(map[string]any)["version"]))
+			}
+			t.Logf("room %s heard %v", r, types)
+		}
 	})
 	waitFor(t, "all arrivals", func() bool {
 		n := 0

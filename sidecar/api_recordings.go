@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/recording"
 	"rtk-sidecar/store"
@@ -19,6 +18,9 @@ import (
 
 // recordingRoutes registers the recordings API under an app.
 func (s *Server) recordingRoutes(g *gin.RouterGroup) {
+	if s.Recordings == nil {
+		return
+	}
 	g.POST("/recordings", handle(s.startRecording))
 	g.GET("/recordings", handle(s.listRecordings))
 	g.POST("/recordings/track", handle(s.startTrackRecording))
@@ -30,17 +32,11 @@ func (s *Server) recordingRoutes(g *gin.RouterGroup) {
 // downloadRoutes registers the download links of recordings' files. They
 // take no API key: the link's signature is the capability.
 func (s *Server) downloadRoutes(r *gin.Engine) {
+	if s.Recordings == nil {
+		return
+	}
 	r.GET(recording.DownloadPath+"/:app_id/:recording_id/:name", handle(s.downloadRecording))
 	r.HEAD(recording.DownloadPath+"/:app_id/:recording_id/:name", handle(s.downloadRecording))
-}
-
-// recordingsOrUnavailable returns the recordings service, or an error if
-// the server was built without one.
-func (s *Server) recordingsService() (*recording.Service, error) {
-	if s.Recordings == nil {
-		return nil, psrpc.NewErrorf(psrpc.Unimplemented, "recordings are not enabled on this server")
-	}
-	return s.Recordings, nil
 }
 
 // ---- wire types ----
@@ -116,10 +112,7 @@ func storageConfigOf(config json.RawMessage) json.RawMessage {
 
 // startRecording handles POST /recordings.
 func (s *Server) startRecording(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	var in recording.StartInput
 	if err := bindJSON(c, &in); err != nil {
 		return err
@@ -134,10 +127,7 @@ func (s *Server) startRecording(c *gin.Context) error {
 
 // startTrackRecording handles POST /recordings/track.
 func (s *Server) startTrackRecording(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	var in recording.TrackInput
 	if err := bindJSON(c, &in); err != nil {
 		return err
@@ -161,10 +151,7 @@ var listableStatuses = []string{
 
 // listRecordings handles GET /recordings.
 func (s *Server) listRecordings(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	pg, err := pageOf(c)
 	if err != nil {
 		return err
@@ -224,10 +211,7 @@ func (s *Server) listRecordings(c *gin.Context) error {
 
 // getRecording handles GET /recordings/{recording_id}.
 func (s *Server) getRecording(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	v, err := svc.Get(c.Request.Context(), appOf(c), c.Param("recording_id"))
 	if err != nil {
 		return err
@@ -238,10 +222,7 @@ func (s *Server) getRecording(c *gin.Context) error {
 
 // activeRecording handles GET /recordings/active-recording/{meeting_id}.
 func (s *Server) activeRecording(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	v, err := svc.Active(c.Request.Context(), appOf(c), c.Param("meeting_id"))
 	if err != nil {
 		return err
@@ -252,10 +233,7 @@ func (s *Server) activeRecording(c *gin.Context) error {
 
 // actOnRecording handles PUT /recordings/{recording_id} {action}.
 func (s *Server) actOnRecording(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	var req struct {
 		Action *string `json:"action"`
 	}
@@ -275,10 +253,7 @@ func (s *Server) actOnRecording(c *gin.Context) error {
 
 // downloadRecording handles GET {recording.DownloadPath}/{app}/{recording}/{name}?expires=&signature=.
 func (s *Server) downloadRecording(c *gin.Context) error {
-	svc, err := s.recordingsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Recordings
 	d, err := svc.Download(c.Request.Context(), c.Param("app_id"), c.Param("recording_id"), c.Param("name"),
 		c.Query("expires"), c.Query("signature"))
 	if err != nil {

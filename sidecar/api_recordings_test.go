@@ -327,7 +327,7 @@ func zipNames(t *testing.T, b []byte) string {
 
 func TestRecordingsDisabled(t *testing.T) {
 	e := newEnv(t)
-	wantError(t, e.do("GET", basePathF+"/recordings", "", nil), 501)
+	wantError(t, e.do("GET", basePathF+"/recordings", "", nil), 404, "no such endpoint")
 }
 
 // TestSDKRecordings drives every recordings endpoint with Cloudflare's SDK.

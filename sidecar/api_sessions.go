@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/polls"
 	"rtk-sidecar/sessions"
@@ -16,32 +15,22 @@ import (
 
 // sessionRoutes registers the sessions and active-session API under an app.
 func (s *Server) sessionRoutes(g *gin.RouterGroup) {
-	g.GET("/sessions", handle(s.listSessions))
-	g.GET("/sessions/:session_id", handle(s.getSession))
-	g.GET("/sessions/:session_id/participants", handle(s.listSessionParticipants))
-	g.GET("/sessions/:session_id/participants/:participant_id", handle(s.getSessionParticipant))
-	g.GET("/sessions/:session_id/polls", handle(s.listSessionPolls))
+	if s.Sessions != nil {
+		g.GET("/sessions", handle(s.listSessions))
+		g.GET("/sessions/:session_id", handle(s.getSession))
+		g.GET("/sessions/:session_id/participants", handle(s.listSessionParticipants))
+		g.GET("/sessions/:session_id/participants/:participant_id", handle(s.getSessionParticipant))
 
-	g.GET("/meetings/:meeting_id/active-session", handle(s.getActiveSession))
-	g.POST("/meetings/:meeting_id/active-session/kick", handle(s.kick))
-	g.POST("/meetings/:meeting_id/active-session/kick-all", handle(s.kickAll))
-	g.POST("/meetings/:meeting_id/active-session/mute", handle(s.mute))
-	g.POST("/meetings/:meeting_id/active-session/mute-all", handle(s.muteAll))
-	g.POST("/meetings/:meeting_id/active-session/poll", handle(s.createPoll))
-}
-
-func (s *Server) sessionsService() (*sessions.Service, error) {
-	if s.Sessions == nil {
-		return nil, psrpc.NewErrorf(psrpc.Unimplemented, "sessions are not enabled on this server")
+		g.GET("/meetings/:meeting_id/active-session", handle(s.getActiveSession))
+		g.POST("/meetings/:meeting_id/active-session/kick", handle(s.kick))
+		g.POST("/meetings/:meeting_id/active-session/kick-all", handle(s.kickAll))
+		g.POST("/meetings/:meeting_id/active-session/mute", handle(s.mute))
+		g.POST("/meetings/:meeting_id/active-session/mute-all", handle(s.muteAll))
 	}
-	return s.Sessions, nil
-}
-
-func (s *Server) pollsService() (*polls.Service, error) {
-	if s.Polls == nil {
-		return nil, psrpc.NewErrorf(psrpc.Unimplemented, "polls are not enabled on this server")
+	if s.Polls != nil {
+		g.GET("/sessions/:session_id/polls", handle(s.listSessionPolls))
+		g.POST("/meetings/:meeting_id/active-session/poll", handle(s.createPoll))
 	}
-	return s.Polls, nil
 }
 
 // ---- wire types ----
@@ -166,10 +155,7 @@ func queryAscending(c *gin.Context, def bool) (bool, error) {
 // ---- sessions ----
 
 func (s *Server) listSessions(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	pg, err := pageOf(c)
 	if err != nil {
 		return err
@@ -204,10 +190,7 @@ func (s *Server) listSessions(c *gin.Context) error {
 }
 
 func (s *Server) getSession(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	withBreakouts, err := queryBool(c, "include_breakout_rooms")
 	if err != nil {
 		return err
@@ -221,10 +204,7 @@ func (s *Server) getSession(c *gin.Context) error {
 }
 
 func (s *Server) listSessionParticipants(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	pg, err := pageOf(c)
 	if err != nil {
 		return err
@@ -256,10 +236,7 @@ func (s *Server) listSessionParticipants(c *gin.Context) error {
 }
 
 func (s *Server) getSessionParticipant(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	p, err := svc.Participant(c.Request.Context(), appOf(c), c.Param("session_id"), c.Param("participant_id"))
 	if err != nil {
 		return err
@@ -269,10 +246,7 @@ func (s *Server) getSessionParticipant(c *gin.Context) error {
 }
 
 func (s *Server) listSessionPolls(c *gin.Context) error {
-	svc, err := s.pollsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Polls
 	ps, err := svc.List(c.Request.Context(), appOf(c), c.Param("session_id"))
 	if err != nil {
 		return err
@@ -284,10 +258,7 @@ func (s *Server) listSessionPolls(c *gin.Context) error {
 // ---- active session ----
 
 func (s *Server) getActiveSession(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	v, err := svc.Active(c.Request.Context(), appOf(c), c.Param("meeting_id"))
 	if err != nil {
 		return err
@@ -303,10 +274,7 @@ type targetsRequest struct {
 }
 
 func (s *Server) kick(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	var req targetsRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
@@ -321,10 +289,7 @@ func (s *Server) kick(c *gin.Context) error {
 }
 
 func (s *Server) kickAll(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	n, err := svc.KickAll(c.Request.Context(), appOf(c), c.Param("meeting_id"))
 	if err != nil {
 		return err
@@ -334,10 +299,7 @@ func (s *Server) kickAll(c *gin.Context) error {
 }
 
 func (s *Server) mute(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	var req targetsRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
@@ -352,10 +314,7 @@ func (s *Server) mute(c *gin.Context) error {
 }
 
 func (s *Server) muteAll(c *gin.Context) error {
-	svc, err := s.sessionsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Sessions
 	var req struct {
 		AllowUnmute *bool `json:"allow_unmute"`
 	}
@@ -372,10 +331,7 @@ func (s *Server) muteAll(c *gin.Context) error {
 }
 
 func (s *Server) createPoll(c *gin.Context) error {
-	svc, err := s.pollsService()
-	if err != nil {
-		return err
-	}
+	svc := s.Polls
 	var in polls.Input
 	if err := bindJSON(c, &in); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/store"
 	"rtk-sidecar/webhooks"
@@ -15,6 +14,9 @@ import (
 // webhookRoutes registers the webhooks API under an app: RealtimeKit's
 // /webhooks, and the outbox's deliveries (a sidecar extension).
 func (s *Server) webhookRoutes(g *gin.RouterGroup) {
+	if s.Webhooks == nil {
+		return
+	}
 	g.POST("/webhooks", handle(s.createWebhook))
 	g.GET("/webhooks", handle(s.listWebhooks))
 	g.GET("/webhooks/:webhook_id", handle(s.getWebhook))
@@ -29,14 +31,10 @@ func (s *Server) webhookRoutes(g *gin.RouterGroup) {
 // wellKnownRoutes registers the public key of webhook signatures; it needs
 // no API key.
 func (s *Server) wellKnownRoutes(r *gin.Engine) {
-	r.GET("/.well-known/webhooks.json", handle(s.webhooksPublicKey))
-}
-
-func (s *Server) webhooksService() (*webhooks.Service, error) {
 	if s.Webhooks == nil {
-		return nil, psrpc.NewErrorf(psrpc.Unimplemented, "webhooks are not enabled on this server")
+		return
 	}
-	return s.Webhooks, nil
+	r.GET("/.well-known/webhooks.json", handle(s.webhooksPublicKey))
 }
 
 // ---- wire types ----
@@ -104,10 +102,7 @@ func flavour(c *gin.Context) string {
 }
 
 func (s *Server) createWebhook(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	var in webhooks.Input
 	if err := bindJSON(c, &in); err != nil {
 		return err
@@ -121,10 +116,7 @@ func (s *Server) createWebhook(c *gin.Context) error {
 }
 
 func (s *Server) listWebhooks(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	ws, err := svc.List(c.Request.Context(), appOf(c))
 	if err != nil {
 		return err
@@ -138,10 +130,7 @@ func (s *Server) listWebhooks(c *gin.Context) error {
 }
 
 func (s *Server) getWebhook(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	w, err := svc.Get(c.Request.Context(), appOf(c), c.Param("webhook_id"))
 	if err != nil {
 		return err
@@ -151,10 +140,7 @@ func (s *Server) getWebhook(c *gin.Context) error {
 }
 
 func (s *Server) updateWebhook(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	var in webhooks.Input
 	if err := bindJSON(c, &in); err != nil {
 		return err
@@ -168,10 +154,7 @@ func (s *Server) updateWebhook(c *gin.Context) error {
 }
 
 func (s *Server) replaceWebhook(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	var in webhooks.Input
 	if err := bindJSON(c, &in); err != nil {
 		return err
@@ -185,10 +168,7 @@ func (s *Server) replaceWebhook(c *gin.Context) error {
 }
 
 func (s *Server) deleteWebhook(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	w, err := svc.Delete(c.Request.Context(), appOf(c), c.Param("webhook_id"))
 	if err != nil {
 		return err
@@ -198,10 +178,7 @@ func (s *Server) deleteWebhook(c *gin.Context) error {
 }
 
 func (s *Server) listDeliveries(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	pg, err := pageOf(c)
 	if err != nil {
 		return err
@@ -219,10 +196,7 @@ func (s *Server) listDeliveries(c *gin.Context) error {
 }
 
 func (s *Server) getDelivery(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	d, err := svc.Delivery(c.Request.Context(), appOf(c), c.Param("webhook_id"), c.Param("delivery_id"))
 	if err != nil {
 		return err
@@ -232,10 +206,7 @@ func (s *Server) getDelivery(c *gin.Context) error {
 }
 
 func (s *Server) retryDelivery(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	d, err := svc.Retry(c.Request.Context(), appOf(c), c.Param("webhook_id"), c.Param("delivery_id"))
 	if err != nil {
 		return err
@@ -247,10 +218,7 @@ func (s *Server) retryDelivery(c *gin.Context) error {
 // webhooksPublicKey serves the key that verifies rtk-signature, in
 // RealtimeKit's shape.
 func (s *Server) webhooksPublicKey(c *gin.Context) error {
-	svc, err := s.webhooksService()
-	if err != nil {
-		return err
-	}
+	svc := s.Webhooks
 	c.JSON(http.StatusOK, gin.H{"success": true, "data": gin.H{"publicKey": svc.PublicKeyPEM()}, "message": ""})
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
-	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/sessions"
 )
@@ -27,16 +26,14 @@ var _ LiveKitEventHandler = (*sessions.Tracker)(nil)
 // key: LiveKit signs each request with its API key and secret (a JWT with
 // the body's SHA-256), which webhook.ReceiveWebhookEvent verifies.
 func (s *Server) liveKitRoutes(r *gin.Engine) {
-	r.POST("/livekit/webhook", s.liveKitWebhook)
+	if s.LiveKitEvents != nil && s.LiveKitKeys != nil {
+		r.POST("/livekit/webhook", s.liveKitWebhook)
+	}
 }
 
 // liveKitWebhook handles POST /livekit/webhook: verify, apply, 204. A
 // request that fails verification is 401 and changes nothing.
 func (s *Server) liveKitWebhook(c *gin.Context) {
-	if s.LiveKitEvents == nil || s.LiveKitKeys == nil {
-		writeError(c, psrpc.NewErrorf(psrpc.Unimplemented, "the LiveKit webhook intake is not enabled on this server"))
-		return
-	}
 	ev, err := webhook.ReceiveWebhookEvent(c.Request, s.LiveKitKeys)
 	if err != nil {
 		_ = c.Error(fmt.Errorf("sidecar: LiveKit webhook: %w", err))

@@ -32,7 +32,8 @@ import (
 // Check reports whether a dependency is ready; nil means ready.
 type Check func(ctx context.Context) error
 
-// Deps are what the API serves. Meetings, Keys and Log are required.
+// Deps are what the API serves. Meetings, Keys and Log are required; the
+// endpoints of a service left nil are not served (404).
 type Deps struct {
 	Meetings *meetings.Service
 	// Keys are the API keys accepted by the REST API.
@@ -44,18 +45,17 @@ type Deps struct {
 	// Breakouts serves connected meetings.
 	Breakouts *breakouts.Service
 
-	// Recordings serves /recordings and recordings' download links; nil
-	// answers 501.
+	// Recordings serves /recordings and recordings' download links.
 	Recordings *recording.Service
 
 	// Sessions serves /sessions and the active-session moderation; Polls
 	// serves active-session polls; Webhooks serves /webhooks and
-	// /.well-known/webhooks.json. Nil answers 501.
+	// /.well-known/webhooks.json.
 	Sessions *sessions.Service
 	Polls    *polls.Service
 	Webhooks *webhooks.Service
 	// LiveKitEvents applies the verified events of POST /livekit/webhook,
-	// whose signatures are checked with LiveKitKeys; nil answers 501.
+	// whose signatures are checked with LiveKitKeys.
 	LiveKitEvents LiveKitEventHandler
 	LiveKitKeys   auth.KeyProvider
 }
