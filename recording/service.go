@@ -1,10 +1,11 @@
 // Package recording owns RealtimeKit recordings: the REST rules (start,
 // stop, pause, resume, list), the status machine (INVOKED, RECORDING,
 // PAUSED, UPLOADING, UPLOADED, ERRORED), record_on_start, the recording of
-// every breakout room of a recorded meeting, download links, and the
-// recording.statusUpdate webhook body. Recorders are Backends: LiveKit
-// Egress (EgressBackend), or the sidecar's own hidden participant that
-// writes one file per track (LocalBackend). Both report progress as
+// every breakout room of a recorded meeting, download links, and what the
+// recording.statusUpdate webhook says (built with package webhooks, which
+// owns the payloads). Recorders are Backends: LiveKit Egress
+// (EgressBackend), or the sidecar's own hidden participant that writes one
+// file per track (LocalBackend). Both report progress as
 // LiveKit Egress does (EgressInfo), and one mapping turns that into
 // RealtimeKit statuses.
 //
@@ -65,12 +66,14 @@ func (StoreSessions) Session(ctx context.Context, q store.Queries, r store.Recor
 	if err != nil {
 		return SessionInfo{}, err
 	}
-	return SessionInfo{ID: sess.ID, Live: sess.Status == store.SessionLive, StartedAt: sess.StartedAt, EndedAt: sess.EndedAt}, nil
+	return SessionInfo{ID: sess.ID, ParentID: sess.ParentSessionID, Live: sess.Status == store.SessionLive,
+		StartedAt: sess.StartedAt, EndedAt: sess.EndedAt}, nil
 }
 
 // SessionInfo is what recordings need to know of a session.
 type SessionInfo struct {
 	ID        string // a uuid
+	ParentID  string // a breakout room's: the parent's session live with it
 	Live      bool
 	StartedAt time.Time
 	EndedAt   time.Time
@@ -119,14 +122,15 @@ type parkedInfo struct {
 // registered, and how long a registered job id is remembered for that.
 const parkFor = 2 * time.Minute
 
-// New returns a Service. It starts nothing.
+// New returns a Service that hands the webhooks of its recordings to
+// notifier (nil: a LogNotifier over opts.Log). It starts nothing.
 func New(st store.Store, backend Backend, notifier Notifier, opts Options) *Service {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if notifier == nil {
-		notifier = NopNotifier{}
+		notifier = LogNotifier{Log: log}
 	}
 	if opts.Sessions == nil {
 		opts.Sessions = StoreSessions{}
@@ -629,7 +633,7 @@ func (s *Service) save(ctx context.Context, q store.Queries, prev, next store.Re
 	if err != nil {
 		return err
 	}
-	return s.notifier.RecordingChanged(ctx, q, next.AppID, statusUpdate(s.view(next, m), app, sess))
+	return s.notifier.Enqueue(ctx, q, next.AppID, statusUpdate(s.view(next, m), app, sess))
 }
 
 // view adds the meeting and the download links to a recording.

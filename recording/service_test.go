@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"rtk-sidecar/store"
 	"rtk-sidecar/store/sqlstore"
+	"rtk-sidecar/webhooks"
 )
 
 // fakeBackend is a Backend in memory: it records calls, starts jobs named
@@ -89,14 +92,14 @@ func (b *fakeBackend) calls() (stopped, paused, resumed []string) {
 	return append([]string(nil), b.stopped...), append([]string(nil), b.paused...), append([]string(nil), b.resumed...)
 }
 
-// recordingNotifier keeps every status update, and fails while fail is set.
+// recordingNotifier keeps every webhook, and fails while fail is set.
 type recordingNotifier struct {
-	mu      sync.Mutex
-	updates []StatusUpdate
-	fail    error
+	mu     sync.Mutex
+	events []webhooks.Event
+	fail   error
 }
 
-func (n *recordingNotifier) RecordingChanged(_ context.Context, q store.Queries, _ string, u StatusUpdate) error {
+func (n *recordingNotifier) Enqueue(_ context.Context, q store.Queries, _ string, e webhooks.Event) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if q == nil {
@@ -105,31 +108,94 @@ func (n *recordingNotifier) RecordingChanged(_ context.Context, q store.Queries,
 	if n.fail != nil {
 		return n.fail
 	}
-	n.updates = append(n.updates, u)
+	n.events = append(n.events, e)
 	return nil
 }
 
-func (n *recordingNotifier) statuses(id string) []string {
+// webhook is a decoded recording.statusUpdate body.
+type webhook map[string]any
+
+// absent stands for a field a body must not have (a JSON null is nil).
+type absent struct{}
+
+// at returns the value at a dotted path ("recording.stopReason.reason") and
+// whether the body has it.
+func (w webhook) at(path string) (any, bool) {
+	var v any = map[string]any(w)
+	for k := range strings.SplitSeq(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// check reports every field of want that w does not have with that value
+// (strings, float64 for numbers, nil for null, absent{} for no field).
+func (w webhook) check(t *testing.T, want map[string]any) {
+	t.Helper()
+	for _, path := range slices.Sorted(maps.Keys(want)) {
+		got, ok := w.at(path)
+		switch {
+		case want[path] == absent{} && ok:
+			t.Errorf("webhook has %s = %#v, want none", path, got)
+		case want[path] != absent{} && (!ok || got != want[path]):
+			t.Errorf("webhook %s = %#v (present %v), want %#v", path, got, ok, want[path])
+		}
+	}
+}
+
+// updates decodes the webhooks of recording id, in order.
+func (n *recordingNotifier) updates(t *testing.T, id string) []webhook {
+	t.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var out []string
-	for _, u := range n.updates {
-		if u.Recording.ID == id {
-			out = append(out, u.Recording.Status)
+	var out []webhook
+	for _, e := range n.events {
+		var w webhook
+		if err := json.Unmarshal(e.Body, &w); err != nil {
+			t.Fatalf("webhook %s: %v: %s", e.Name, err, e.Body)
+		}
+		if e.Name != webhooks.RecordingStatusUpdate || w["event"] != e.Name {
+			t.Fatalf("webhook named %q: %s", e.Name, e.Body)
+		}
+		if got, _ := w.at("recording.id"); got == id {
+			out = append(out, w)
 		}
 	}
 	return out
 }
 
-func (n *recordingNotifier) last(id string) StatusUpdate {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for i := len(n.updates) - 1; i >= 0; i-- {
-		if n.updates[i].Recording.ID == id {
-			return n.updates[i]
-		}
+func (n *recordingNotifier) statuses(t *testing.T, id string) []string {
+	t.Helper()
+	var out []string
+	for _, w := range n.updates(t, id) {
+		st, _ := w.at("recording.status")
+		out = append(out, fmt.Sprint(st))
 	}
-	return StatusUpdate{}
+	return out
+}
+
+// with returns the fields of every map in ms, the later ones winning.
+func with(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
+func (n *recordingNotifier) last(t *testing.T, id string) webhook {
+	t.Helper()
+	ws := n.updates(t, id)
+	if len(ws) == 0 {
+		t.Fatalf("no webhook for recording %s", id)
+	}
+	return ws[len(ws)-1]
 }
 
 const testApp = "app-1"
@@ -229,9 +295,15 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("job: %+v", job)
 	}
 
+	// The room is open: its session becomes the recording's.
+	if err := e.st.CreateSession(ctx, store.Session{ID: "s-1", AppID: testApp, MeetingID: m.ID, Title: m.Title, RoomSID: "RM_1",
+		Status: store.SessionLive, StartedAt: e.now, CreatedAt: e.now, UpdatedAt: e.now}); err != nil {
+		t.Fatal(err)
+	}
 	e.report("EG_1", livekit.EgressStatus_EGRESS_ACTIVE, 10)
 	r := e.get(v.ID)
-	if r.Status != store.RecordingRecording || !r.StartedAt.Equal(e.now.Add(time.Second)) || r.RoomSID != "RM_1" || r.BackendUpdatedAt != 10 {
+	if r.Status != store.RecordingRecording || !r.StartedAt.Equal(e.now.Add(time.Second)) || r.RoomSID != "RM_1" || r.BackendUpdatedAt != 10 ||
+		r.SessionID != "s-1" {
 		t.Fatalf("after ACTIVE: %+v", r)
 	}
 
@@ -278,24 +350,32 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("links: %q %q %v", v.DownloadURL, v.AudioDownloadURL, v.DownloadURLExpiry)
 	}
 
-	// Webhooks: one per transition after INVOKED, in order.
-	if got := e.notifier.statuses(v.ID); strings.Join(got, ",") != "RECORDING,UPLOADING,UPLOADED" {
-		t.Errorf("status updates %v", got)
+	// Webhooks: one per transition after INVOKED, in order, each with what
+	// was known then.
+	if got := e.notifier.statuses(t, v.ID); strings.Join(got, ",") != "RECORDING,UPLOADING,UPLOADED" {
+		t.Fatalf("status updates %v", got)
 	}
-	u := e.notifier.last(v.ID)
-	b, _ := json.Marshal(u)
-	for _, want := range []string{
-		`"event":"recording.statusUpdate"`, `"recordingId":"` + v.ID + `"`, `"meetingId":"m-1"`,
-		`"organizationId":"app-1"`, `"status":"UPLOADED"`, `"fileSize":"12345"`, `"recordingDuration":62`,
-		`"outputFileName":"standup_` + v.ID + `.zip"`, `"downloadUrl":"https://rtk.example/`, `"audioDownloadUrl":`,
-		`"downloadUrlExpiry":"2026-02-03T05:06:06.000Z"`, `"stopReason":{"reason":"API_CALL","caller":{"type":"ORGANIZATION"}}`,
-		`"startedTime":"2026-02-03T04:05:07.000Z"`, `"stoppedTime":"2026-02-03T04:06:06.000Z"`,
-		`"meeting":{"id":"m-1"`, `"roomName":"m-1"`, `"organizedBy":{"id":"app-1","name":"App One"}`,
-	} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("webhook body lacks %s:\n%s", want, b)
-		}
+	ws := e.notifier.updates(t, v.ID)
+	always := map[string]any{
+		"event": "recording.statusUpdate", "recording.id": v.ID, "recording.recordingId": v.ID, "recording.meetingId": "m-1",
+		"recording.organizationId": "app-1", "recording.roomUUID": "s-1", "recording.invokedTime": "2026-02-03T04:05:06.000Z",
+		"recording.startedTime": "2026-02-03T04:05:07.000Z",
+		"meeting.id":            "m-1", "meeting.sessionId": "s-1", "meeting.title": "Meeting m-1", "meeting.roomName": "m-1",
+		"meeting.status": "LIVE", "meeting.createdAt": "2026-02-03T04:05:06.000Z", "meeting.startedAt": "2026-02-03T04:05:06.000Z",
+		"meeting.endedAt": absent{}, "meeting.organizedBy.id": "app-1", "meeting.organizedBy.name": "App One",
+		"meeting.parentMeetingId": absent{}, "meeting.parentSessionId": absent{},
 	}
+	stopped := map[string]any{
+		"recording.stoppedTime": "2026-02-03T04:06:06.000Z", "recording.outputFileName": "standup_" + v.ID + ".zip",
+		"recording.stopReason.reason": "API_CALL", "recording.stopReason.caller.type": "ORGANIZATION",
+	}
+	ws[0].check(t, with(always, map[string]any{"recording.status": "RECORDING", "recording.stoppedTime": absent{},
+		"recording.outputFileName": absent{}, "recording.stopReason": absent{}, "recording.fileSize": absent{}}))
+	ws[1].check(t, with(always, stopped, map[string]any{"recording.status": "UPLOADING", "recording.fileSize": absent{},
+		"recording.recordingDuration": absent{}, "recording.downloadUrl": absent{}, "recording.downloadUrlExpiry": absent{}}))
+	ws[2].check(t, with(always, stopped, map[string]any{"recording.status": "UPLOADED", "recording.fileSize": "12345",
+		"recording.recordingDuration": 62.0, "recording.downloadUrl": v.DownloadURL, "recording.audioDownloadUrl": v.AudioDownloadURL,
+		"recording.downloadUrlExpiry": "2026-02-03T05:06:06.000Z"}))
 
 	// Actions on a finished recording are refused, naming what they need.
 	_, err = e.svc.Act(ctx, testApp, v.ID, ActionPause)
@@ -411,9 +491,16 @@ func TestStartFailure(t *testing.T) {
 	if len(rs) != 1 || rs[0].Status != store.RecordingErrored || rs[0].StopReason != ReasonInternalError || !strings.Contains(rs[0].Error, "connection refused") {
 		t.Fatalf("recordings after a failed start: %+v", rs)
 	}
-	if got := e.notifier.statuses(rs[0].ID); len(got) != 1 || got[0] != store.RecordingErrored {
-		t.Errorf("status updates %v", got)
+	if got := e.notifier.statuses(t, rs[0].ID); len(got) != 1 || got[0] != store.RecordingErrored {
+		t.Fatalf("status updates %v", got)
 	}
+	// It never started, and the meeting has no session.
+	e.notifier.last(t, rs[0].ID).check(t, map[string]any{
+		"recording.status": "ERRORED", "recording.roomUUID": "", "recording.invokedTime": "2026-02-03T04:05:06.000Z",
+		"recording.startedTime": nil, "recording.stoppedTime": "2026-02-03T04:05:06.000Z",
+		"recording.stopReason.reason": "INTERNAL_ERROR", "recording.stopReason.caller": absent{}, "recording.fileSize": absent{},
+		"meeting.id": "m-1", "meeting.sessionId": "", "meeting.status": "ENDED", "meeting.startedAt": nil, "meeting.endedAt": absent{},
+	})
 }
 
 func TestPauseInPlace(t *testing.T) {
@@ -443,7 +530,7 @@ func TestPauseInPlace(t *testing.T) {
 	if len(paused) != 1 || len(resumed) != 1 {
 		t.Errorf("backend pauses %v resumes %v", paused, resumed)
 	}
-	if got := e.notifier.statuses(v.ID); strings.Join(got, ",") != "RECORDING,PAUSED,RECORDING" {
+	if got := e.notifier.statuses(t, v.ID); strings.Join(got, ",") != "RECORDING,PAUSED,RECORDING" {
 		t.Errorf("status updates %v", got)
 	}
 }
@@ -703,6 +790,15 @@ func TestBreakoutRecordings(t *testing.T) {
 	e.event("room_finished", lkRoom(c1, "RM_c1a"), nil)
 
 	pv := e.start(parent.ID, StartInput{})
+	for _, sess := range []store.Session{
+		{ID: "s-parent", MeetingID: parent.ID, RoomSID: "RM_p"},
+		{ID: "s-c1", MeetingID: c1.ID, ParentSessionID: "s-parent", RoomSID: "RM_c1"},
+	} {
+		sess.AppID, sess.Status, sess.StartedAt, sess.CreatedAt, sess.UpdatedAt = testApp, store.SessionLive, e.now, e.now, e.now
+		if err := e.st.CreateSession(t.Context(), sess); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.event("participant_joined", lkRoom(c1, "RM_c1"), person("alice"))
 	e.event("participant_joined", lkRoom(c2, "RM_c2"), person("bob"))
 	e.event("participant_joined", lkRoom(c2, "RM_c2"), person("carol"))
@@ -727,6 +823,13 @@ func TestBreakoutRecordings(t *testing.T) {
 	if r := e.get(r1[0].ID); r.Status != store.RecordingUploading || r.StopReason != ReasonAllPeersLeft {
 		t.Errorf("child-1 after its room closed: %+v", r)
 	}
+	// Its webhook names the breakout's session and its parent's.
+	e.notifier.last(t, r1[0].ID).check(t, map[string]any{
+		"recording.status": "UPLOADING", "recording.meetingId": c1.ID, "recording.roomUUID": "s-c1", "recording.startedTime": nil,
+		"recording.stopReason.reason": "ALL_PEERS_LEFT", "recording.stopReason.caller": absent{},
+		"meeting.id": c1.ID, "meeting.sessionId": "s-c1", "meeting.status": "LIVE", "meeting.startedAt": "2026-02-03T04:05:06.000Z",
+		"meeting.parentMeetingId": parent.ID, "meeting.parentSessionId": "s-parent",
+	})
 	if r := e.get(r2[0].ID); r.Status != store.RecordingInvoked {
 		t.Errorf("child-2 changed when child-1 closed: %s", r.Status)
 	}

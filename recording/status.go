@@ -122,3 +122,25 @@ func egressError(info *livekit.EgressInfo) string {
 	}
 	return msg
 }
+
+// Start and stop reasons.
+const (
+	ReasonAPICall       = "API_CALL"
+	ReasonRecordOnStart = "RECORD_ON_START"
+	ReasonInternalError = "INTERNAL_ERROR"
+	ReasonAllPeersLeft  = "ALL_PEERS_LEFT"
+)
+
+// ReasonJSON is a start_reason or stop_reason of the REST API's recording
+// object: {reason, caller}. (The webhook's stopReason is webhooks.Reason.)
+type ReasonJSON struct {
+	Reason string      `json:"reason"`
+	Caller *CallerJSON `json:"caller,omitempty"`
+}
+
+// CallerJSON says who asked: the organization (an API key) or a user.
+type CallerJSON struct {
+	Type   string `json:"type"` // ORGANIZATION or USER
+	UserID string `json:"user_Id,omitempty"`
+	Name   string `json:"name,omitempty"`
+}

@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 
@@ -26,31 +24,11 @@ type recordingParts struct {
 	Run func(ctx context.Context) error
 }
 
-// enqueuer is the part of the webhooks outbox recordings use.
-// *webhooks.Outbox implements it.
-type enqueuer interface {
-	Enqueue(ctx context.Context, q store.Queries, appID string, e webhooks.Event) error
-}
-
-var _ enqueuer = (*webhooks.Outbox)(nil)
-
-// outboxNotifier sends recording.statusUpdate through the webhooks outbox,
-// in the transaction of the status change.
-type outboxNotifier struct{ out enqueuer }
-
-func (n outboxNotifier) RecordingChanged(ctx context.Context, q store.Queries, appID string, u recording.StatusUpdate) error {
-	body, err := json.Marshal(u)
-	if err != nil {
-		return fmt.Errorf("service: recording webhook: %w", err)
-	}
-	return n.out.Enqueue(ctx, q, appID, webhooks.Event{Name: webhooks.RecordingStatusUpdate, Body: body})
-}
-
 // newRecording assembles recordings from the configuration: the backend
 // (the local recorder reaches LiveKit at lkURL; Egress is reached there
-// too), the download link signer, and the notifier (out, or logging when
-// out is nil).
-func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksdk.RoomServiceClient, out enqueuer, log *slog.Logger) (recordingParts, error) {
+// too) and the download link signer. Status updates go to out, the
+// webhooks outbox, in the transaction of each status change.
+func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksdk.RoomServiceClient, out *webhooks.Outbox, log *slog.Logger) (recordingParts, error) {
 	rc := cfg.Recording
 	log = log.With("component", "recording")
 	var backend recording.Backend
@@ -80,11 +58,7 @@ func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksd
 	if base == "" {
 		base = "http://" + cfg.HTTP.Addr
 	}
-	var notifier recording.Notifier = recording.LogNotifier{Log: log}
-	if out != nil {
-		notifier = outboxNotifier{out: out}
-	}
-	svc := recording.New(st, backend, notifier, recording.Options{
+	svc := recording.New(st, backend, out, recording.Options{
 		OutputDir: rc.OutputDir,
 		Signer:    recording.NewSigner(key, base, rc.URLExpiry),
 		Log:       log,

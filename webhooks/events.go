@@ -62,14 +62,19 @@ func (e Event) Reconciled() Event {
 }
 
 // Time is a payload timestamp: ISO-8601 in UTC with milliseconds, as
-// RealtimeKit writes them. A zero Time is left out of payloads (omitzero).
+// RealtimeKit writes them. A zero Time (not known yet) is null, or left out
+// where the field is optional (omitzero).
 type Time struct{ time.Time }
 
 // At wraps t as a payload timestamp.
 func At(t time.Time) Time { return Time{t} }
 
-// MarshalJSON writes the time as "2006-01-02T15:04:05.000Z".
+// MarshalJSON writes the time as "2006-01-02T15:04:05.000Z", and a zero
+// time as null.
 func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
 	return json.Marshal(t.UTC().Format("2006-01-02T15:04:05.000Z"))
 }
 
@@ -79,13 +84,15 @@ type Organizer struct {
 	Name string `json:"name"`
 }
 
-// Meeting is the "meeting" block common to the meeting events.
+// Meeting is the "meeting" block common to the meeting and recording
+// events. SessionID and StartedAt are the session's: a recording.statusUpdate
+// of a recording without one has "" and null.
 type Meeting struct {
 	ID          string    `json:"id"`
 	SessionID   string    `json:"sessionId"`
 	Title       string    `json:"title"`
 	RoomName    string    `json:"roomName"` // the meeting id, as Cloudflare sends it
-	Status      string    `json:"status"`   // LIVE, or ENDED in meeting.ended
+	Status      string    `json:"status"`   // LIVE, or ENDED (meeting.ended; a recording's session that ended)
 	CreatedAt   Time      `json:"createdAt"`
 	StartedAt   Time      `json:"startedAt"`
 	EndedAt     Time      `json:"endedAt,omitzero"`
@@ -156,23 +163,46 @@ func participantEvent(name string, m Meeting, p Participant) Event {
 	}{name, m, p})
 }
 
-// Recording is the "recording" block of recording.statusUpdate.
+// Recording is the "recording" block of recording.statusUpdate. The
+// fields from StoppedTime on are set from UPLOADING on, when known; the
+// file's fields (FileSize, the links, RecordingDuration) at UPLOADED.
 type Recording struct {
-	ID                string `json:"id"`
-	RecordingID       string `json:"recordingId"` // the same id
-	MeetingID         string `json:"meetingId"`
-	OrganizationID    string `json:"organizationId"`
-	RoomUUID          string `json:"roomUUID"` // the session id
-	Status            string `json:"status"`   // RECORDING, UPLOADING, UPLOADED, ERRORED
-	StartedTime       Time   `json:"startedTime,omitzero"`
+	ID             string `json:"id"`
+	RecordingID    string `json:"recordingId"` // the same id
+	MeetingID      string `json:"meetingId"`
+	OrganizationID string `json:"organizationId"`
+	RoomUUID       string `json:"roomUUID"` // the session id; "" while the recording has no session
+	Status         string `json:"status"`   // RECORDING, PAUSED, UPLOADING, UPLOADED, ERRORED
+	// InvokedTime is when the recording was asked for (the REST API's
+	// invoked_time). Extension.
+	InvokedTime Time `json:"invokedTime,omitzero"`
+	// StartedTime is null until the recorder started (one stopped or failed
+	// before that never has one).
+	StartedTime       Time   `json:"startedTime"`
 	StoppedTime       Time   `json:"stoppedTime,omitzero"`
 	FileSize          string `json:"fileSize,omitempty"` // bytes, as a string (Cloudflare's form)
 	OutputFileName    string `json:"outputFileName,omitempty"`
 	DownloadURL       string `json:"downloadUrl,omitempty"`
 	AudioDownloadURL  string `json:"audioDownloadUrl,omitempty"`
 	DownloadURLExpiry Time   `json:"downloadUrlExpiry,omitzero"`
-	RecordingDuration int    `json:"recordingDuration,omitempty"` // seconds
-	StopReason        string `json:"stopReason,omitempty"`
+	// RecordingDuration is the recorded seconds, set at UPLOADED (where 0
+	// is sent as 0).
+	RecordingDuration *int   `json:"recordingDuration,omitempty"`
+	StopReason        Reason `json:"stopReason,omitzero"`
+}
+
+// Reason says why a recording stopped: {reason, caller}, as the REST API's
+// stop_reason.
+type Reason struct {
+	Reason string `json:"reason"` // API_CALL, ALL_PEERS_LEFT or INTERNAL_ERROR
+	Caller Caller `json:"caller,omitzero"`
+}
+
+// Caller is who asked: the organization (an API key) or a user.
+type Caller struct {
+	Type   string `json:"type"` // ORGANIZATION or USER
+	UserID string `json:"user_Id,omitempty"`
+	Name   string `json:"name,omitempty"`
 }
 
 // NewRecordingStatusUpdate returns a recording.statusUpdate event. If

@@ -34,6 +34,9 @@ func TestPayloads(t *testing.T) {
 	left := p
 	left.LeftAt, left.LeaveReason, left.MovedToMeetingID = webhooks.At(t2), "MOVED", "m-2"
 	manual := false
+	ninety, zero := 90, 0
+	noSession := webhooks.Meeting{ID: "m-1", Title: "Standup", RoomName: "m-1", Status: "ENDED", CreatedAt: webhooks.At(t1),
+		OrganizedBy: webhooks.Organizer{ID: "app-1", Name: "My app"}}
 
 	meetingJSON := `{"id":"m-1","sessionId":"s-1","title":"Standup","roomName":"m-1","status":"LIVE",` +
 		`"createdAt":"2026-01-02T02:04:05.678Z","startedAt":"2026-01-02T02:04:05.678Z","organizedBy":{"id":"app-1","name":"My app"}}`
@@ -61,11 +64,31 @@ func TestPayloads(t *testing.T) {
 				`"userDisplayName":"Ada","customParticipantId":"ada@x","clientSpecificId":"ada@x","presetName":"host",` +
 				`"joinedAt":"2026-01-02T02:04:05.678Z","leftAt":"2026-01-02T02:05:35.678Z","leaveReason":"MOVED","movedToMeetingId":"m-2"}}`},
 		{"recording.statusUpdate", webhooks.NewRecordingStatusUpdate(webhooks.Recording{ID: "r-1", MeetingID: "m-1",
-			OrganizationID: "app-1", RoomUUID: "s-1", Status: "UPLOADED", StartedTime: webhooks.At(t1), StoppedTime: webhooks.At(t2),
-			FileSize: "2044680", OutputFileName: "r.mp4", DownloadURL: "https://x/r.mp4", RecordingDuration: 90}, meetingBlock()),
+			OrganizationID: "app-1", RoomUUID: "s-1", Status: "UPLOADED", InvokedTime: webhooks.At(t1), StartedTime: webhooks.At(t1),
+			StoppedTime: webhooks.At(t2), FileSize: "2044680", OutputFileName: "r.mp4", DownloadURL: "https://x/r.mp4",
+			AudioDownloadURL: "https://x/r_audio.zip", DownloadURLExpiry: webhooks.At(t2.Add(time.Hour)), RecordingDuration: &ninety,
+			StopReason: webhooks.Reason{Reason: "API_CALL", Caller: webhooks.Caller{Type: "ORGANIZATION"}}}, meetingBlock()),
 			`{"event":"recording.statusUpdate","recording":{"id":"r-1","recordingId":"r-1","meetingId":"m-1","organizationId":"app-1",` +
-				`"roomUUID":"s-1","status":"UPLOADED","startedTime":"2026-01-02T02:04:05.678Z","stoppedTime":"2026-01-02T02:05:35.678Z",` +
-				`"fileSize":"2044680","outputFileName":"r.mp4","downloadUrl":"https://x/r.mp4","recordingDuration":90},"meeting":` + meetingJSON + `}`},
+				`"roomUUID":"s-1","status":"UPLOADED","invokedTime":"2026-01-02T02:04:05.678Z","startedTime":"2026-01-02T02:04:05.678Z",` +
+				`"stoppedTime":"2026-01-02T02:05:35.678Z","fileSize":"2044680","outputFileName":"r.mp4","downloadUrl":"https://x/r.mp4",` +
+				`"audioDownloadUrl":"https://x/r_audio.zip","downloadUrlExpiry":"2026-01-02T03:05:35.678Z","recordingDuration":90,` +
+				`"stopReason":{"reason":"API_CALL","caller":{"type":"ORGANIZATION"}}},"meeting":` + meetingJSON + `}`},
+		{"recording.statusUpdate, RECORDING", webhooks.NewRecordingStatusUpdate(webhooks.Recording{ID: "r-1", MeetingID: "m-1",
+			OrganizationID: "app-1", RoomUUID: "s-1", Status: "RECORDING", InvokedTime: webhooks.At(t1), StartedTime: webhooks.At(t2)}, meetingBlock()),
+			`{"event":"recording.statusUpdate","recording":{"id":"r-1","recordingId":"r-1","meetingId":"m-1","organizationId":"app-1",` +
+				`"roomUUID":"s-1","status":"RECORDING","invokedTime":"2026-01-02T02:04:05.678Z","startedTime":"2026-01-02T02:05:35.678Z"},` +
+				`"meeting":` + meetingJSON + `}`},
+		// Stopped before it started, in a meeting without a session: the
+		// session id is "", the times not known are null, a stop reason
+		// without a caller has none, and a 0 s recording says so.
+		{"recording.statusUpdate, no session", webhooks.NewRecordingStatusUpdate(webhooks.Recording{ID: "r-1", MeetingID: "m-1",
+			OrganizationID: "app-1", Status: "UPLOADED", InvokedTime: webhooks.At(t1), StoppedTime: webhooks.At(t2), FileSize: "0",
+			RecordingDuration: &zero, StopReason: webhooks.Reason{Reason: "ALL_PEERS_LEFT"}}, noSession),
+			`{"event":"recording.statusUpdate","recording":{"id":"r-1","recordingId":"r-1","meetingId":"m-1","organizationId":"app-1",` +
+				`"roomUUID":"","status":"UPLOADED","invokedTime":"2026-01-02T02:04:05.678Z","startedTime":null,` +
+				`"stoppedTime":"2026-01-02T02:05:35.678Z","fileSize":"0","recordingDuration":0,"stopReason":{"reason":"ALL_PEERS_LEFT"}},` +
+				`"meeting":{"id":"m-1","sessionId":"","title":"Standup","roomName":"m-1","status":"ENDED","createdAt":"2026-01-02T02:04:05.678Z",` +
+				`"startedAt":null,"organizedBy":{"id":"app-1","name":"My app"}}}`},
 		{"livestreaming.statusUpdate, Dyte's minimum", webhooks.NewLivestreamingStatusUpdate(webhooks.Livestream{StreamID: "ls-1", Status: webhooks.LivestreamLive}),
 			`{"event":"livestreaming.statusUpdate","streamId":"ls-1","status":"LIVE"}`},
 		{"livestreaming.statusUpdate, full", webhooks.NewLivestreamingStatusUpdate(webhooks.Livestream{StreamID: "ls-1",
