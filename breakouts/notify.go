@@ -17,7 +17,8 @@ type notifier struct {
 	every time.Duration
 
 	mu      sync.Mutex
-	pending map[string]*batch // by parent meeting id
+	pending map[string]*batch   // by parent meeting id
+	known   map[string][]string // each family's rooms as of its latest change, by parent meeting id
 	kick    chan struct{}
 }
 
@@ -32,21 +33,25 @@ type batch struct {
 }
 
 func newNotifier(rooms Rooms, log *slog.Logger, every time.Duration) *notifier {
-	return &notifier{rooms: rooms, log: log, every: every, pending: map[string]*batch{}, kick: make(chan struct{}, 1)}
+	return &notifier{rooms: rooms, log: log, every: every, pending: map[string]*batch{}, known: map[string][]string{},
+		kick: make(chan struct{}, 1)}
 }
 
 // add queues events for a family; rooms, when not nil, replaces the rooms
-// the family's events go to.
+// the family's events go to. A batch started without rooms (move events
+// that come after the change's own batch went out) goes to the rooms the
+// family had at its latest change.
 func (n *notifier) add(parentID string, rooms []string, f func(b *batch)) {
 	n.mu.Lock()
+	if rooms != nil {
+		n.known[parentID] = rooms
+	}
 	b := n.pending[parentID]
 	if b == nil {
 		b = &batch{}
 		n.pending[parentID] = b
 	}
-	if rooms != nil {
-		b.rooms = rooms
-	}
+	b.rooms = n.known[parentID]
 	f(b)
 	n.mu.Unlock()
 	select {

@@ -28,6 +28,7 @@ var ErrLiveKitUnavailable = psrpc.NewErrorf(psrpc.Unavailable, "LiveKit is unava
 type RoomClient interface {
 	CreateRoom(ctx context.Context, req *livekit.CreateRoomRequest) (*livekit.Room, error)
 	DeleteRoom(ctx context.Context, req *livekit.DeleteRoomRequest) (*livekit.DeleteRoomResponse, error)
+	ListRooms(ctx context.Context, req *livekit.ListRoomsRequest) (*livekit.ListRoomsResponse, error)
 	SendData(ctx context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error)
 }
 

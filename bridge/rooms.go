@@ -23,9 +23,19 @@ func (b *Bridge) DeleteRoom(ctx context.Context, room string) error {
 
 // SendData sends a reliable data packet on a topic to everyone in a room, or
 // to the given identities only. A room that does not exist (nobody is in
-// it) is not an error: there is nobody to tell.
+// it) is not an error: there is nobody to tell. It asks whether the room
+// exists first: the open-source LiveKit server answers SendData to a
+// missing room only after 3 s, with "no response from servers" (not
+// NotFound), which would hold up every event sent after it.
 func (b *Bridge) SendData(ctx context.Context, room, topic string, payload []byte, identities ...string) error {
-	_, err := b.rooms.SendData(ctx, &livekit.SendDataRequest{
+	res, err := b.rooms.ListRooms(ctx, &livekit.ListRoomsRequest{Names: []string{room}})
+	if err != nil {
+		return fromLiveKit("look up room "+room, err)
+	}
+	if len(res.GetRooms()) == 0 {
+		return nil
+	}
+	_, err = b.rooms.SendData(ctx, &livekit.SendDataRequest{
 		Room: room, Data: payload, Kind: livekit.DataPacket_RELIABLE, Topic: &topic,
 		DestinationIdentities: identities,
 	})

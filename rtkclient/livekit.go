@@ -44,7 +44,13 @@ func (lkConnector) connect(ctx context.Context, url, token string, h connHandler
 	}); err != nil {
 		return nil, err
 	}
-	if err := room.JoinWithContextAndToken(ctx, url, token, lksdk.WithAutoSubscribe(true)); err != nil {
+	opts := []lksdk.ConnectOption{lksdk.WithAutoSubscribe(true)}
+	if dl, ok := ctx.Deadline(); ok {
+		// lksdk waits for the peer connections for its own 5 s unless told
+		// otherwise; the client's connect timeout (ctx) is the bound.
+		opts = append(opts, lksdk.WithConnectTimeout(time.Until(dl)))
+	}
+	if err := room.JoinWithContextAndToken(ctx, url, token, opts...); err != nil {
 		return nil, err
 	}
 	return lc, nil
