@@ -436,9 +436,12 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	send := func(until time.Time) error {
 		res.Deliveries++
 		via, err := m.sendAndWait(ctx, a, o, payload, useRPC, until)
-		if via != "" {
+		switch {
+		case via != "":
 			res.Via = via
 			useRPC = via == ViaRPC // once the RPC failed, the repeat goes as data
+		case errors.Is(err, ErrMoveTimeout):
+			useRPC = false // the RPC was still unanswered: repeat as data
 		}
 		return err
 	}
@@ -697,7 +700,13 @@ func (m *Mover) sendAndWait(ctx context.Context, a *arrival, o MoveOrder, payloa
 		via, derr = m.deliver(dctx, o, payload, useRPC)
 	}()
 	defer func() { cancel(); <-done }()
+	timer := time.NewTimer(time.Until(until))
+	defer timer.Stop()
 	select {
+	case <-timer.C:
+		// Still delivering (an RPC whose answer is slow in coming): stop
+		// waiting for it so that the caller sends the instruction again.
+		return "", ErrMoveTimeout
 	case <-a.done:
 		cancel()
 		<-done

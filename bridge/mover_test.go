@@ -130,6 +130,9 @@ func TestMoveOutcomes(t *testing.T) {
 		{name: "ignores the first instruction: re-delivered", setup: func(lk *bridgetest.LiveKit) {
 			lk.Join("main", participant("p"), bridgetest.Behavior{Ignore: 1})
 		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 2, rpcs: 2, inDst: true},
+		{name: "RPC answer slow in coming, first instruction lost: repeated as data on time", setup: func(lk *bridgetest.LiveKit) {
+			lk.Join("main", participant("p"), bridgetest.Behavior{Ignore: 1, RPCDelay: 2 * time.Second})
+		}, want: bridge.MoveArrived, via: bridge.ViaData, sent: 2, rpcs: 1, inDst: true},
 		{name: "never moves: failed after two instructions", setup: func(lk *bridgetest.LiveKit) {
 			lk.Join("main", participant("p"), bridgetest.Behavior{Never: true})
 		}, want: bridge.MoveFailed, via: bridge.ViaRPC, sent: 2, rpcs: 2, code: string(psrpc.DeadlineExceeded), inSrc: true},
