@@ -126,8 +126,9 @@ func TestLatestPlacementWins(t *testing.T) {
 		}
 	}
 	move(w.meeting, a) // runs at once (takes 200 ms)
-	move(a, b)         // waits behind it...
-	move(b, c)         // ...and is overtaken by this one
+	wait(t, "the first move to begin", func() bool { return mover.Begun() == 1 })
+	move(a, b) // waits behind it...
+	move(b, c) // ...and is overtaken by this one
 	if st.RoomOf(p) != c {
 		t.Fatalf("placed in %s, want %s", st.RoomOf(p), c)
 	}

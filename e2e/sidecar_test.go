@@ -67,7 +67,7 @@ func StartSidecar(t *testing.T, opts ...SidecarOption) *Sidecar {
 	cfg := configs.Default()
 	cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", apiPort)
 	cfg.HTTP.PublicURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	cfg.HTTP.ShutdownTimeout = 5 * time.Second
+	cfg.HTTP.ShutdownTimeout = 15 * time.Second // under load, LiveKit webhooks queue for the store
 	cfg.Log.Level = "warn"
 	cfg.Store.DSN = "sqlite:" + filepath.Join(dir, "rtk.db")
 	cfg.Auth.Keys = []configs.APIKey{{AccountID: e2eAccount, OrgID: e2eOrg, AppID: e2eApp, AppName: "e2e", Secret: e2eKey}}

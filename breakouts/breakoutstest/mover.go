@@ -18,6 +18,7 @@ type Mover struct {
 	mu      sync.Mutex
 	at      map[string]string // connected participant -> room
 	failing map[string]bool
+	begun   int
 	moves   []breakouts.Move
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
@@ -51,7 +52,14 @@ func (m *Mover) Where(participantID string) string {
 	return m.at[participantID]
 }
 
-// Moves returns the moves asked for so far, in order.
+// Begun returns how many moves have begun (a move ends Delay later).
+func (m *Mover) Begun() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.begun
+}
+
+// Moves returns the moves carried out so far, in the order they ended.
 func (m *Mover) Moves() []breakouts.Move {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -61,6 +69,9 @@ func (m *Mover) Moves() []breakouts.Move {
 // Move moves a connected participant that is in m.From; a participant that
 // is not connected is Offline.
 func (m *Mover) Move(ctx context.Context, mv breakouts.Move) (breakouts.Outcome, error) {
+	m.mu.Lock()
+	m.begun++
+	m.mu.Unlock()
 	if m.Delay > 0 {
 		select {
 		case <-time.After(m.Delay):
