@@ -1,0 +1,800 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+
+	"rtk-sidecar/presets"
+	"rtk-sidecar/rtkclient"
+)
+
+// The benchmarks of connected meetings (docs/benchmarks.md) are tests gated by RTK_E2E_BENCH=1,
+// because they need the e2e harness (*testing.T helpers, the private network namespace), and must
+// not run in `make test`. Run them with `make bench`, or:
+//
+//	RTK_E2E_BENCH=1 go test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
+//
+// RTK_BENCH_MOVES (default 24) sets the single moves per mode; RTK_BENCH_START (default 100)
+// and RTK_BENCH_ROOMS (default 10) size the start benchmark. Results are logged as lines that
+// start with "BENCH".
+const envBench = "RTK_E2E_BENCH"
+
+func requireBench(t *testing.T) {
+	t.Helper()
+	if os.Getenv(envBench) != "1" {
+		t.Skipf("a benchmark: set %s=1 (make bench)", envBench)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestBenchmarkSingleMove measures single moves decided through the REST API (t0 = when the
+// admin's POST .../connected-meetings/move is sent), against the real SFU, for a
+// make-before-break rtkclient participant and, in the same run, a naive break-before-make one
+// (rtkclient.WithBreakBeforeMake). The two movers take turns, going back and forth between the
+// parent P and a breakout room R, where a stationary participant talks and listens:
+//
+//	P: alice (talks, listens)        R: bob (talks, listens)        movers: mbb, naive
+//
+// Per move it records, from t0:
+//   - present: the mover's identity listed in the destination by LiveKit (GetParticipant polled
+//     every 5 ms; any state but DISCONNECTED);
+//   - audible: the first RTP packet of the mover's audio received by the destination's
+//     stationary participant (its rtkclient stats, polled every 1 ms);
+//   - gap: the mover's own media gap, max(0, first packet from the destination - last packet
+//     from the source), over everything it receives (as in TestMoverHandoff);
+//   - and, for the record, when the client got the instruction, had joined, had published, had
+//     left the source, and when a room-mate got the server's meetingChanged for the move.
+func TestBenchmarkSingleMove(t *testing.T) {
+	requireBench(t)
+	n := envInt("RTK_BENCH_MOVES", 24)
+	sc := StartSidecar(t)
+	t.Cleanup(func() { sc.dropLeftovers(t) })
+	parent := sc.CreateMeeting(t, "Bench")
+	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
+	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).CreatedMeetingIDs[0]
+
+	alice := newBenchClient(t, sc, parent, "alice", true)
+	bob := newBenchClient(t, sc, parent, "bob", true)
+	mbb := newBenchClient(t, sc, parent, "mbb", true)
+	naive := newBenchClient(t, sc, parent, "naive", true, rtkclient.WithBreakBeforeMake())
+	for _, c := range []*benchClient{alice, bob, mbb, naive} {
+		c.join(t, parent)
+	}
+	// bob goes to R for good.
+	fam.move(t, bob.id, parent, room)
+	bob.waitIn(t, room)
+	listener := map[string]*benchClient{parent: alice, room: bob}
+
+	// One warm-up round trip each (the mover learns that LiveKit has no MoveParticipant; the
+	// first connections to R are set up), then n measured moves per mode, taking turns.
+	for _, c := range []*benchClient{mbb, naive} {
+		for _, to := range []string{room, parent} {
+			c.measureMove(t, fam, c.room(), to, listener[to])
+		}
+	}
+	cpu0 := readCPU(sc)
+	res := map[string]*moveSamples{"make-before-break": {}, "break-before-make": {}}
+	for i := range n {
+		for _, c := range []*benchClient{mbb, naive} {
+			from := c.room()
+			to := room
+			if from == room {
+				to = parent
+			}
+			s := c.measureMove(t, fam, from, to, listener[to])
+			mode := "make-before-break"
+			if c == naive {
+				mode = "break-before-make"
+			}
+			res[mode].add(s)
+			t.Logf("move %2d %-17s %s->%s: rest %s, instruction %s, joined %s, published %s, present %s, audible %s (+%d pkts), left %s, gap %s, server meetingChanged %s",
+				i, mode, label(from, parent), label(to, parent), ms(s.rest), ms(s.received), ms(s.joined), ms(s.published), ms(s.present), ms(s.audible), s.burst-1, ms(s.left), ms(s.gap), ms(s.confirmed))
+		}
+	}
+	cpu := readCPU(sc).sub(cpu0)
+	for _, mode := range []string{"make-before-break", "break-before-make"} {
+		r := res[mode]
+		for _, m := range []struct {
+			name string
+			v    []time.Duration
+		}{
+			{"present", r.present}, {"audible", r.audible}, {"gap", r.gap},
+			{"instruction", r.received}, {"joined", r.joined}, {"published", r.published}, {"left_source", r.left},
+			{"server_meetingChanged", r.confirmed}, {"rest_answer", r.rest},
+		} {
+			t.Logf("BENCH single_move mode=%s metric=%s n=%d %s", mode, m.name, len(m.v), summary(m.v))
+		}
+	}
+	t.Logf("BENCH single_move cpu %s over %d moves", cpu, 2*n)
+	mbbR, naiveR := res["make-before-break"], res["break-before-make"]
+	t.Logf("BENCH single_move targets: make-before-break audible median %s (target <= 100ms: %v), gap max %s (target 0: %v); naive gap median %s",
+		ms(pct(mbbR.audible, 50)), pct(mbbR.audible, 50) <= 100*time.Millisecond, ms(pct(mbbR.gap, 100)), pct(mbbR.gap, 100) == 0, ms(pct(naiveR.gap, 50)))
+}
+
+// TestBenchmarkStart measures the start of RTK_BENCH_START (100) participants into
+// RTK_BENCH_ROOMS (10) rooms: from the moment the admin's POST .../start is sent, until all of
+// them are listed by LiveKit in their rooms ("all present"), and until every participant is
+// audible to a room-mate ("all audible": for each, the first RTP of its audio received by any
+// client in its room). All participants are rtkclient clients in this one process, each
+// publishing an Opus microphone; they talk only once they are out of the parent (the feeder
+// writes while the client's current room is not the parent), so the 100-person parent holds
+// 100 x 99 subscriptions but no media, which 2 cores could not carry. Every client subscribes to
+// everyone in its room (rtkclient always auto-subscribes).
+func TestBenchmarkStart(t *testing.T) {
+	requireBench(t)
+	n, nRooms := envInt("RTK_BENCH_START", 100), envInt("RTK_BENCH_ROOMS", 10)
+	sc := StartSidecar(t)
+	t.Cleanup(func() { sc.dropLeftovers(t) })
+	parent := sc.CreateMeeting(t, "Bench start")
+	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
+	st := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": nRooms})
+
+	clients := make([]*benchClient, n)
+	for i := range n {
+		// Joining a 100-person room on a loaded box takes longer than rtkclient's default 10 s.
+		clients[i] = newBenchClient(t, sc, parent, fmt.Sprintf("s%03d", i), false, rtkclient.WithConnectTimeout(60*time.Second))
+	}
+	// One feeder for everyone: 20 ms Opus frames, only outside the parent.
+	feedAll(t, clients, parent)
+
+	cpuJoin := readCPU(sc)
+	joinStart := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	var joinErr atomic.Value
+	var nJoined atomic.Int32
+	for _, c := range clients {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			start := time.Now()
+			if _, err := c.c.Join(ctx); err != nil {
+				joinErr.Store(fmt.Errorf("%s: %w", c.name, err))
+				return
+			}
+			if k := nJoined.Add(1); k%10 == 0 {
+				t.Logf("%d joined after %s (the last join took %s)", k, ms(time.Since(joinStart)), ms(time.Since(start)))
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := joinErr.Load().(error); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	joined := time.Since(joinStart)
+	eventually(t, 60*time.Second, func() string {
+		ids, err := sc.identities(parent)
+		if err != nil || len(ids) != n {
+			return fmt.Sprintf("the parent lists %d of %d (%v)", len(ids), n, err)
+		}
+		return ""
+	})
+	t.Logf("BENCH start join: %d clients joined the parent in %s (%s)", n, ms(joined), readCPU(sc).sub(cpuJoin))
+	// Let the parent's subscriptions settle (100 x 99 negotiated, no media) before the start.
+	idle := waitIdle(t, sc, 60*time.Second)
+	t.Logf("BENCH start settle: CPU quiet after %s", ms(idle))
+
+	st = fam.admin(t, 200, "POST", "/assign", map[string]any{"version": st.Version, "mode": "auto"})
+	roomOf := map[string]string{}
+	for _, r := range st.Meetings {
+		for _, id := range r.AssignedParticipantIDs {
+			roomOf[id] = r.ID
+		}
+	}
+	if len(roomOf) != n {
+		t.Fatalf("%d of %d assigned", len(roomOf), n)
+	}
+	byRoom := map[string][]*benchClient{}
+	for _, c := range clients {
+		byRoom[roomOf[c.id]] = append(byRoom[roomOf[c.id]], c)
+	}
+	// Warm-up: one participant there and back, so that the mover has learnt that LiveKit has no
+	// MoveParticipant (it asks once per process) and the sidecar's paths are warm.
+	w := clients[0]
+	fam.move(t, w.id, parent, roomOf[w.id])
+	w.waitIn(t, roomOf[w.id])
+	fam.move(t, w.id, roomOf[w.id], parent)
+	w.waitIn(t, parent)
+	eventually(t, 10*time.Second, func() string {
+		if ids, _ := sc.identities(roomOf[w.id]); len(ids) != 0 {
+			return "the warm-up room still lists someone"
+		}
+		return ""
+	})
+	time.Sleep(time.Second)
+	st = fam.state(t)
+
+	// Presence: one poller per room lists it every 20 ms and notes when each member first shows.
+	presentAt := make(map[string]time.Time, n)
+	var pollLatency []time.Duration // of the ListParticipants calls while polling
+	var pmu sync.Mutex
+	stopPoll := make(chan struct{})
+	var pollers sync.WaitGroup
+	for room, members := range byRoom {
+		want := map[string]bool{}
+		for _, c := range members {
+			want[c.id] = true
+		}
+		pollers.Go(func() {
+			for {
+				select {
+				case <-stopPoll:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				began := time.Now()
+				res, err := sc.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
+				cancel()
+				now := time.Now()
+				pmu.Lock()
+				pollLatency = append(pollLatency, now.Sub(began))
+				pmu.Unlock()
+				if err == nil {
+					pmu.Lock()
+					for _, p := range res.Participants {
+						if want[p.Identity] && p.State != livekit.ParticipantInfo_DISCONNECTED && presentAt[p.Identity].IsZero() {
+							presentAt[p.Identity] = now
+						}
+					}
+					pmu.Unlock()
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	defer func() {
+		close(stopPoll)
+		pollers.Wait()
+	}()
+
+	stopProfile := func() {}
+	if path := os.Getenv("RTK_BENCH_CPUPROFILE"); path != "" { // the start window only
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		var once sync.Once
+		stopProfile = func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
+		t.Cleanup(stopProfile)
+	}
+	cpu0 := readCPU(sc)
+	t0 := time.Now()
+	fam.admin(t, 200, "POST", "/start", map[string]any{"version": st.Version})
+	rest := time.Since(t0)
+
+	// All present.
+	deadline := t0.Add(90 * time.Second)
+	var allPresent time.Duration
+	for {
+		pmu.Lock()
+		got := len(presentAt)
+		pmu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s only %d of %d are present in their rooms", time.Since(t0), got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var presentTimes []time.Duration
+	pmu.Lock()
+	for _, at := range presentAt {
+		presentTimes = append(presentTimes, at.Sub(t0))
+	}
+	pmu.Unlock()
+	allPresent = pct(presentTimes, 100)
+
+	// All audible: each participant's first packet at any room-mate, from the stats (each
+	// client's stats of its room start with its connection to it).
+	audibleOf := func(c *benchClient) time.Time {
+		var first time.Time
+		for _, q := range byRoom[roomOf[c.id]] {
+			if q == c {
+				continue
+			}
+			if s := q.c.Received(roomOf[c.id], c.id, rtkclient.Audio); s.Packets > 0 && (first.IsZero() || s.First.Before(first)) {
+				first = s.First
+			}
+		}
+		return first
+	}
+	// Everyone hears every room-mate (the full mesh of each room), for the record.
+	meshOf := func(c *benchClient) time.Time {
+		var last time.Time
+		for _, q := range byRoom[roomOf[c.id]] {
+			if q == c {
+				continue
+			}
+			s := q.c.Received(roomOf[c.id], c.id, rtkclient.Audio)
+			if s.Packets == 0 {
+				return time.Time{}
+			}
+			if s.First.After(last) {
+				last = s.First
+			}
+		}
+		return last
+	}
+	var audibleTimes, meshTimes []time.Duration
+	for {
+		audibleTimes, meshTimes = audibleTimes[:0], meshTimes[:0]
+		for _, c := range clients {
+			if at := audibleOf(c); !at.IsZero() {
+				audibleTimes = append(audibleTimes, at.Sub(t0))
+			}
+			if at := meshOf(c); !at.IsZero() {
+				meshTimes = append(meshTimes, at.Sub(t0))
+			}
+		}
+		if len(meshTimes) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s only %d of %d are audible to a room-mate, %d to all of them", time.Since(t0), len(audibleTimes), n, len(meshTimes))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cpu := readCPU(sc).sub(cpu0)
+	stopProfile()
+
+	// Where everyone is at the end, and how the moves went.
+	eventually(t, 30*time.Second, func() string {
+		for room, members := range byRoom {
+			ids, err := sc.identities(room)
+			if err != nil {
+				return err.Error()
+			}
+			var want []string
+			for _, c := range members {
+				want = append(want, c.id)
+			}
+			if !sameSet(ids, want) {
+				return fmt.Sprintf("room %s lists %d, want %d", short(room), len(ids), len(want))
+			}
+		}
+		if ids, _ := sc.identities(parent); len(ids) != 0 {
+			return fmt.Sprintf("the parent still lists %d", len(ids))
+		}
+		return ""
+	})
+	var failed, serverFailed, reports, viaData int
+	var overlap, received, joinedAt, published []time.Duration
+	type row struct {
+		name                                                string
+		received, joined, published, present, audible, left time.Duration
+	}
+	var rows []row
+	for _, c := range clients {
+		for _, r := range c.reports() {
+			if r.Received.Before(t0) {
+				continue // the warm-up
+			}
+			reports++
+			if r.Err != nil {
+				failed++
+				continue
+			}
+			if r.Via == "data" {
+				viaData++
+			}
+			received = append(received, r.Received.Sub(t0))
+			joinedAt = append(joinedAt, r.Joined.Sub(t0))
+			published = append(published, r.Published.Sub(t0))
+			if !r.Left.IsZero() {
+				overlap = append(overlap, r.Left.Sub(r.Published))
+			}
+			pmu.Lock()
+			rows = append(rows, row{c.name, r.Received.Sub(t0), r.Joined.Sub(t0), r.Published.Sub(t0), presentAt[c.id].Sub(t0), audibleOf(c).Sub(t0), r.Left.Sub(t0)})
+			pmu.Unlock()
+		}
+		for _, f := range c.failures() {
+			if f.ParticipantID == c.id { // every client hears every failure of the family
+				serverFailed++
+			}
+		}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return int(b.present - a.present) })
+	for _, r := range rows[:min(5, len(rows))] {
+		t.Logf("slowest present: %s instruction %s, joined %s, published %s, present %s, audible %s, left the parent %s",
+			r.name, ms(r.received), ms(r.joined), ms(r.published), ms(r.present), ms(r.audible), ms(r.left))
+	}
+	pmu.Lock()
+	t.Logf("BENCH start presence polls (ListParticipants per room, every 20 ms + call): call latency n=%d %s", len(pollLatency), summary(pollLatency))
+	pmu.Unlock()
+	t.Logf("BENCH start metric=instruction_received n=%d %s", len(received), summary(received))
+	t.Logf("BENCH start metric=client_joined n=%d %s", len(joinedAt), summary(joinedAt))
+	t.Logf("BENCH start metric=client_published n=%d %s", len(published), summary(published))
+	t.Logf("BENCH start n=%d rooms=%d rest_answer=%s", n, nRooms, ms(rest))
+	t.Logf("BENCH start metric=present n=%d %s", len(presentTimes), summary(presentTimes))
+	t.Logf("BENCH start metric=audible_to_a_roommate n=%d %s", len(audibleTimes), summary(audibleTimes))
+	t.Logf("BENCH start metric=heard_by_every_roommate n=%d %s", len(meshTimes), summary(meshTimes))
+	t.Logf("BENCH start metric=source_overlap n=%d %s", len(overlap), summary(overlap))
+	t.Logf("BENCH start moves: %d client move reports, %d failed at the client, %d moveFailed from the server, %d instructions via data; cpu %s",
+		reports, failed, serverFailed, viaData, cpu)
+	t.Logf("BENCH start targets: all present %s (target <= 1.5s: %v), all audible %s (target <= 3s: %v)",
+		ms(allPresent), allPresent <= 1500*time.Millisecond, ms(pct(audibleTimes, 100)), pct(audibleTimes, 100) <= 3*time.Second)
+}
+
+// ---- measuring one move ----
+
+type moveSample struct {
+	rest, received, joined, published, present, audible, left, gap, confirmed time.Duration
+	burst                                                                     int // packets seen at the first look (1 = exact)
+}
+
+type moveSamples struct {
+	present, audible, gap, received, joined, published, left, confirmed, rest []time.Duration
+}
+
+func (m *moveSamples) add(s moveSample) {
+	m.present = append(m.present, s.present)
+	m.audible = append(m.audible, s.audible)
+	m.gap = append(m.gap, s.gap)
+	m.received = append(m.received, s.received)
+	m.joined = append(m.joined, s.joined)
+	m.published = append(m.published, s.published)
+	m.left = append(m.left, s.left)
+	if s.confirmed > 0 {
+		m.confirmed = append(m.confirmed, s.confirmed)
+	}
+	m.rest = append(m.rest, s.rest)
+}
+
+// move moves one participant as the admin, with the version of the state now.
+func (f *bkFamily) move(t *testing.T, id, from, to string) time.Duration {
+	t.Helper()
+	body := map[string]any{"version": f.state(t).Version, "source_meeting_id": from, "destination_meeting_id": to, "participant_ids": []string{id}}
+	t0 := time.Now()
+	f.admin(t, 200, "POST", "/move", body)
+	return time.Since(t0)
+}
+
+// measureMove moves c from one room to another through the REST API and measures the move.
+func (c *benchClient) measureMove(t *testing.T, fam *bkFamily, from, to string, listener *benchClient) moveSample {
+	t.Helper()
+	sc := fam.sc
+	if ids, _ := sc.identities(to); slices.Contains(ids, c.id) {
+		t.Fatalf("%s is still listed in %s before the move", c.name, label(to, fam.parent))
+	}
+	base := listener.c.Received(to, c.id, rtkclient.Audio).Packets
+	nReports := len(c.reports())
+	body := map[string]any{"version": fam.state(t).Version, "source_meeting_id": from, "destination_meeting_id": to, "participant_ids": []string{c.id}}
+
+	var present, audible time.Time
+	var burst int
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // LiveKit lists the mover in the destination
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			p, err := sc.Rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: to, Identity: c.id})
+			cancel()
+			if err == nil && p.State != livekit.ParticipantInfo_DISCONNECTED {
+				present = time.Now()
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	})
+	wg.Go(func() { // the destination's participant receives the mover's audio
+		for {
+			if s := listener.c.Received(to, c.id, rtkclient.Audio); s.Packets > base {
+				audible, burst = s.Last, s.Packets-base
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	})
+
+	t0 := time.Now()
+	fam.admin(t, 200, "POST", "/move", body)
+	rest := time.Since(t0)
+
+	var rep rtkclient.MoveReport
+	eventually(t, 15*time.Second, func() string {
+		r := c.reports()
+		if len(r) <= nReports {
+			return c.name + " has not finished its move to " + label(to, fam.parent)
+		}
+		rep = r[len(r)-1]
+		if rep.Err != nil || rep.To != to {
+			t.Fatalf("%s's move: %+v", c.name, rep)
+		}
+		return ""
+	})
+	eventually(t, 15*time.Second, func() string {
+		if present.IsZero() || audible.IsZero() {
+			return fmt.Sprintf("%s: present %v, audible %v", c.name, !present.IsZero(), !audible.IsZero())
+		}
+		return ""
+	})
+	close(done)
+	wg.Wait()
+	// The mover's own ears: the source's stats are final (it has left), the destination's
+	// start with the new connection.
+	var firstDst time.Time
+	eventually(t, 5*time.Second, func() string {
+		if firstDst = firstFrom(c.c, to); firstDst.IsZero() {
+			return c.name + " hears nobody in " + label(to, fam.parent)
+		}
+		return ""
+	})
+	lastSrc := lastFrom(c.c, from)
+	s := moveSample{
+		rest: rest, received: rep.Received.Sub(t0), joined: rep.Joined.Sub(t0), published: rep.Published.Sub(t0),
+		present: present.Sub(t0), audible: audible.Sub(t0), left: rep.Left.Sub(t0), gap: max(0, firstDst.Sub(lastSrc)), burst: burst,
+	}
+	// The server's arrival event, as a room-mate in the destination got it.
+	eventually(t, 5*time.Second, func() string {
+		if at, ok := listener.arrival(rep.MoveID); ok {
+			s.confirmed = at.Sub(t0)
+			return ""
+		}
+		return listener.name + " got no meetingChanged for " + c.name
+	})
+	// Settle: the source is gone (the mover's sweep removes a lost leave after 1 s).
+	eventually(t, 10*time.Second, func() string {
+		if ids, _ := sc.identities(from); slices.Contains(ids, c.id) {
+			return c.name + " is still listed in " + label(from, fam.parent)
+		}
+		return ""
+	})
+	time.Sleep(200 * time.Millisecond)
+	return s
+}
+
+func label(room, parent string) string {
+	if room == parent {
+		return "P"
+	}
+	return "R"
+}
+
+// ---- bench clients ----
+
+type benchClient struct {
+	name, id string
+	c        *rtkclient.Client
+	mic      *rtkclient.Track
+
+	mu       sync.Mutex
+	reps     []rtkclient.MoveReport
+	failed   []rtkclient.MoveFailed
+	arrivals map[string]time.Time // move id -> when this client got the server's meetingChanged
+}
+
+// newBenchClient adds a participant and prepares its client with a published microphone; with
+// feeder, a goroutine feeds the microphone with Opus frames every 20 ms.
+func newBenchClient(t *testing.T, sc *Sidecar, meeting, name string, feeder bool, opts ...rtkclient.Option) *benchClient {
+	t.Helper()
+	b := &benchClient{name: name, arrivals: map[string]time.Time{}}
+	var tok string
+	b.id, tok = sc.AddParticipant(t, meeting, name, presets.GroupCallParticipant)
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("client", name)
+	b.c = rtkclient.New(sc.BaseURL, tok, append([]rtkclient.Option{rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
+		MoveDone: func(r rtkclient.MoveReport) {
+			if r.Err != nil {
+				log.Warn("move failed", "move", r.MoveID, "to", r.To, "err", r.Err)
+			}
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.reps = append(b.reps, r)
+		},
+		MoveFailed: func(f rtkclient.MoveFailed) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.failed = append(b.failed, f)
+		},
+		MeetingChanged: func(m rtkclient.MeetingChanged) {
+			now := time.Now()
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if _, ok := b.arrivals[m.MoveID]; !ok && m.MoveID != "" {
+				b.arrivals[m.MoveID] = now
+			}
+		},
+	})}, opts...)...)
+	t.Cleanup(b.c.Close)
+	var err error
+	if b.mic, err = b.c.Publish(rtkclient.Microphone()); err != nil {
+		t.Fatalf("%s: publish: %v", name, err)
+	}
+	if feeder {
+		feed(t, b.mic, opusFrame, audioFrameInterval, nil)
+	}
+	return b
+}
+
+func (b *benchClient) join(t *testing.T, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	j, err := b.c.Join(ctx)
+	if err != nil || j.Room != want {
+		t.Fatalf("%s joined %q: %v", b.name, j.Room, err)
+	}
+}
+
+func (b *benchClient) room() string { return b.c.Room() }
+
+func (b *benchClient) waitIn(t *testing.T, room string) {
+	t.Helper()
+	eventually(t, 15*time.Second, func() string {
+		if r := b.c.Rooms(); len(r) != 1 || r[0] != room {
+			return fmt.Sprintf("%s is in %v", b.name, shorts(r))
+		}
+		return ""
+	})
+}
+
+func (b *benchClient) reports() []rtkclient.MoveReport {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.reps)
+}
+
+func (b *benchClient) failures() []rtkclient.MoveFailed {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.failed)
+}
+
+func (b *benchClient) arrival(moveID string) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	at, ok := b.arrivals[moveID]
+	return at, ok
+}
+
+// feedAll writes an Opus frame every 20 ms to the microphone of every client that is not in
+// the parent, from one goroutine, until the test ends.
+func feedAll(t *testing.T, clients []*benchClient, parent string) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(audioFrameInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				for _, c := range clients {
+					if r := c.c.Room(); r != "" && r != parent {
+						_ = c.mic.WriteSample(mediaSample(opusFrame, audioFrameInterval))
+					}
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// ---- statistics ----
+
+// pct is the p-th percentile (nearest rank) of ds; 0 for none.
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func summary(ds []time.Duration) string {
+	return fmt.Sprintf("min=%s median=%s p95=%s max=%s", ms(pct(ds, 0)), ms(pct(ds, 50)), ms(pct(ds, 95)), ms(pct(ds, 100)))
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+}
+
+// ---- CPU ----
+
+// cpuSample is CPU time used so far by this process (clients, sidecar) and by the SFU, and the
+// wall clock.
+type cpuSample struct {
+	at       time.Time
+	self     time.Duration
+	sfu      time.Duration
+	sfuFound bool
+}
+
+func readCPU(sc *Sidecar) cpuSample {
+	s := cpuSample{at: time.Now()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	s.sfu, s.sfuFound = sfuCPU(sc.Cfg.LiveKit.Embedded.DataDir)
+	return s
+}
+
+func (a cpuSample) sub(b cpuSample) string {
+	wall := a.at.Sub(b.at)
+	out := fmt.Sprintf("test process (clients + sidecar) %.0f%% of one core", 100*float64(a.self-b.self)/float64(wall))
+	if a.sfuFound && b.sfuFound {
+		out += fmt.Sprintf(", livekit-server %.0f%%", 100*float64(a.sfu-b.sfu)/float64(wall))
+	}
+	return out + fmt.Sprintf(" over %s", ms(wall))
+}
+
+// sfuCPU is the CPU time of the livekit-server whose command line names dataDir.
+func sfuCPU(dataDir string) (time.Duration, bool) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), dataDir) || !strings.Contains(string(b), "livekit") {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		return time.Duration(ut+st) * 10 * time.Millisecond, true // USER_HZ = 100
+	}
+	return 0, false
+}
+
+// waitIdle waits until the test process and the SFU together use less than half a core over
+// a second, and returns how long that took.
+func waitIdle(t *testing.T, sc *Sidecar, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < timeout {
+		a := readCPU(sc)
+		time.Sleep(time.Second)
+		b := readCPU(sc)
+		if float64(b.self-a.self+b.sfu-a.sfu) < 0.5*float64(b.at.Sub(a.at)) {
+			return time.Since(start)
+		}
+	}
+	t.Logf("CPU still busy after %s; going on", timeout)
+	return time.Since(start)
+}
