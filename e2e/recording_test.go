@@ -5,17 +5,13 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"log/slog"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,17 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/livekit/protocol/livekit"
-
-	"rtk-sidecar/bridge"
-	"rtk-sidecar/bridge/bridgetest"
-	"rtk-sidecar/meetings"
 	"rtk-sidecar/recording"
-	"rtk-sidecar/sidecar"
-	"rtk-sidecar/store"
-	"rtk-sidecar/store/sqlstore"
-	"rtk-sidecar/tokens"
 )
 
 // recordingJSON is the part of a REST recording the tests read.
@@ -46,7 +32,10 @@ type recordingJSON struct {
 	FileSize          *int64  `json:"file_size"`
 	RecordingDuration int     `json:"recording_duration"`
 	StartedTime       *string `json:"started_time"`
-	StopReason        *struct {
+	StartReason       *struct {
+		Reason string `json:"reason"`
+	} `json:"start_reason"`
+	StopReason *struct {
 		Reason string `json:"reason"`
 	} `json:"stop_reason"`
 }
@@ -166,183 +155,126 @@ func TestRecordingLocal(t *testing.T) {
 	}
 }
 
-// TestRecordingBreakouts: a recorded meeting's breakout rooms are each
-// recorded separately, under their own meeting, with only their own
-// people's audio, and each stops when its room closes. Child meetings are
-// created in the store (as the breakouts feature does: meetings with a
-// ParentID); LiveKit's webhooks reach the recordings service directly.
+// TestRecordingBreakouts: when a recorded meeting starts its breakout rooms,
+// every room is recorded separately, under its own meeting, with only its
+// own people's audio, and each room's recording stops when the room closes.
+// Everything goes through the whole sidecar: the recording, the rooms and
+// the moves over its REST API, the participants as rtkclient clients moved
+// by the real Mover.
 func TestRecordingBreakouts(t *testing.T) {
-	requireMedia(t)
-	sink := newWebhookSink(t)
-	lk := StartSFU(t, SFUConfig{WebhookURLs: []string{sink.URL}})
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "rtk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Now().UTC()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(st.CreateApp(ctx, store.App{ID: e2eApp, AccountID: e2eAccount, Name: "e2e", CreatedAt: now}))
-	mk := func(id, parent string) string {
-		must(st.CreateMeeting(ctx, store.Meeting{ID: id, AppID: e2eApp, ParentID: parent, Title: id,
-			Status: store.MeetingActive, CreatedAt: now, UpdatedAt: now}))
-		return id
-	}
-	parent := mk("6d4a0a52-0000-4000-8000-00000000000a", "")
-	child1 := mk("6d4a0a52-0000-4000-8000-0000000000c1", parent)
-	child2 := mk("6d4a0a52-0000-4000-8000-0000000000c2", parent)
-
-	outDir := t.TempDir()
-	backend := recording.NewLocal(recording.LocalConfig{URL: lk.URL, APIKey: lk.APIKey, APISecret: lk.APISecret}, log)
-	recs := recording.New(st, backend, recording.LogNotifier{Log: log}, recording.Options{OutputDir: outDir, Log: log,
-		Signer: recording.NewSigner([]byte("e2e-signing-key-0123456789"), "http://127.0.0.1", time.Hour)})
-	runCtx, stop := context.WithCancel(context.Background())
-	backendDone, svcDone := make(chan error, 1), make(chan error, 1)
-	svcCtx, stopSvc := context.WithCancel(context.Background())
-	go func() { backendDone <- backend.Run(runCtx) }()
-	go func() { svcDone <- recs.Run(svcCtx) }()
-	t.Cleanup(func() { // the backend first: its last reports still get written
-		stop()
-		<-backendDone
-		stopSvc()
-		<-svcDone
-	})
-	sink.forward(func(ev *livekit.WebhookEvent) { recs.HandleLiveKitEvent(ctx, ev) })
-
-	// The REST API of an in-process sidecar, over the same store.
-	gin.SetMode(gin.TestMode)
-	mtg := meetings.New(st, tokens.NewIssuer(testRSAKey(t), time.Hour), bridge.New(bridgetest.NewRooms(), bridge.Keys{}, ""), log)
-	api := sidecar.New(sidecar.Deps{Meetings: mtg, Log: log, Recordings: recs,
-		Keys: []sidecar.APIKey{sidecar.NewAPIKey(e2eAccount, e2eOrg, e2eApp, e2eKey)}})
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	call := func(method, path string, body any) recordingJSON {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, srv.URL+"/v2"+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+e2eKey)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var env struct {
-			Data recordingJSON `json:"data"`
-		}
-		raw, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 || json.Unmarshal(raw, &env) != nil {
-			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
-		}
-		return env.Data
+	sc := StartSidecar(t)
+	parent := sc.CreateMeeting(t, "Recorded workshop")
+	host := newMember(t, sc, parent, "host", "group_call_host", false, false)
+	p1 := newMember(t, sc, parent, "p1", "group_call_participant", false, false)
+	p2 := newMember(t, sc, parent, "p2", "group_call_participant", false, false)
+	p3 := newMember(t, sc, parent, "p3", "group_call_participant", false, false)
+	for _, m := range []*member{host, p1, p2, p3} {
+		m.join(t)
 	}
 
-	// The main room: a host talks; the meeting is recorded.
-	host := Join(t, lk.URL, lk.Token(t, parent, "host"))
-	must(host.PublishAudio())
-	parentRec := call("POST", "/recordings", map[string]any{"meeting_id": parent})
+	// The parent is recorded.
+	var parentRec recordingJSON
+	sc.Must(t, "POST", sc.AppPath+"/recordings", map[string]any{"meeting_id": parent}, &parentRec)
+	waitRecording(t, sc, parentRec.ID, "RECORDING")
 
-	// Breakout rooms start: p1 alone in child 1; p2 and p3 in child 2.
-	people := map[string][]string{child1: {"p1"}, child2: {"p2", "p3"}}
-	var joined []*Participant
-	for _, room := range []string{child1, child2} {
-		for _, id := range people[room] {
-			p := Join(t, lk.URL, lk.Token(t, room, id))
-			must(p.PublishAudio())
-			joined = append(joined, p)
-		}
-	}
-	childRec := map[string]store.Recording{}
-	eventually(t, 15*time.Second, func() string {
-		for _, room := range []string{child1, child2} {
-			rs, _, err := st.ListRecordings(ctx, e2eApp, store.RecordingFilter{MeetingID: room})
-			if err != nil {
-				return err.Error()
-			}
-			if len(rs) != 1 || rs[0].Status != store.RecordingRecording {
-				return fmt.Sprintf("breakout %s has recordings %v, want one RECORDING", room, statuses(rs))
+	// Two breakout rooms: p1 alone in the first, p2 and p3 in the second.
+	base := sc.AppPath + "/meetings/" + parent + "/connected-meetings"
+	var st adminState
+	sc.Must(t, "POST", base, map[string]any{"version": 0, "count": 2}, &st)
+	r1, r2 := st.Meetings[0].ID, st.Meetings[1].ID
+	people := map[string][]string{r1: {p1.id}, r2: {p2.id, p3.id}}
+	sc.Must(t, "POST", base+"/assign", map[string]any{"version": st.Version, "mode": "manual",
+		"rooms": map[string][]string{r1: people[r1], r2: people[r2]}}, &st)
+	sc.Must(t, "POST", base+"/start", map[string]any{"version": st.Version}, &st)
+
+	// Each room gets a recording of its own, listed under its meeting.
+	childRec := map[string]recordingJSON{}
+	eventually(t, 20*time.Second, func() string {
+		for _, room := range []string{r1, r2} {
+			var rs []recordingJSON
+			sc.Must(t, "GET", sc.AppPath+"/recordings?meeting_id="+room, nil, &rs)
+			if len(rs) != 1 || rs[0].Status != "RECORDING" {
+				return fmt.Sprintf("breakout %s has recordings %+v, want one RECORDING", short(room), rs)
 			}
 			childRec[room] = rs[0]
 		}
 		return ""
 	})
 	for room, r := range childRec {
-		if r.StartReason != recording.ReasonRecordOnStart || r.Kind != recording.KindComposite {
-			t.Errorf("breakout %s recording: %+v", room, r)
+		if r.StartReason == nil || r.StartReason.Reason != recording.ReasonRecordOnStart {
+			t.Errorf("breakout %s recording started for %+v, want %s", short(room), r.StartReason, recording.ReasonRecordOnStart)
 		}
 	}
-	time.Sleep(3 * time.Second)
+	time.Sleep(5 * time.Second) // the rooms talk
 
-	// The breakouts close: each room's recording stops with ALL_PEERS_LEFT.
-	for _, p := range joined {
-		p.Close()
-	}
-	for _, room := range []string{child1, child2} {
-		if _, err := lk.Rooms.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: room}); err != nil {
-			t.Fatalf("delete room %s: %v", room, err)
-		}
-	}
+	// Close the rooms: everyone goes back, the rooms close, their recordings stop.
+	sc.Must(t, "POST", base+"/close", map[string]any{"version": st.Version, "grace_seconds": 0}, &st)
 	for room, r := range childRec {
-		eventually(t, 15*time.Second, func() string {
-			got, err := st.GetRecording(ctx, e2eApp, r.ID)
-			if err != nil {
-				return err.Error()
-			}
-			if got.Status != store.RecordingUploaded || got.StopReason != recording.ReasonAllPeersLeft {
-				return fmt.Sprintf("breakout %s recording is %s (stop reason %q), want UPLOADED, ALL_PEERS_LEFT", room, got.Status, got.StopReason)
-			}
-			return ""
-		})
-	}
-	if r := call("GET", "/recordings/"+parentRec.ID, nil); r.Status != "RECORDING" {
-		t.Errorf("the parent's recording is %s after the breakouts closed, want RECORDING", r.Status)
-	}
-	call("PUT", "/recordings/"+parentRec.ID, map[string]any{"action": "stop"})
-	eventually(t, 15*time.Second, func() string {
-		if r := call("GET", "/recordings/"+parentRec.ID, nil); r.Status != "UPLOADED" {
-			return "parent recording is " + r.Status
+		got := waitRecording(t, sc, r.ID, "UPLOADED")
+		if got.StopReason == nil || got.StopReason.Reason != recording.ReasonAllPeersLeft {
+			t.Errorf("breakout %s recording stopped with %+v, want %s", short(room), got.StopReason, recording.ReasonAllPeersLeft)
 		}
-		return ""
-	})
+	}
+	var pr recordingJSON
+	sc.Must(t, "GET", sc.AppPath+"/recordings/"+parentRec.ID, nil, &pr)
+	if pr.Status != "RECORDING" {
+		t.Errorf("the parent's recording is %s once the rooms closed, want RECORDING", pr.Status)
+	}
+	sc.Must(t, "PUT", sc.AppPath+"/recordings/"+parentRec.ID, map[string]any{"action": "stop"}, nil)
+	waitRecording(t, sc, parentRec.ID, "UPLOADED")
 
-	// One recording per room, each with exactly its own people's audio.
+	// Each room's recording holds exactly its own people's audio; the
+	// parent's holds everyone (they were all in it before and after).
 	for room, r := range childRec {
-		dir := filepath.Join(outDir, e2eApp, r.ID)
-		checkAudioTracks(t, dir, readManifest(t, dir), people[room]...)
+		dir := filepath.Join(sc.Cfg.Recording.OutputDir, e2eApp, r.ID)
+		checkRoomAudio(t, dir, readManifest(t, dir), 3*time.Second, people[room]...)
 	}
-	pdir := filepath.Join(outDir, e2eApp, parentRec.ID)
-	checkAudioTracks(t, pdir, readManifest(t, pdir), "host")
-	all, _, _ := st.ListRecordings(ctx, e2eApp, store.RecordingFilter{})
+	pdir := filepath.Join(sc.Cfg.Recording.OutputDir, e2eApp, parentRec.ID)
+	checkRoomAudio(t, pdir, readManifest(t, pdir), time.Second, host.id, p1.id, p2.id, p3.id)
+	var all []recordingJSON
+	sc.Must(t, "GET", sc.AppPath+"/recordings?per_page=100", nil, &all)
 	if len(all) != 3 {
-		t.Errorf("%d recordings in all, want 3 (parent + one per breakout): %v", len(all), statuses(all))
+		t.Errorf("%d recordings in all, want 3 (the parent and one per breakout room)", len(all))
 	}
 }
 
-// testRSAKey is a key for participant tokens (unused by these tests, but
-// the meetings service needs an issuer).
-func testRSAKey(t *testing.T) *rsa.PrivateKey {
+// checkRoomAudio checks that a recording holds valid Ogg Opus audio of
+// exactly these identities, at least min of it from each (a participant who
+// left and came back has a track per stay). Unlike checkAudioTracks it does
+// not expect the audio to fill the recording: a room's people leave before
+// the room closes.
+func checkRoomAudio(t *testing.T, dir string, m manifestJSON, min time.Duration, identities ...string) {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
+	heard := map[string]time.Duration{}
+	for _, tr := range m.Tracks {
+		if tr.Kind != "audio" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, tr.File))
+		if err != nil {
+			t.Errorf("%s: %v", tr.File, err)
+			continue
+		}
+		s, err := parseOggOpus(b)
+		if err != nil {
+			t.Errorf("%s: %v", tr.File, err)
+			continue
+		}
+		if s.packets != tr.Packets {
+			t.Errorf("%s: %d packets in the file, the manifest says %d", tr.File, s.packets, tr.Packets)
+		}
+		heard[tr.ParticipantIdentity] += time.Duration(s.packets) * 20 * time.Millisecond
 	}
-	return k
-}
-
-func statuses(rs []store.Recording) []string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.MeetingID[len(r.MeetingID)-2:]+":"+r.Status)
+	got := slices.Sorted(maps.Keys(heard))
+	want := slices.Sorted(slices.Values(identities))
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: audio of %v, want exactly %v", dir, shorts(got), shorts(want))
 	}
-	return out
+	for id, d := range heard {
+		if d < min {
+			t.Errorf("%s: only %s of %s's audio, want at least %s", dir, d, short(id), min)
+		}
+	}
 }
 
 // waitRecording polls a recording over REST until it has status want.
