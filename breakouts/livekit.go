@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"rtk-sidecar/bridge"
+	"rtk-sidecar/protocol"
 )
 
 // BridgeMover adapts the LiveKit bridge's Mover to Mover.
@@ -15,7 +16,7 @@ var _ Mover = BridgeMover{}
 func (b BridgeMover) Move(ctx context.Context, m Move) (Outcome, error) {
 	r := b.M.Move(ctx, bridge.MoveOrder{
 		MoveID: m.ID, Identity: m.ParticipantID, FromRoom: m.From, ToRoom: m.To,
-		Meeting:  bridge.MeetingRef{ID: m.To, Title: m.ToTitle},
+		Meeting:  protocol.MeetingRef{ID: m.To, Title: m.ToTitle},
 		PresetID: m.PresetID, Permissions: m.Permissions, Grant: m.Grant, Metadata: m.Metadata,
 	})
 	switch r.Outcome {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"rtk-sidecar/bridge"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/store"
 )
 
@@ -138,7 +139,7 @@ func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at str
 		moved(m.To)
 		if outcome == Arrived {
 			s.events.add(j.parent, nil, func(b *batch) {
-				b.arrivals = append(b.arrivals, Arrival{ParticipantID: m.ParticipantID, Meeting: MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID})
+				b.arrivals = append(b.arrivals, protocol.Arrival{ParticipantID: m.ParticipantID, Meeting: protocol.MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID})
 			})
 		}
 		s.log.Debug("breakouts: moved", "participant", m.ParticipantID, "from", m.From, "to", m.To,
@@ -150,7 +151,7 @@ func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at str
 		}
 		s.log.Warn("breakouts: move failed", "participant", m.ParticipantID, "from", m.From, "to", m.To, "err", err)
 		s.events.add(j.parent, nil, func(b *batch) {
-			b.failures = append(b.failures, Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
+			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
 		})
 	}
 }
@@ -169,10 +170,10 @@ func (s *Service) committed(ch *change, st State) {
 	s.events.add(f.parent.ID, rooms, func(b *batch) {
 		b.state = &st
 		for _, m := range ch.moves {
-			b.moves = append(b.moves, MoveBegun{ParticipantID: m.ParticipantID, FromMeetingID: m.From, ToMeetingID: m.To, MoveID: m.ID})
+			b.moves = append(b.moves, protocol.MoveBegun{ParticipantID: m.ParticipantID, FromMeetingID: m.From, ToMeetingID: m.To, MoveID: m.ID})
 		}
 		if ch.closing {
-			b.closing = &Closing{ClosingAt: f.rec.ClosingAt.Format(time.RFC3339Nano), Seconds: int(time.Until(f.rec.ClosingAt).Round(time.Second).Seconds())}
+			b.closing = &protocol.Closing{ClosingAt: f.rec.ClosingAt, Seconds: int(time.Until(f.rec.ClosingAt).Round(time.Second).Seconds())}
 		}
 	})
 

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"rtk-sidecar/protocol"
 )
 
 // notifier tells the rooms of a family what happens, over LiveKit data. It
@@ -26,10 +28,10 @@ type notifier struct {
 type batch struct {
 	rooms    []string // the family's rooms, as of its latest state
 	state    *State
-	closing  *Closing
-	moves    []MoveBegun
-	arrivals []Arrival
-	failures []Failure
+	closing  *protocol.Closing
+	moves    []protocol.MoveBegun
+	arrivals []protocol.Arrival
+	failures []protocol.Failure
 }
 
 func newNotifier(rooms Rooms, log *slog.Logger, every time.Duration) *notifier {
@@ -89,7 +91,7 @@ func (n *notifier) flush(ctx context.Context) {
 		for _, room := range b.rooms {
 			wg.Go(func() {
 				for _, p := range packets {
-					if err := n.rooms.SendData(ctx, room, Topic, p); err != nil && ctx.Err() == nil {
+					if err := n.rooms.SendData(ctx, room, protocol.EventsTopic, p); err != nil && ctx.Err() == nil {
 						n.log.Warn("breakouts: event not delivered", "meeting", parent, "room", room, "err", err)
 					}
 				}
@@ -106,16 +108,16 @@ func (b *batch) packets() [][]byte {
 		out = append(out, encodeState(*b.state))
 	}
 	if len(b.moves) > 0 {
-		out = append(out, encodeEvent(EventChangingMeeting, map[string]any{"moves": b.moves}))
+		out = append(out, encodeEvent(protocol.EventChangingMeeting, protocol.ChangingMeetingData{Moves: b.moves}))
 	}
 	if len(b.arrivals) > 0 {
-		out = append(out, encodeEvent(EventMeetingChanged, map[string]any{"arrivals": b.arrivals}))
+		out = append(out, encodeEvent(protocol.EventMeetingChanged, protocol.MeetingChangedData{Arrivals: b.arrivals}))
 	}
 	if len(b.failures) > 0 {
-		out = append(out, encodeEvent(EventMoveFailed, map[string]any{"failures": b.failures}))
+		out = append(out, encodeEvent(protocol.EventMoveFailed, protocol.MoveFailedData{Failures: b.failures}))
 	}
 	if b.closing != nil {
-		out = append(out, encodeEvent(EventClosing, *b.closing))
+		out = append(out, encodeEvent(protocol.EventClosing, *b.closing))
 	}
 	return out
 }

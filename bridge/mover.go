@@ -17,20 +17,15 @@ import (
 	"github.com/livekit/psrpc"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
-)
 
-// The client protocol's move instruction (docs/protocol.md §4): the RPC
-// method a client registers, and the data topic of the fallback.
-const (
-	MoveMethod = "rtk.move"
-	MoveTopic  = "rtk.move"
+	"rtk-sidecar/protocol"
 )
 
 // How a move instruction reached the participant (MoveResult.Via).
 const (
 	ViaLiveKit = "livekit" // LiveKit's own MoveParticipant (LiveKit Cloud)
-	ViaRPC     = "rpc"     // RoomService.PerformRpc, method MoveMethod
-	ViaData    = "data"    // RoomService.SendData, RELIABLE, topic MoveTopic
+	ViaRPC     = "rpc"     // RoomService.PerformRpc, method protocol.MoveMethod
+	ViaData    = "data"    // RoomService.SendData, RELIABLE, topic protocol.MoveTopic
 )
 
 // Errors of failed moves (MoveResult.Err), each with its psrpc class.
@@ -104,12 +99,6 @@ func (a *AdminRPC) PerformRpc(ctx context.Context, req *livekit.PerformRpcReques
 	return a.svc.PerformRpc(ctx, req)
 }
 
-// MeetingRef names a meeting in a move instruction.
-type MeetingRef struct {
-	ID    string `json:"id"`
-	Title string `json:"title"`
-}
-
 // MoveOrder is one participant to move from one LiveKit room to another.
 type MoveOrder struct {
 	MoveID   string // unique per move; clients deduplicate instructions by it
@@ -117,11 +106,11 @@ type MoveOrder struct {
 	FromRoom string // LiveKit room the participant is expected in
 	ToRoom   string // LiveKit room to move it to; the caller creates it first (EnsureRoom), or LiveKit auto-creates it without metadata
 
-	Meeting       MeetingRef // the destination meeting, for the instruction (ID defaults to ToMeetingID)
-	FromMeetingID string     // defaults to FromRoom
-	ToMeetingID   string     // defaults to ToRoom
-	PresetID      string     // the participant's preset in the destination
-	Permissions   any        // effective RealtimeKit permissions in the destination, sent as JSON
+	Meeting       protocol.MeetingRef // the destination meeting, for the instruction (ID defaults to ToMeetingID)
+	FromMeetingID string              // defaults to FromRoom
+	ToMeetingID   string              // defaults to ToRoom
+	PresetID      string              // the participant's preset in the destination
+	Permissions   any                 // effective RealtimeKit permissions in the destination, sent as JSON
 
 	// Grant is the participant's LiveKit grant in the destination; its Room
 	// must be empty or ToRoom. Nil carries the live permission set of the
@@ -623,23 +612,6 @@ func (m *Mover) updateMoved(ctx context.Context, o MoveOrder, grant *auth.VideoG
 	return nil
 }
 
-// instruction is the move instruction of docs/protocol.md §4.
-type instruction struct {
-	V             int        `json:"v"`
-	MoveID        string     `json:"moveId"`
-	ParticipantID string     `json:"participantId"`
-	FromMeetingID string     `json:"fromMeetingId"`
-	ToMeetingID   string     `json:"toMeetingId"`
-	Meeting       MeetingRef `json:"meeting"`
-	LiveKit       struct {
-		URL   string `json:"url"`
-		Token string `json:"token"`
-		Room  string `json:"room"`
-	} `json:"livekit"`
-	PresetID    string `json:"presetId,omitempty"`
-	Permissions any    `json:"permissions,omitempty"`
-}
-
 // instruction mints the destination token and encodes the instruction.
 // Without a grant in the order, the token carries src's live permissions.
 func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo) ([]byte, error) {
@@ -664,13 +636,18 @@ func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.Pa
 	if err != nil {
 		return nil, fmt.Errorf("bridge: sign move token for %s: %w", o.Identity, err)
 	}
-	in := instruction{
-		V: 1, MoveID: o.MoveID, ParticipantID: o.Identity,
+	in := protocol.MoveInstruction{
+		V: protocol.Version, MoveID: o.MoveID, ParticipantID: o.Identity,
 		FromMeetingID: or(o.FromMeetingID, o.FromRoom), ToMeetingID: or(o.ToMeetingID, o.ToRoom),
-		Meeting: o.Meeting, PresetID: o.PresetID, Permissions: o.Permissions,
+		Meeting: o.Meeting, LiveKit: protocol.LiveKitRoom{URL: m.publicURL, Token: tok, Room: o.ToRoom},
+		PresetID: o.PresetID,
 	}
 	in.Meeting.ID = or(in.Meeting.ID, in.ToMeetingID)
-	in.LiveKit.URL, in.LiveKit.Token, in.LiveKit.Room = m.publicURL, tok, o.ToRoom
+	if o.Permissions != nil {
+		if in.Permissions, err = json.Marshal(o.Permissions); err != nil {
+			return nil, fmt.Errorf("bridge: encode move permissions: %w", err)
+		}
+	}
 	b, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: encode move instruction: %w", err)
@@ -737,7 +714,7 @@ func (m *Mover) deliver(ctx context.Context, o MoveOrder, payload []byte, useRPC
 	if useRPC {
 		rctx, cancel := context.WithTimeout(ctx, m.cfg.rpcTimeout)
 		_, err := m.rpc.PerformRpc(rctx, &livekit.PerformRpcRequest{
-			Room: o.FromRoom, DestinationIdentity: o.Identity, Method: MoveMethod,
+			Room: o.FromRoom, DestinationIdentity: o.Identity, Method: protocol.MoveMethod,
 			Payload: string(payload), ResponseTimeoutMs: 5000,
 		})
 		cancel()
@@ -749,7 +726,7 @@ func (m *Mover) deliver(ctx context.Context, o MoveOrder, payload []byte, useRPC
 		}
 		m.log.Info("move RPC failed; sending the instruction as data", "identity", o.Identity, "move", o.MoveID, "err", err)
 	}
-	topic := MoveTopic
+	topic := protocol.MoveTopic
 	ctx, cancel := callContext(ctx)
 	defer cancel()
 	_, err := m.rooms.SendData(ctx, &livekit.SendDataRequest{

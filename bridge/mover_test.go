@@ -22,6 +22,7 @@ import (
 
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
+	"rtk-sidecar/protocol"
 )
 
 const (
@@ -79,7 +80,7 @@ func participant(id string) *livekit.ParticipantInfo {
 
 func order(id string) bridge.MoveOrder {
 	return bridge.MoveOrder{MoveID: "move-" + id, Identity: id, FromRoom: "main", ToRoom: "bo-1",
-		Meeting: bridge.MeetingRef{Title: "Room 1"}}
+		Meeting: protocol.MeetingRef{Title: "Room 1"}}
 }
 
 // codeOf is the psrpc class of err, or "".

@@ -169,7 +169,7 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sw's move to the parent: %v", err)
 	}
-	if cs.Version != int(before.Version)+1 || !slices.ContainsFunc(cs.ParentMeeting.Participants, func(p rtkclient.Participant) bool { return p.ID == sw.id }) {
+	if cs.Version != before.Version+1 || !slices.ContainsFunc(cs.ParentMeeting.Participants, func(p rtkclient.Participant) bool { return p.ID == sw.id }) {
 		t.Fatalf("state after sw's move: %+v", cs)
 	}
 	where[sw.id] = parent

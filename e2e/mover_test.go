@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"rtk-sidecar/bridge"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/rtkclient"
 )
 
@@ -84,7 +85,7 @@ func TestMoverHandoff(t *testing.T) {
 
 	order := func(id, moveID string) bridge.MoveOrder {
 		return bridge.MoveOrder{MoveID: moveID, Identity: id, FromRoom: "main", ToRoom: "bo-1",
-			Meeting: bridge.MeetingRef{Title: "Breakout 1"}, PresetID: "group_call_participant",
+			Meeting: protocol.MeetingRef{Title: "Breakout 1"}, PresetID: "group_call_participant",
 			Permissions: map[string]any{"can_switch_to_parent_meeting": true}}
 	}
 
@@ -589,7 +590,7 @@ func joinRaw(t *testing.T, lk *SFU, room, identity string) *rawClient {
 	rc := &rawClient{instructions: make(chan []byte, 4)}
 	cb := lksdk.NewRoomCallback()
 	cb.OnDataPacket = func(p lksdk.DataPacket, _ lksdk.DataReceiveParams) {
-		if u, ok := p.(*lksdk.UserDataPacket); ok && u.Topic == bridge.MoveTopic {
+		if u, ok := p.(*lksdk.UserDataPacket); ok && u.Topic == protocol.MoveTopic {
 			select {
 			case rc.instructions <- u.Payload:
 			default:

@@ -121,7 +121,7 @@ type Client struct {
 	queue       []moveRequest
 	wake        chan struct{}
 	seen        seenSet
-	version     int
+	version     int64
 	haveVersion bool
 	fetching    bool
 	refetch     bool

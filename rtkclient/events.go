@@ -5,45 +5,35 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+
+	"rtk-sidecar/protocol"
 )
 
 // Data topics and the RPC method of the client protocol (docs/protocol.md §3, §4).
 const (
-	EventsTopic = "rtk.connected_meetings"
-	MoveTopic   = "rtk.move"
-	MoveMethod  = "rtk.move"
+	// EventsTopic is the data topic of connected-meetings events.
+	EventsTopic = protocol.EventsTopic
+	// MoveTopic is the data topic of move instructions.
+	MoveTopic = protocol.MoveTopic
+	// MoveMethod is the RPC method of move instructions.
+	MoveMethod = protocol.MoveMethod
 )
 
-// ChangingMeeting: a participant's move has begun.
-type ChangingMeeting struct {
-	ParticipantID string `json:"participantId"`
-	FromMeetingID string `json:"fromMeetingId"`
-	ToMeetingID   string `json:"toMeetingId"`
-	MoveID        string `json:"moveId"`
-}
-
-// MeetingChanged: a participant has arrived in its new meeting. For this
-// client's own moves it is emitted when the client switches rooms.
-type MeetingChanged struct {
-	ParticipantID string     `json:"participantId"`
-	Meeting       MeetingRef `json:"meeting"`
-	MoveID        string     `json:"moveId"`
-}
-
-// MoveFailed: the server gave up on a participant's move; the participant
-// stays placed in ToMeetingID and lands there on its next join.
-type MoveFailed struct {
-	ParticipantID string `json:"participantId"`
-	ToMeetingID   string `json:"toMeetingId"`
-	MoveID        string `json:"moveId"`
-	Reason        string `json:"reason"`
-}
-
-// Closing: all breakout rooms close at ClosingAt.
-type Closing struct {
-	ClosingAt time.Time `json:"closingAt"`
-	Seconds   int       `json:"seconds"`
-}
+// The connected-meetings events (docs/protocol.md §3), as the handlers get
+// them: one call per entry of a move event.
+type (
+	// ChangingMeeting: a participant's move has begun.
+	ChangingMeeting = protocol.MoveBegun
+	// MeetingChanged: a participant has arrived in its new meeting. For
+	// this client's own moves it is emitted when the client switches rooms.
+	MeetingChanged = protocol.Arrival
+	// MoveFailed: the server gave up on a participant's move; the
+	// participant stays placed in ToMeetingID and lands there on its next
+	// join.
+	MoveFailed = protocol.Failure
+	// Closing: all breakout rooms close at ClosingAt.
+	Closing = protocol.Closing
+)
 
 // Disconnected: the server ended the connection to the current room (not
 // one this client left itself).
@@ -166,21 +156,15 @@ func (s *seenSet) add(key string) bool {
 // of the family at once, so it sees every event twice then: events are
 // deduplicated (state by version, the others by type, participant and move).
 func (c *Client) onEvent(payload []byte) {
-	var env struct {
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
+	var env protocol.Event
 	if err := json.Unmarshal(payload, &env); err != nil {
 		c.log.Debug("bad event", "err", err)
 		return
 	}
 	switch env.Type {
-	case "stateUpdate":
+	case protocol.EventStateUpdate:
 		var s State
-		var trunc struct {
-			Version   int  `json:"version"`
-			Truncated bool `json:"truncated"`
-		}
+		var trunc protocol.TruncatedState
 		if json.Unmarshal(env.Data, &s) != nil || json.Unmarshal(env.Data, &trunc) != nil {
 			return
 		}
@@ -189,40 +173,34 @@ func (c *Client) onEvent(payload []byte) {
 			return
 		}
 		c.offerState(s)
-	case "changingMeeting":
-		var d struct {
-			Moves []ChangingMeeting `json:"moves"`
-		}
+	case protocol.EventChangingMeeting:
+		var d protocol.ChangingMeetingData
 		for _, e := range entries(env.Data, &d, &d.Moves) {
-			if c.firstSeen("changingMeeting", e.ParticipantID, e.MoveID) {
+			if c.firstSeen(protocol.EventChangingMeeting, e.ParticipantID, e.MoveID) {
 				emit(c, c.h.ChangingMeeting, e)
 			}
 		}
-	case "meetingChanged":
-		var d struct {
-			Arrivals []MeetingChanged `json:"arrivals"`
-		}
+	case protocol.EventMeetingChanged:
+		var d protocol.MeetingChangedData
 		for _, e := range entries(env.Data, &d, &d.Arrivals) {
 			c.mu.Lock()
 			// This client announces its own arrival when it switches rooms.
 			own := e.ParticipantID == c.identity && e.Meeting.ID == c.announced
 			c.mu.Unlock()
-			if !own && c.firstSeen("meetingChanged", e.ParticipantID, e.MoveID) {
+			if !own && c.firstSeen(protocol.EventMeetingChanged, e.ParticipantID, e.MoveID) {
 				emit(c, c.h.MeetingChanged, e)
 			}
 		}
-	case "moveFailed":
-		var d struct {
-			Failures []MoveFailed `json:"failures"`
-		}
+	case protocol.EventMoveFailed:
+		var d protocol.MoveFailedData
 		for _, e := range entries(env.Data, &d, &d.Failures) {
-			if c.firstSeen("moveFailed", e.ParticipantID, e.MoveID) {
+			if c.firstSeen(protocol.EventMoveFailed, e.ParticipantID, e.MoveID) {
 				emit(c, c.h.MoveFailed, e)
 			}
 		}
-	case "closing":
+	case protocol.EventClosing:
 		var e Closing
-		if json.Unmarshal(env.Data, &e) == nil && c.firstSeen("closing", e.ClosingAt.String(), "") {
+		if json.Unmarshal(env.Data, &e) == nil && c.firstSeen(protocol.EventClosing, e.ClosingAt.String(), "") {
 			emit(c, c.h.Closing, e)
 		}
 	}
@@ -258,7 +236,7 @@ func (c *Client) offerState(s State) {
 
 // fetchState fetches the state over HTTP after a truncated stateUpdate of
 // version v, unless a state that new was seen; one fetch runs at a time.
-func (c *Client) fetchState(v int) {
+func (c *Client) fetchState(v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.haveVersion && v <= c.version {

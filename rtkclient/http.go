@@ -9,7 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
+
+	"rtk-sidecar/protocol"
 )
 
 // APIError is an error answer of the sidecar: the HTTP status and the
@@ -47,99 +48,47 @@ type ParticipantRecord struct {
 	Picture             *string `json:"picture"`
 }
 
-// State is the connected-meetings state (docs/protocol.md §2).
-type State struct {
-	Version       int        `json:"version"`
-	Status        string     `json:"status"` // "idle", "running" or "closing"
-	ClosingAt     *time.Time `json:"closingAt"`
-	ParentMeeting Meeting    `json:"parentMeeting"`
-	Meetings      []Meeting  `json:"meetings"`
-}
+// The connected-meetings types of docs/protocol.md §2 are package
+// protocol's; these aliases name them in this package.
+type (
+	// State is the connected-meetings state.
+	State = protocol.State
+	// Meeting is the parent meeting or a breakout room in a State.
+	Meeting = protocol.Meeting
+	// Participant is a participant in a State.
+	Participant = protocol.Participant
+	// MeetingRef names a meeting.
+	MeetingRef = protocol.MeetingRef
+	// NewMeeting is a breakout room to create.
+	NewMeeting = protocol.NewMeeting
+	// CreateMeetingsRequest creates breakout rooms. Version (required; see
+	// the Version function) is the state version the caller last saw.
+	CreateMeetingsRequest = protocol.CreateMeetingsRequest
+	// UpdateMeetingsRequest renames breakout rooms (ID and Title of each).
+	UpdateMeetingsRequest = protocol.UpdateMeetingsRequest
+	// DeleteMeetingsRequest deletes breakout rooms.
+	DeleteMeetingsRequest = protocol.DeleteMeetingsRequest
+	// MoveParticipantsRequest moves participants (ParticipantIDs). Version
+	// may be nil only when the caller moves itself alone.
+	MoveParticipantsRequest = protocol.MoveParticipantsRequest
+	// MoveWithPresetRequest moves participants, each with a preset of its
+	// own (Participants). It is the same body as MoveParticipantsRequest.
+	MoveWithPresetRequest = protocol.MoveParticipantsRequest
+	// ParticipantPreset is a participant to move with the preset it gets.
+	ParticipantPreset = protocol.ParticipantPreset
+	// Created is the answer to CreateMeetings: the rooms created, in the
+	// order requested, and the state after the change.
+	Created = protocol.CreatedMeetings
+)
 
-// Meeting is the parent meeting or a breakout room in a State.
-type Meeting struct {
-	ID                     string        `json:"id"`
-	Title                  string        `json:"title"`
-	Participants           []Participant `json:"participants"`
-	AssignedParticipantIDs []string      `json:"assignedParticipantIds,omitempty"`
-}
-
-// Participant is a participant in a State.
-type Participant struct {
-	ID                  string `json:"id"`
-	CustomParticipantID string `json:"customParticipantId"`
-	PresetID            string `json:"presetId"`
-	DisplayName         string `json:"displayName"`
-	DisplayPictureURL   string `json:"displayPictureUrl"`
-}
-
-// MeetingRef names a meeting.
-type MeetingRef struct {
-	ID    string `json:"id"`
-	Title string `json:"title"`
-}
-
-// NewMeeting is a breakout room to create.
-type NewMeeting struct {
-	Title string `json:"title"`
-}
-
-// CreateMeetingsRequest creates breakout rooms. Version is the state version
-// the caller last saw.
-type CreateMeetingsRequest struct {
-	Version  int          `json:"version"`
-	Meetings []NewMeeting `json:"meetings"`
-}
-
-// UpdateMeetingsRequest renames breakout rooms (ID and Title of each).
-type UpdateMeetingsRequest struct {
-	Version  int          `json:"version"`
-	Meetings []MeetingRef `json:"meetings"`
-}
-
-// DeleteMeetingsRequest deletes breakout rooms.
-type DeleteMeetingsRequest struct {
-	Version    int      `json:"version"`
-	MeetingIDs []string `json:"meetingIds"`
-}
-
-// MoveParticipantsRequest moves participants. Version may be nil only when
-// the caller moves itself alone (see Version).
-type MoveParticipantsRequest struct {
-	Version              *int     `json:"version,omitempty"`
-	SourceMeetingID      string   `json:"sourceMeetingId"`
-	DestinationMeetingID string   `json:"destinationMeetingId"`
-	ParticipantIDs       []string `json:"participantIds"`
-}
-
-// ParticipantPreset is a participant to move with the preset it gets.
-type ParticipantPreset struct {
-	ID       string `json:"id"`
-	PresetID string `json:"presetId"`
-}
-
-// MoveWithPresetRequest moves participants, each with a preset of its own.
-type MoveWithPresetRequest struct {
-	Version              *int                `json:"version,omitempty"`
-	SourceMeetingID      string              `json:"sourceMeetingId"`
-	DestinationMeetingID string              `json:"destinationMeetingId"`
-	Participants         []ParticipantPreset `json:"participants"`
-}
-
-// Version returns a pointer to v, for the Version of move requests.
-func Version(v int) *int { return &v }
+// Version returns a pointer to v, for the Version of requests.
+func Version(v int64) *int64 { return &v }
 
 // GetConnectedMeetings returns the connected-meetings state.
 func (c *Client) GetConnectedMeetings(ctx context.Context) (State, error) {
 	var s State
 	err := c.do(ctx, http.MethodGet, "/client/v1/connected-meetings", nil, &s)
 	return s, err
-}
-
-// Created is the answer to CreateMeetings.
-type Created struct {
-	Meetings []MeetingRef `json:"meetings"` // the rooms created, in the order requested
-	State    State        `json:"state"`    // the state after the change
 }
 
 // CreateMeetings creates breakout rooms and returns them with the new state.

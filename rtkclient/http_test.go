@@ -92,7 +92,7 @@ func TestConnectedMeetingsCalls(t *testing.T) {
 		{"get", func() (State, error) { return c.GetConnectedMeetings(ctx) },
 			"GET", "/client/v1/connected-meetings", nil},
 		{"create", func() (State, error) {
-			cr, err := c.CreateMeetings(ctx, CreateMeetingsRequest{Version: 0, Meetings: []NewMeeting{{Title: "Room 1"}}})
+			cr, err := c.CreateMeetings(ctx, CreateMeetingsRequest{Version: Version(0), Meetings: []NewMeeting{{Title: "Room 1"}}})
 			if len(cr.Meetings) != 1 || cr.Meetings[0] != (MeetingRef{ID: "bo-1", Title: "Room 1"}) {
 				t.Errorf("created %+v", cr.Meetings)
 			}
@@ -100,11 +100,11 @@ func TestConnectedMeetingsCalls(t *testing.T) {
 		}, "POST", "/client/v1/connected-meetings",
 			map[string]any{"version": 0.0, "meetings": []any{map[string]any{"title": "Room 1"}}}},
 		{"update", func() (State, error) {
-			return c.UpdateMeetings(ctx, UpdateMeetingsRequest{Version: 3, Meetings: []MeetingRef{{ID: "bo-1", Title: "R"}}})
+			return c.UpdateMeetings(ctx, UpdateMeetingsRequest{Version: Version(3), Meetings: []MeetingRef{{ID: "bo-1", Title: "R"}}})
 		}, "PATCH", "/client/v1/connected-meetings",
 			map[string]any{"version": 3.0, "meetings": []any{map[string]any{"id": "bo-1", "title": "R"}}}},
 		{"delete", func() (State, error) {
-			return c.DeleteMeetings(ctx, DeleteMeetingsRequest{Version: 4, MeetingIDs: []string{"bo-1"}})
+			return c.DeleteMeetings(ctx, DeleteMeetingsRequest{Version: Version(4), MeetingIDs: []string{"bo-1"}})
 		}, "POST", "/client/v1/connected-meetings/delete",
 			map[string]any{"version": 4.0, "meetingIds": []any{"bo-1"}}},
 		{"move", func() (State, error) {
@@ -154,7 +154,7 @@ func TestAPIErrors(t *testing.T) {
 		call func() error
 		want APIError
 	}{
-		{"stale version", func() error { _, err := c.CreateMeetings(ctx, CreateMeetingsRequest{Version: 3}); return err },
+		{"stale version", func() error { _, err := c.CreateMeetings(ctx, CreateMeetingsRequest{Version: Version(3)}); return err },
 			APIError{Status: 409, Code: 409, Message: "version 3 is stale: the state is at 4", RequestID: "r1"}},
 		{"not JSON", func() error { _, err := c.UpdateMeetings(ctx, UpdateMeetingsRequest{}); return err },
 			APIError{Status: 503, Message: "Service Unavailable"}},

@@ -4,24 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-)
 
-// instruction is the move instruction of docs/protocol.md §4.
-type instruction struct {
-	V             int        `json:"v"`
-	MoveID        string     `json:"moveId"`
-	ParticipantID string     `json:"participantId"`
-	FromMeetingID string     `json:"fromMeetingId"`
-	ToMeetingID   string     `json:"toMeetingId"`
-	Meeting       MeetingRef `json:"meeting"`
-	LiveKit       struct {
-		URL   string `json:"url"`
-		Token string `json:"token"`
-		Room  string `json:"room"`
-	} `json:"livekit"`
-	PresetID    string          `json:"presetId"`
-	Permissions json.RawMessage `json:"permissions"`
-}
+	"rtk-sidecar/protocol"
+)
 
 type moveStatus int
 
@@ -32,7 +17,7 @@ const (
 )
 
 type moveRequest struct {
-	in       instruction
+	in       protocol.MoveInstruction
 	via      string
 	received time.Time
 }
@@ -43,7 +28,7 @@ type moveRequest struct {
 // It never blocks: the RPC answer must go out at once, over the source
 // connection that the move will close.
 func (c *Client) onInstruction(payload []byte, via string) bool {
-	var in instruction
+	var in protocol.MoveInstruction
 	if err := json.Unmarshal(payload, &in); err != nil || in.MoveID == "" || in.LiveKit.URL == "" || in.LiveKit.Token == "" {
 		c.log.Warn("ignoring a bad move instruction", "via", via, "err", err)
 		return false
@@ -117,7 +102,7 @@ func (c *Client) move(req moveRequest) MoveReport {
 	if self == "" {
 		self = in.ParticipantID
 	}
-	if c.firstSeen("changingMeeting", self, in.MoveID) {
+	if c.firstSeen(protocol.EventChangingMeeting, self, in.MoveID) {
 		emit(c, c.h.ChangingMeeting, ChangingMeeting{ParticipantID: self,
 			FromMeetingID: in.FromMeetingID, ToMeetingID: in.ToMeetingID, MoveID: in.MoveID})
 	}
@@ -159,7 +144,7 @@ func (c *Client) move(req moveRequest) MoveReport {
 	c.announced = meeting.ID
 	self = c.identity
 	c.mu.Unlock()
-	if c.firstSeen("meetingChanged", self, in.MoveID) {
+	if c.firstSeen(protocol.EventMeetingChanged, self, in.MoveID) {
 		emit(c, c.h.MeetingChanged, MeetingChanged{ParticipantID: self, Meeting: meeting, MoveID: in.MoveID})
 	}
 

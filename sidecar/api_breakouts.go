@@ -7,11 +7,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"rtk-sidecar/breakouts"
+	"rtk-sidecar/protocol"
 )
 
 // Connected meetings (breakout rooms). The admin API lives under a meeting,
 // with an API key, in RealtimeKit's snake_case; the participant API mirrors
-// the web SDK's meeting.connectedMeetings in camelCase (docs/protocol.md).
+// the web SDK's meeting.connectedMeetings in camelCase (docs/protocol.md),
+// with the wire types of package protocol.
 
 func (s *Server) breakoutRoutes(g *gin.RouterGroup) {
 	b := g.Group("/meetings/:meeting_id/connected-meetings")
@@ -311,23 +313,24 @@ func (s *Server) clientCreateRooms(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Version  *int64      `json:"version"`
-		Meetings []titleJSON `json:"meetings"`
-	}
+	var req protocol.CreateMeetingsRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	st, ids, err := s.Breakouts.CreateRooms(c.Request.Context(), app, parent, who, req.Version, roomTitles(req.Meetings))
+	rooms := make([]breakouts.RoomTitle, len(req.Meetings))
+	for i, m := range req.Meetings {
+		rooms[i] = breakouts.RoomTitle{Title: m.Title}
+	}
+	st, ids, err := s.Breakouts.CreateRooms(c.Request.Context(), app, parent, who, req.Version, rooms)
 	if err != nil {
 		return err
 	}
-	created := make([]titleJSON, 0, len(ids))
+	created := make([]protocol.MeetingRef, 0, len(ids))
 	for _, id := range ids {
 		r, _ := st.Room(id)
-		created = append(created, titleJSON{ID: r.ID, Title: r.Title})
+		created = append(created, protocol.MeetingRef{ID: r.ID, Title: r.Title})
 	}
-	ok(c, http.StatusCreated, gin.H{"meetings": created, "state": st.Client()})
+	ok(c, http.StatusCreated, protocol.CreatedMeetings{Meetings: created, State: st.Client()})
 	return nil
 }
 
@@ -336,14 +339,15 @@ func (s *Server) clientRenameRooms(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Version  *int64      `json:"version"`
-		Meetings []titleJSON `json:"meetings"`
-	}
+	var req protocol.UpdateMeetingsRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	st, err := s.Breakouts.RenameRooms(c.Request.Context(), app, parent, who, req.Version, roomTitles(req.Meetings))
+	rooms := make([]breakouts.RoomTitle, len(req.Meetings))
+	for i, m := range req.Meetings {
+		rooms[i] = breakouts.RoomTitle{ID: m.ID, Title: m.Title}
+	}
+	st, err := s.Breakouts.RenameRooms(c.Request.Context(), app, parent, who, req.Version, rooms)
 	if err != nil {
 		return err
 	}
@@ -356,10 +360,7 @@ func (s *Server) clientDeleteRooms(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Version    *int64   `json:"version"`
-		MeetingIDs []string `json:"meetingIds"`
-	}
+	var req protocol.DeleteMeetingsRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
@@ -376,16 +377,7 @@ func (s *Server) clientMove(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Version              *int64   `json:"version"`
-		SourceMeetingID      string   `json:"sourceMeetingId"`
-		DestinationMeetingID string   `json:"destinationMeetingId"`
-		ParticipantIDs       []string `json:"participantIds"`
-		Participants         []struct {
-			ID       string `json:"id"`
-			PresetID string `json:"presetId"`
-		} `json:"participants"`
-	}
+	var req protocol.MoveParticipantsRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 )
 
 // family is a meeting with a host and participants, for connected-meetings tests.
@@ -92,7 +93,7 @@ func (f *family) client(participant, method, path string, body any) response {
 func packets(e *env, room string) []map[string]any {
 	var out []map[string]any
 	for _, p := range e.rooms.Packets() {
-		if p.Room != room || p.Topic != breakouts.Topic {
+		if p.Room != room || p.Topic != protocol.EventsTopic {
 			continue
 		}
 		var m map[string]any

@@ -1,0 +1,66 @@
+package protocol
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Events over LiveKit data (docs/protocol.md §3): RELIABLE packets on
+// EventsTopic, sent by the server to every room of a meeting family.
+
+// Event is every event packet. Data is the JSON of the payload of Type (see
+// the Event* constants); a client ignores types it does not know.
+type Event struct {
+	V    int             `json:"v"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// ChangingMeetingData is the data of a changingMeeting event.
+type ChangingMeetingData struct {
+	Moves []MoveBegun `json:"moves"`
+}
+
+// MoveBegun is an entry of a changingMeeting event: a participant's move
+// has begun.
+type MoveBegun struct {
+	ParticipantID string `json:"participantId"`
+	FromMeetingID string `json:"fromMeetingId"`
+	ToMeetingID   string `json:"toMeetingId"`
+	MoveID        string `json:"moveId"`
+}
+
+// MeetingChangedData is the data of a meetingChanged event.
+type MeetingChangedData struct {
+	Arrivals []Arrival `json:"arrivals"`
+}
+
+// Arrival is an entry of a meetingChanged event: a participant has arrived
+// in its new meeting.
+type Arrival struct {
+	ParticipantID string     `json:"participantId"`
+	Meeting       MeetingRef `json:"meeting"`
+	MoveID        string     `json:"moveId"`
+}
+
+// MoveFailedData is the data of a moveFailed event.
+type MoveFailedData struct {
+	Failures []Failure `json:"failures"`
+}
+
+// Failure is an entry of a moveFailed event: the server gave up on a
+// participant's move; the participant stays placed in ToMeetingID and
+// lands there on its next join.
+type Failure struct {
+	ParticipantID string `json:"participantId"`
+	ToMeetingID   string `json:"toMeetingId"`
+	MoveID        string `json:"moveId"`
+	Reason        string `json:"reason"`
+}
+
+// Closing is the data of a closing event: every breakout room closes at
+// ClosingAt, in Seconds (rounded) from when the event was sent.
+type Closing struct {
+	ClosingAt time.Time `json:"closingAt"`
+	Seconds   int       `json:"seconds"`
+}

@@ -1,0 +1,30 @@
+package protocol
+
+import "encoding/json"
+
+// MoveInstruction is the move instruction of docs/protocol.md §4, sent by
+// the server to one participant as the payload of the MoveMethod RPC, or of
+// a RELIABLE data packet on MoveTopic. Clients deduplicate by MoveID.
+type MoveInstruction struct {
+	V             int         `json:"v"`
+	MoveID        string      `json:"moveId"`
+	ParticipantID string      `json:"participantId"`
+	FromMeetingID string      `json:"fromMeetingId"`
+	ToMeetingID   string      `json:"toMeetingId"`
+	Meeting       MeetingRef  `json:"meeting"` // the destination meeting
+	LiveKit       LiveKitRoom `json:"livekit"`
+	// PresetID is the participant's preset in the destination; left out
+	// when empty.
+	PresetID string `json:"presetId,omitempty"`
+	// Permissions are the effective RealtimeKit preset permissions in the
+	// destination; left out when empty.
+	Permissions json.RawMessage `json:"permissions,omitempty"`
+}
+
+// LiveKitRoom is where a move instruction sends the participant: the
+// LiveKit server URL, a short-lived access token, and the room it is for.
+type LiveKitRoom struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+	Room  string `json:"room"`
+}
