@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"rtk-sidecar/store"
@@ -27,14 +26,7 @@ func (q *queries) CreateApp(ctx context.Context, a store.App) error {
 // GetApp returns the app with this id.
 func (q *queries) GetApp(ctx context.Context, id string) (store.App, error) {
 	row := q.queryRow(ctx, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
-	a, err := scanApp(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.App{}, fmt.Errorf("sqlstore: get app %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.App{}, fmt.Errorf("sqlstore: get app %s: %w", id, err)
-	}
-	return a, nil
+	return one(row, scanApp, "app "+id)
 }
 
 // ListApps returns the apps of an account, oldest first.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,14 +14,7 @@ const familyColumns = `parent_id, app_id, version, status, closing_at, updated_a
 // GetFamily returns the family of a parent meeting.
 func (q *queries) GetFamily(ctx context.Context, appID, parentID string) (store.Family, error) {
 	row := q.queryRow(ctx, `SELECT `+familyColumns+` FROM families WHERE app_id = ? AND parent_id = ?`, appID, parentID)
-	f, err := scanFamily(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Family{}, fmt.Errorf("sqlstore: get family %s: %w", parentID, store.ErrNotFound)
-	case err != nil:
-		return store.Family{}, fmt.Errorf("sqlstore: get family %s: %w", parentID, err)
-	}
-	return f, nil
+	return one(row, scanFamily, "family "+parentID)
 }
 
 // SaveFamily writes f if the stored version is f.Version-1.
@@ -104,14 +96,8 @@ func (q *queries) ListPlacements(ctx context.Context, parentID string) ([]store.
 
 // GetPlacement returns a participant's placement.
 func (q *queries) GetPlacement(ctx context.Context, participantID string) (store.Placement, error) {
-	p, err := scanPlacement(q.queryRow(ctx, `SELECT `+placementColumns+` FROM placements WHERE participant_id = ?`, participantID))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Placement{}, fmt.Errorf("sqlstore: get placement of %s: %w", participantID, store.ErrNotFound)
-	case err != nil:
-		return store.Placement{}, fmt.Errorf("sqlstore: get placement of %s: %w", participantID, err)
-	}
-	return p, nil
+	row := q.queryRow(ctx, `SELECT `+placementColumns+` FROM placements WHERE participant_id = ?`, participantID)
+	return one(row, scanPlacement, "placement of "+participantID)
 }
 
 // PutPlacement creates or replaces a participant's placement.

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -39,14 +38,7 @@ func (q *queries) CreateMeeting(ctx context.Context, m store.Meeting) error {
 // GetMeeting returns the meeting with this id in this app.
 func (q *queries) GetMeeting(ctx context.Context, appID, id string) (store.Meeting, error) {
 	row := q.queryRow(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE app_id = ? AND id = ?`, appID, id)
-	m, err := scanMeeting(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Meeting{}, fmt.Errorf("sqlstore: get meeting %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Meeting{}, fmt.Errorf("sqlstore: get meeting %s: %w", id, err)
-	}
-	return m, nil
+	return one(row, scanMeeting, "meeting "+id)
 }
 
 // ListMeetings returns the app's meetings that match the filter, newest

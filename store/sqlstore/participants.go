@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"rtk-sidecar/store"
@@ -36,14 +34,7 @@ func (q *queries) CreateParticipant(ctx context.Context, p store.Participant) er
 func (q *queries) GetParticipant(ctx context.Context, meetingID, id string) (store.Participant, error) {
 	row := q.queryRow(ctx, `SELECT `+participantColumns+` FROM participants
 		WHERE meeting_id = ? AND id = ?`, meetingID, id)
-	p, err := scanParticipant(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, err)
-	}
-	return p, nil
+	return one(row, scanParticipant, "participant "+id)
 }
 
 // GetParticipantByID returns the participant with this id in this app,
@@ -51,14 +42,7 @@ func (q *queries) GetParticipant(ctx context.Context, meetingID, id string) (sto
 func (q *queries) GetParticipantByID(ctx context.Context, appID, id string) (store.Participant, error) {
 	row := q.queryRow(ctx, `SELECT `+participantColumns+` FROM participants
 		WHERE app_id = ? AND id = ?`, appID, id)
-	p, err := scanParticipant(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Participant{}, fmt.Errorf("sqlstore: get participant %s: %w", id, err)
-	}
-	return p, nil
+	return one(row, scanParticipant, "participant "+id)
 }
 
 // ListParticipants returns a meeting's participants, oldest first.

@@ -2,9 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"strconv"
 
 	"rtk-sidecar/store"
 )
@@ -30,27 +29,13 @@ func (q *queries) CreatePreset(ctx context.Context, p store.Preset) error {
 // GetPreset returns the preset with this id in this app.
 func (q *queries) GetPreset(ctx context.Context, appID, id string) (store.Preset, error) {
 	row := q.queryRow(ctx, `SELECT `+presetColumns+` FROM presets WHERE app_id = ? AND id = ?`, appID, id)
-	p, err := scanPreset(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Preset{}, fmt.Errorf("sqlstore: get preset %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Preset{}, fmt.Errorf("sqlstore: get preset %s: %w", id, err)
-	}
-	return p, nil
+	return one(row, scanPreset, "preset "+id)
 }
 
 // GetPresetByName returns the preset with this name in this app.
 func (q *queries) GetPresetByName(ctx context.Context, appID, name string) (store.Preset, error) {
 	row := q.queryRow(ctx, `SELECT `+presetColumns+` FROM presets WHERE app_id = ? AND name = ?`, appID, name)
-	p, err := scanPreset(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Preset{}, fmt.Errorf("sqlstore: get preset %q: %w", name, store.ErrNotFound)
-	case err != nil:
-		return store.Preset{}, fmt.Errorf("sqlstore: get preset %q: %w", name, err)
-	}
-	return p, nil
+	return one(row, scanPreset, "preset "+strconv.Quote(name))
 }
 
 // ListPresets returns the app's presets, oldest first.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"rtk-sidecar/store"
@@ -58,6 +60,19 @@ func (q *queries) page(p store.Page) (string, []any) {
 	default:
 		return "", nil
 	}
+}
+
+// one scans the row of a query that finds at most one record; no row is
+// store.ErrNotFound. what names the record in errors ("meeting m-1").
+func one[T any](row *sql.Row, scan func(scanner) (T, error), what string) (T, error) {
+	v, err := scan(row)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return v, fmt.Errorf("sqlstore: get %s: %w", what, store.ErrNotFound)
+	case err != nil:
+		return v, fmt.Errorf("sqlstore: get %s: %w", what, err)
+	}
+	return v, nil
 }
 
 // affectedOne reports whether a write changed a row.

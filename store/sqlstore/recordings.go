@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,14 +42,7 @@ func (q *queries) CreateRecording(ctx context.Context, r store.Recording) error 
 // GetRecording returns the recording with this id in this app.
 func (q *queries) GetRecording(ctx context.Context, appID, id string) (store.Recording, error) {
 	row := q.queryRow(ctx, `SELECT `+recordingColumns+` FROM recordings r WHERE r.app_id = ? AND r.id = ?`, appID, id)
-	r, err := scanRecording(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Recording{}, fmt.Errorf("sqlstore: get recording %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Recording{}, fmt.Errorf("sqlstore: get recording %s: %w", id, err)
-	}
-	return r, nil
+	return one(row, scanRecording, "recording "+id)
 }
 
 // ListRecordings returns the recordings matching the filter. Search matches
@@ -158,14 +150,7 @@ func (q *queries) AddRecordingJob(ctx context.Context, recordingID, backendID st
 func (q *queries) GetRecordingByJob(ctx context.Context, backendID string) (store.Recording, error) {
 	row := q.queryRow(ctx, `SELECT `+recordingColumns+` FROM recordings r
 		JOIN recording_jobs j ON j.recording_id = r.id WHERE j.backend_id = ?`, backendID)
-	r, err := scanRecording(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Recording{}, fmt.Errorf("sqlstore: recording of job %s: %w", backendID, store.ErrNotFound)
-	case err != nil:
-		return store.Recording{}, fmt.Errorf("sqlstore: recording of job %s: %w", backendID, err)
-	}
-	return r, nil
+	return one(row, scanRecording, "recording of job "+backendID)
 }
 
 func scanRecording(s scanner) (store.Recording, error) {

@@ -15,14 +15,7 @@ import (
 // GetMeetingByID returns the meeting with this id, whatever its app.
 func (q *queries) GetMeetingByID(ctx context.Context, id string) (store.Meeting, error) {
 	row := q.queryRow(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE id = ?`, id)
-	m, err := scanMeeting(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Meeting{}, fmt.Errorf("sqlstore: get meeting %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Meeting{}, fmt.Errorf("sqlstore: get meeting %s: %w", id, err)
-	}
-	return m, nil
+	return one(row, scanMeeting, "meeting "+id)
 }
 
 // ---- LiveKit events ----
@@ -82,32 +75,21 @@ func (q *queries) CreateSession(ctx context.Context, s store.Session) error {
 // GetSession returns the session with this id in this app.
 func (q *queries) GetSession(ctx context.Context, appID, id string) (store.Session, error) {
 	row := q.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE app_id = ? AND id = ?`, appID, id)
-	return oneSession(row, "session "+id)
+	return one(row, scanSession, "session "+id)
 }
 
 // GetLiveSession returns the meeting's LIVE session.
 func (q *queries) GetLiveSession(ctx context.Context, meetingID string) (store.Session, error) {
 	row := q.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE meeting_id = ? AND status = ?`,
 		meetingID, store.SessionLive)
-	return oneSession(row, "live session of meeting "+meetingID)
+	return one(row, scanSession, "live session of meeting "+meetingID)
 }
 
 // GetSessionByRoom returns the meeting's latest session of a LiveKit room.
 func (q *queries) GetSessionByRoom(ctx context.Context, meetingID, roomSID string) (store.Session, error) {
 	row := q.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE meeting_id = ? AND room_sid = ?
 		ORDER BY created_at DESC, id DESC LIMIT 1`, meetingID, roomSID)
-	return oneSession(row, "session of room "+roomSID)
-}
-
-func oneSession(row *sql.Row, what string) (store.Session, error) {
-	s, err := scanSession(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Session{}, fmt.Errorf("sqlstore: get %s: %w", what, store.ErrNotFound)
-	case err != nil:
-		return store.Session{}, fmt.Errorf("sqlstore: get %s: %w", what, err)
-	}
-	return s, nil
+	return one(row, scanSession, "session of room "+roomSID)
 }
 
 // ListSessions returns the app's sessions that match the filter.
@@ -270,25 +252,14 @@ func (q *queries) CreateSessionParticipant(ctx context.Context, p store.SessionP
 func (q *queries) GetSessionParticipant(ctx context.Context, sessionID, participantID string) (store.SessionParticipant, error) {
 	row := q.queryRow(ctx, `SELECT `+sessionParticipantColumns+` FROM session_participants
 		WHERE session_id = ? AND participant_id = ?`, sessionID, participantID)
-	return oneSessionParticipant(row, participantID)
+	return one(row, scanSessionParticipant, "session participant "+participantID)
 }
 
 // GetSessionParticipantByID returns a session participant record by its id.
 func (q *queries) GetSessionParticipantByID(ctx context.Context, sessionID, id string) (store.SessionParticipant, error) {
 	row := q.queryRow(ctx, `SELECT `+sessionParticipantColumns+` FROM session_participants
 		WHERE session_id = ? AND id = ?`, sessionID, id)
-	return oneSessionParticipant(row, id)
-}
-
-func oneSessionParticipant(row *sql.Row, id string) (store.SessionParticipant, error) {
-	p, err := scanSessionParticipant(row)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.SessionParticipant{}, fmt.Errorf("sqlstore: get session participant %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.SessionParticipant{}, fmt.Errorf("sqlstore: get session participant %s: %w", id, err)
-	}
-	return p, nil
+	return one(row, scanSessionParticipant, "session participant "+id)
 }
 
 // ListSessionParticipants returns a session's participants that match the
@@ -420,14 +391,8 @@ func (q *queries) CreatePoll(ctx context.Context, p store.Poll) error {
 
 // GetPoll returns the poll with this id in this app.
 func (q *queries) GetPoll(ctx context.Context, appID, id string) (store.Poll, error) {
-	p, err := scanPoll(q.queryRow(ctx, `SELECT `+pollColumns+` FROM polls WHERE app_id = ? AND id = ?`, appID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Poll{}, fmt.Errorf("sqlstore: get poll %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Poll{}, fmt.Errorf("sqlstore: get poll %s: %w", id, err)
-	}
-	return p, nil
+	row := q.queryRow(ctx, `SELECT `+pollColumns+` FROM polls WHERE app_id = ? AND id = ?`, appID, id)
+	return one(row, scanPoll, "poll "+id)
 }
 
 // ListPolls returns a session's polls, oldest first.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -34,14 +33,8 @@ func (q *queries) CreateWebhook(ctx context.Context, w store.Webhook) error {
 
 // GetWebhook returns the webhook with this id in this app.
 func (q *queries) GetWebhook(ctx context.Context, appID, id string) (store.Webhook, error) {
-	w, err := scanWebhook(q.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE app_id = ? AND id = ?`, appID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Webhook{}, fmt.Errorf("sqlstore: get webhook %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Webhook{}, fmt.Errorf("sqlstore: get webhook %s: %w", id, err)
-	}
-	return w, nil
+	row := q.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE app_id = ? AND id = ?`, appID, id)
+	return one(row, scanWebhook, "webhook "+id)
 }
 
 // ListWebhooks returns the app's webhooks, oldest first.
@@ -146,15 +139,9 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) error {
 
 // GetDelivery returns a delivery of a webhook.
 func (q *queries) GetDelivery(ctx context.Context, webhookID, id string) (store.Delivery, error) {
-	d, err := scanDelivery(q.queryRow(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
-		WHERE d.webhook_id = ? AND d.id = ?`, webhookID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.Delivery{}, fmt.Errorf("sqlstore: get delivery %s: %w", id, store.ErrNotFound)
-	case err != nil:
-		return store.Delivery{}, fmt.Errorf("sqlstore: get delivery %s: %w", id, err)
-	}
-	return d, nil
+	row := q.queryRow(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
+		WHERE d.webhook_id = ? AND d.id = ?`, webhookID, id)
+	return one(row, scanDelivery, "delivery "+id)
 }
 
 // ListDeliveries returns a webhook's deliveries in seq order.
