@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -80,38 +77,6 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	return newEnvDSN(t, "sqlite:"+filepath.Join(t.TempDir(), "rtk.db"))
-}
-
-// postgresDSN returns the DSN of a new schema in the test PostgreSQL
-// server (RTK_TEST_POSTGRES_DSN), dropped when the test ends; without one
-// it skips, unless RTK_REQUIRE_POSTGRES=1.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("RTK_TEST_POSTGRES_DSN")
-	if base == "" {
-		if os.Getenv("RTK_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("RTK_REQUIRE_POSTGRES=1 but RTK_TEST_POSTGRES_DSN is empty")
-		}
-		t.Skip("RTK_TEST_POSTGRES_DSN is empty")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	schema := "sessions_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func newEnvDSN(t *testing.T, dsn string) *env {

@@ -16,6 +16,7 @@ import (
 	"rtk-sidecar/presets"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/store"
+	"rtk-sidecar/store/storetest"
 	"rtk-sidecar/webhooks"
 )
 
@@ -441,7 +442,7 @@ func TestConcurrentIntake(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			var e *env
 			if engine == "postgres" {
-				e = newEnvDSN(t, postgresDSN(t))
+				e = newEnvDSN(t, storetest.PostgresDSN(t))
 			} else {
 				e = newEnv(t)
 			}

@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +21,7 @@ import (
 
 	"rtk-sidecar/store"
 	"rtk-sidecar/store/sqlstore"
+	"rtk-sidecar/store/storetest"
 	"rtk-sidecar/webhooks"
 )
 
@@ -62,38 +60,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 // sqliteDSN returns the DSN of a new SQLite file.
 func sqliteDSN(t *testing.T) string {
 	return "sqlite:" + filepath.Join(t.TempDir(), "rtk.db")
-}
-
-// postgresDSN returns the DSN of a new schema in the test PostgreSQL
-// server (RTK_TEST_POSTGRES_DSN), dropped when the test ends; it skips
-// without one unless RTK_REQUIRE_POSTGRES=1.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("RTK_TEST_POSTGRES_DSN")
-	if base == "" {
-		if os.Getenv("RTK_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("RTK_REQUIRE_POSTGRES=1 but RTK_TEST_POSTGRES_DSN is empty")
-		}
-		t.Skip("RTK_TEST_POSTGRES_DSN is empty")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	schema := "webhooks_" + strings.ToLower(rand.Text()[:16])
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func openStore(t *testing.T, dsn string) *sqlstore.DB {
@@ -349,7 +315,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dsn := sqliteDSN(t)
 			if engine == "postgres" {
-				dsn = postgresDSN(t)
+				dsn = storetest.PostgresDSN(t)
 			}
 			st := openStore(t, dsn)
 			appID := seedApp(t, st)
@@ -573,7 +539,7 @@ func TestCrashMidDelivery(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dsn := sqliteDSN(t)
 			if engine == "postgres" {
-				dsn = postgresDSN(t)
+				dsn = storetest.PostgresDSN(t)
 			}
 			st1, err := sqlstore.Open(t.Context(), dsn)
 			if err != nil {
@@ -652,7 +618,7 @@ func TestTwoDispatchers(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dsn := sqliteDSN(t)
 			if engine == "postgres" {
-				dsn = postgresDSN(t)
+				dsn = storetest.PostgresDSN(t)
 			}
 			st1 := openStore(t, dsn)
 			st2 := openStore(t, dsn)
