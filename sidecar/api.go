@@ -153,11 +153,7 @@ func (s *Server) listMeetings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	after, err := queryTime(c, "start_time")
-	if err != nil {
-		return err
-	}
-	before, err := queryTime(c, "end_time")
+	after, before, err := queryWindow(c)
 	if err != nil {
 		return err
 	}

@@ -160,11 +160,7 @@ func (s *Server) listSessions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	after, err := queryTime(c, "start_time")
-	if err != nil {
-		return err
-	}
-	before, err := queryTime(c, "end_time")
+	after, before, err := queryWindow(c)
 	if err != nil {
 		return err
 	}

@@ -151,6 +151,15 @@ func queryTime(c *gin.Context, name string) (time.Time, error) {
 	return t, nil
 }
 
+// queryWindow reads the start_time and end_time of a list query.
+func queryWindow(c *gin.Context) (after, before time.Time, err error) {
+	if after, err = queryTime(c, "start_time"); err != nil {
+		return
+	}
+	before, err = queryTime(c, "end_time")
+	return
+}
+
 // iso formats a time as RealtimeKit does (UTC, milliseconds, Z).
 func iso(t time.Time) string {
 	if t.IsZero() {
