@@ -140,7 +140,8 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 
 // run serves until ctx ends, then stops in order: the API drains (requests
 // in flight finish), then the background workers stop, then the bundled SFU,
-// so that nothing loses LiveKit while it still needs it.
+// so that nothing loses LiveKit while it still needs it. The workers start
+// once the bundled SFU answers.
 func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *sidecar.Server, workers map[string]func(context.Context) error) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -162,6 +163,13 @@ func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *si
 		wg.Add(1)
 		g.Go(func() error {
 			defer wg.Done()
+			if embedded != nil { // the workers talk to LiveKit: wait for it
+				select {
+				case <-embedded.Ready():
+				case <-workCtx.Done():
+					return nil
+				}
+			}
 			if err := w(workCtx); err != nil && workCtx.Err() == nil {
 				return fmt.Errorf("service: %s: %w", name, err)
 			}
