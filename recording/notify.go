@@ -71,12 +71,7 @@ func statusUpdate(v View, app store.App, sess SessionInfo) webhooks.Event {
 	})
 }
 
-// webhookReason renders a stored stop reason: API calls were made by the
-// organization (an API key); the others have no caller.
+// webhookReason renders a stored stop reason for the webhook (see ReasonOf).
 func webhookReason(reason string) webhooks.Reason {
-	r := webhooks.Reason{Reason: reason}
-	if reason == ReasonAPICall {
-		r.Caller = webhooks.Caller{Type: "ORGANIZATION"}
-	}
-	return r
+	return webhooks.Reason{Reason: reason, Caller: webhooks.Caller{Type: callerOf(reason)}}
 }

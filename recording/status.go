@@ -138,6 +138,28 @@ type ReasonJSON struct {
 	Caller *CallerJSON `json:"caller,omitempty"`
 }
 
+// ReasonOf renders a stored start or stop reason for the REST API; "" is
+// nil. API calls were made by the organization (an API key); the other
+// reasons have no caller.
+func ReasonOf(reason string) *ReasonJSON {
+	if reason == "" {
+		return nil
+	}
+	r := &ReasonJSON{Reason: reason}
+	if t := callerOf(reason); t != "" {
+		r.Caller = &CallerJSON{Type: t}
+	}
+	return r
+}
+
+// callerOf returns the caller type of a stored reason, or "".
+func callerOf(reason string) string {
+	if reason == ReasonAPICall {
+		return "ORGANIZATION"
+	}
+	return ""
+}
+
 // CallerJSON says who asked: the organization (an API key) or a user.
 type CallerJSON struct {
 	Type   string `json:"type"` // ORGANIZATION or USER

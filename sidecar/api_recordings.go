@@ -72,7 +72,7 @@ func toRecordingJSON(v recording.View, withMeeting bool) recordingJSON {
 		RecordingDuration: r.Duration,
 		DownloadURL:       nullable(v.DownloadURL), AudioDownloadURL: nullable(v.AudioDownloadURL),
 		DownloadURLExpiry: isoPtr(v.DownloadURLExpiry),
-		StartReason:       reasonOf(r.StartReason), StopReason: reasonOf(r.StopReason),
+		StartReason:       recording.ReasonOf(r.StartReason), StopReason: recording.ReasonOf(r.StopReason),
 		StorageConfig: storageConfigOf(r.Config),
 	}
 	if r.Status == store.RecordingUploaded {
@@ -84,17 +84,6 @@ func toRecordingJSON(v recording.View, withMeeting bool) recordingJSON {
 		j.Meeting = &m
 	}
 	return j
-}
-
-func reasonOf(reason string) *recording.ReasonJSON {
-	if reason == "" {
-		return nil
-	}
-	r := &recording.ReasonJSON{Reason: reason}
-	if reason == recording.ReasonAPICall {
-		r.Caller = &recording.CallerJSON{Type: "ORGANIZATION"}
-	}
-	return r
 }
 
 // storageConfigOf returns the stored (credential-free) storage_config, or null.
