@@ -755,6 +755,7 @@ func sfuCPU(dataDir string) (time.Duration, bool) {
 func waitIdle(t *testing.T, sc *Sidecar, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
+	var last string
 	for time.Since(start) < timeout {
 		a := readCPU(sc)
 		time.Sleep(time.Second)
@@ -762,7 +763,8 @@ func waitIdle(t *testing.T, sc *Sidecar, timeout time.Duration) time.Duration {
 		if float64(b.self-a.self+b.sfu-a.sfu) < 0.5*float64(b.at.Sub(a.at)) {
 			return time.Since(start)
 		}
+		last = b.sub(a)
 	}
-	t.Logf("CPU still busy after %s; going on", timeout)
+	t.Logf("CPU still busy after %s (the last second: %s); going on", timeout, last)
 	return time.Since(start)
 }
