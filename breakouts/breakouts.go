@@ -109,6 +109,7 @@ type Service struct {
 
 	events *notifier
 	moves  *dispatcher
+	late   lateArrivals // failed moves whose participant may still arrive
 
 	// tick is how often Run looks for families whose close countdown ended.
 	tick time.Duration

@@ -48,6 +48,7 @@ func (d *dispatcher) enqueue(j *job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	id := j.move.ParticipantID
+	d.s.late.drop(id) // a newer placement: an earlier failure no longer stands
 	sl := d.slots[id]
 	if sl == nil {
 		sl = &slot{at: j.move.From}
@@ -61,6 +62,18 @@ func (d *dispatcher) enqueue(j *job) {
 		sl.running = true
 		d.wg.Go(func() { d.work(d.ctx, id, sl) })
 	}
+}
+
+// failed remembers a failed move of a participant for a late arrival,
+// unless a newer move of the participant is waiting already (enqueue drops
+// the memory under the same lock).
+func (d *dispatcher) failed(id string, f failedMove) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if sl := d.slots[id]; sl != nil && sl.next != nil {
+		return
+	}
+	d.s.late.put(id, f)
 }
 
 // run starts the waiting work and keeps running until ctx ends, then waits
@@ -150,6 +163,8 @@ func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at str
 			reason = err.Error()
 		}
 		s.log.Warn("breakouts: move failed", "participant", m.ParticipantID, "from", m.From, "to", m.To, "err", err)
+		s.moves.failed(m.ParticipantID, failedMove{parent: j.parent, at: s.now(),
+			arrival: protocol.Arrival{ParticipantID: m.ParticipantID, Meeting: protocol.MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID}})
 		s.events.add(j.parent, nil, func(b *batch) {
 			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
 		})

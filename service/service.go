@@ -110,6 +110,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
 		log.With("component", "polls"))
 	tracker.Subscribe(func(_ context.Context, ev *livekit.WebhookEvent) { mover.Observe(ev) })
+	tracker.Subscribe(connected.HandleLiveKitEvent)
 	tracker.Subscribe(rec.Service.HandleLiveKitEvent)
 	tracker.Subscribe(pollSvc.OnLiveKitEvent)
 
