@@ -19,7 +19,10 @@
 // in another room of the family is recorded as a move (participantJoined
 // with movedFromMeetingId), and so is a leave of an identity that is in
 // another room of the family (leave reason MOVED, participantLeft with
-// movedToMeetingId).
+// movedToMeetingId). A client that moves break-before-make leaves first:
+// a leave of an identity placed in another room of the family within the
+// last 30 s is a move there, and its join there, within 30 s of that
+// leave, is the move's arrival (movedFromMeetingId).
 package sessions
 
 import (
@@ -491,6 +494,9 @@ func (x *tx) join(s *store.Session, m store.Meeting, p *livekit.ParticipantInfo)
 		return err
 	}
 	from, err := x.liveElsewhere(m, identity, s.ID)
+	if err == nil && from == "" {
+		from, err = x.movedFrom(m, identity)
+	}
 	if err != nil {
 		return err
 	}
@@ -544,6 +550,9 @@ func (x *tx) leave(s *store.Session, m store.Meeting, p *livekit.ParticipantInfo
 // participantLeft.
 func (x *tx) closeStint(s *store.Session, m store.Meeting, row *store.SessionParticipant, def string) error {
 	to, err := x.liveElsewhere(m, row.ParticipantID, s.ID)
+	if err == nil && to == "" && row.LeaveReason == "" && def == LeaveLeft {
+		to, err = x.placedElsewhere(m, row.ParticipantID)
+	}
 	if err != nil {
 		return err
 	}
@@ -600,6 +609,71 @@ func (x *tx) liveElsewhere(m store.Meeting, identity, exclude string) (string, e
 		}
 	}
 	return "", nil
+}
+
+// moveWindow is how recent a placement change must be for a leave and a
+// join that follow it to be paired as one break-before-make move.
+const moveWindow = 30 * time.Second
+
+// placedElsewhere returns the room of m's family, other than m, that the
+// identity was placed in within moveWindow: its leave of m is then the
+// first half of a break-before-make move there. "" if none.
+func (x *tx) placedElsewhere(m store.Meeting, identity string) (string, error) {
+	room, err := x.recentPlacement(m, identity)
+	if err != nil || room == m.ID {
+		return "", err
+	}
+	return room, nil
+}
+
+// movedFrom returns the meeting of m's family that the identity left, as a
+// move (MOVED), within moveWindow, if it was placed in m within moveWindow:
+// its join of m is then the second half of a break-before-make move.
+// "" if none.
+func (x *tx) movedFrom(m store.Meeting, identity string) (string, error) {
+	room, err := x.recentPlacement(m, identity)
+	if err != nil || room != m.ID {
+		return "", err
+	}
+	stints, err := x.q.ListRecentStints(x.ctx, m.AppID, identity, x.now.Add(-moveWindow))
+	if err != nil {
+		return "", err
+	}
+	var from string
+	var leftAt time.Time
+	for _, st := range stints {
+		if st.Live() || st.LeaveReason != LeaveMoved || st.MeetingID == m.ID || st.LeftAt.Before(leftAt) {
+			continue
+		}
+		other, err := x.meeting(m.AppID, st.MeetingID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if family(other) == family(m) {
+			from, leftAt = other.ID, st.LeftAt
+		}
+	}
+	return from, nil
+}
+
+// recentPlacement returns the room of m's family that the identity was
+// placed in within moveWindow, or "".
+func (x *tx) recentPlacement(m store.Meeting, identity string) (string, error) {
+	pl, err := x.q.GetPlacement(x.ctx, identity)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	case pl.ParentID != family(m) || x.now.Sub(pl.UpdatedAt) > moveWindow:
+		return "", nil
+	case pl.RoomID == "":
+		return pl.ParentID, nil
+	}
+	return pl.RoomID, nil
 }
 
 // family returns the id of a meeting's family: its parent's, or its own.

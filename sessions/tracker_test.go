@@ -309,6 +309,65 @@ func TestMoves(t *testing.T) {
 	}
 }
 
+// TestBreakBeforeMakeMoves: a client that leaves its room before joining
+// the one the sidecar placed it in makes a move too, when the placement is
+// recent; with an old placement, a leave is a leave.
+func TestBreakBeforeMakeMoves(t *testing.T) {
+	e := newEnv(t)
+	parent := e.meeting("All hands", "")
+	child := e.meeting("Room 1", parent.ID)
+	ada := e.participant(parent, "ada", presets.GroupCallParticipant)
+	place := func(room string, at time.Time) {
+		t.Helper()
+		if err := e.st.PutPlacement(e.ctx, store.Placement{ParticipantID: ada.ID, ParentID: parent.ID, RoomID: room, UpdatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	e.join(parent, ada)
+	e.wantEvents(webhooks.MeetingStarted, webhooks.MeetingParticipantJoined+":"+ada.ID)
+
+	// Placed in the breakout; the client leaves the parent, then joins.
+	place(child.ID, time.Now())
+	e.sfu.Leave(parent.ID, ada.ID)
+	evs := e.wantEvents(webhooks.MeetingParticipantLeft + ":" + ada.ID)
+	if p := evs[0].participant(); p["movedToMeetingId"] != child.ID || p["leaveReason"] != sessions.LeaveMoved {
+		t.Errorf("leave of the parent = %v, want a move to %s", p, child.ID)
+	}
+	e.join(child, ada)
+	evs = e.wantEvents(webhooks.MeetingStarted, webhooks.MeetingParticipantJoined+":"+ada.ID)
+	if p := evs[1].participant(); p["movedFromMeetingId"] != parent.ID {
+		t.Errorf("join of the breakout = %v, want movedFromMeetingId %s", p, parent.ID)
+	}
+
+	// Back to the parent (no room in the placement), the same way.
+	place("", time.Now())
+	e.sfu.Leave(child.ID, ada.ID)
+	evs = e.wantEvents(webhooks.MeetingParticipantLeft + ":" + ada.ID)
+	if p := evs[0].participant(); p["movedToMeetingId"] != parent.ID || p["leaveReason"] != sessions.LeaveMoved {
+		t.Errorf("leave of the breakout = %v, want a move to the parent", p)
+	}
+	e.join(parent, ada)
+	evs = e.wantEvents(webhooks.MeetingParticipantJoined + ":" + ada.ID)
+	if p := evs[0].participant(); p["movedFromMeetingId"] != child.ID {
+		t.Errorf("return join = %v, want movedFromMeetingId %s", p, child.ID)
+	}
+
+	// A placement made a minute ago explains nothing: this leave is a leave,
+	// and the join after it a join.
+	place(child.ID, time.Now().Add(-time.Minute))
+	e.sfu.Leave(parent.ID, ada.ID)
+	evs = e.wantEvents(webhooks.MeetingParticipantLeft + ":" + ada.ID)
+	if p := evs[0].participant(); p["leaveReason"] != sessions.LeaveLeft || p["movedToMeetingId"] != nil {
+		t.Errorf("leave with an old placement = %v, want a plain leave", p)
+	}
+	e.join(child, ada)
+	evs = e.wantEvents(webhooks.MeetingParticipantJoined + ":" + ada.ID)
+	if p := evs[0].participant(); p["movedFromMeetingId"] != nil {
+		t.Errorf("join after a plain leave = %v, want no movedFromMeetingId", p)
+	}
+}
+
 // TestReconcile: with every LiveKit webhook missed, reconciliation opens
 // and ends sessions and stints as LiveKit shows them, and sends the missed
 // webhooks, marked reconciled.

@@ -187,6 +187,10 @@ type SessionQueries interface {
 	// ListLiveStints returns the records, in every LIVE session of the app,
 	// of the participant with this id while it is in the room.
 	ListLiveStints(ctx context.Context, appID, participantID string) ([]SessionParticipant, error)
+	// ListRecentStints returns the records, in every session of the app, of
+	// the participant with this id that are live or that ended at or after
+	// leftSince, in the order they began.
+	ListRecentStints(ctx context.Context, appID, participantID string, leftSince time.Time) ([]SessionParticipant, error)
 	// UpdateSessionParticipant replaces the mutable fields of a record:
 	// everything but its ids, JoinedAt and CreatedAt.
 	UpdateSessionParticipant(ctx context.Context, p SessionParticipant) error

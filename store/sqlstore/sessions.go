@@ -324,6 +324,22 @@ func (q *queries) ListLiveStints(ctx context.Context, appID, participantID strin
 	return ps, nil
 }
 
+// ListRecentStints returns a participant's records, in every session of the
+// app, that are live or ended at or after leftSince.
+func (q *queries) ListRecentStints(ctx context.Context, appID, participantID string, leftSince time.Time) ([]store.SessionParticipant, error) {
+	rows, err := q.query(ctx, `SELECT `+sessionParticipantColumns+` FROM session_participants
+		WHERE app_id = ? AND participant_id = ? AND (live_since IS NOT NULL OR left_at >= ?)
+		ORDER BY joined_at, id`, appID, participantID, micros(leftSince))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: recent stints of %s: %w", participantID, err)
+	}
+	ps, err := scanAll(rows, scanSessionParticipant)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: recent stints of %s: %w", participantID, err)
+	}
+	return ps, nil
+}
+
 // UpdateSessionParticipant replaces the mutable fields of a record.
 func (q *queries) UpdateSessionParticipant(ctx context.Context, p store.SessionParticipant) error {
 	res, err := q.exec(ctx, `UPDATE session_participants SET

@@ -253,6 +253,25 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 		if g := ids(stints); fmt.Sprint(g) != "[sp-a2]" {
 			t.Errorf("ListLiveStints(pa) after leaving = %v, want [sp-a2]", g)
 		}
+		for _, tc := range []struct {
+			since time.Time
+			want  string
+		}{
+			{at(17), "[sp-a sp-a2]"}, // the stint that ended at 17 and the live one
+			{at(16), "[sp-a sp-a2]"},
+			{at(18), "[sp-a2]"},
+		} {
+			stints, err = s.ListRecentStints(ctx, w.app1.ID, "pa", tc.since)
+			must(t, err)
+			if g := ids(stints); fmt.Sprint(g) != tc.want {
+				t.Errorf("ListRecentStints(pa, since %v) = %v, want %s", tc.since, g, tc.want)
+			}
+		}
+		stints, err = s.ListRecentStints(ctx, w.app2.ID, "pa", at(0))
+		must(t, err)
+		if len(stints) != 0 {
+			t.Errorf("ListRecentStints(pa) in another app = %v, want none", ids(stints))
+		}
 		missing := left
 		missing.ID = "nope"
 		wantErr(t, "UpdateSessionParticipant(unknown)", s.UpdateSessionParticipant(ctx, missing), store.ErrNotFound)
