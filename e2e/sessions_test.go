@@ -19,6 +19,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"rtk-sidecar/configs"
+	"rtk-sidecar/rtkclient"
 	"rtk-sidecar/webhooks"
 )
 
@@ -363,4 +364,75 @@ func anyStrings(v any) []string {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out
+}
+
+// TestMovesInWebhooks: a customer's webhook receiver sees moves between a
+// meeting and its breakout room as moves, for a make-before-break client
+// (rtkclient's default: the join in the destination comes first) and for a
+// break-before-make one (the leave comes first): participantJoined with
+// movedFromMeetingId in the destination, participantLeft MOVED with
+// movedToMeetingId in the source, there and back.
+func TestMovesInWebhooks(t *testing.T) {
+	sc := StartSidecar(t)
+	sink := newHookSink(t, sc)
+	sc.Must(t, "POST", sc.AppPath+"/webhooks", map[string]any{"name": "e2e", "url": sink.srv.URL,
+		"events": []string{"meeting.participantJoined", "meeting.participantLeft"}}, nil)
+	parent := sc.CreateMeeting(t, "Moves in webhooks")
+	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
+	st := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1})
+	room := st.Meetings[0].ID
+
+	mbb := newBenchClient(t, sc, parent, "mbb", true)
+	naive := newBenchClient(t, sc, parent, "naive", true, rtkclient.WithBreakBeforeMake())
+	for _, c := range []*benchClient{mbb, naive} {
+		c.join(t, parent)
+	}
+
+	// moved finds, among the webhooks delivered after skip, the participant's
+	// participantJoined in to and participantLeft in from, both marked as a
+	// move between them.
+	moved := func(c *benchClient, from, to string, skip int) string {
+		var joined, left bool
+		var delivered []map[string]any
+		sink.mu.Lock()
+		for _, id := range sink.order[skip:] {
+			delivered = append(delivered, sink.bodies[id])
+		}
+		sink.mu.Unlock()
+		for _, b := range delivered {
+			p, _ := b["participant"].(map[string]any)
+			m, _ := b["meeting"].(map[string]any)
+			if p == nil || m == nil || p["participantId"] != c.id {
+				continue
+			}
+			switch {
+			case b["event"] == "meeting.participantJoined" && m["id"] == to:
+				if p["movedFromMeetingId"] != from {
+					return fmt.Sprintf("%s joined %s without movedFromMeetingId %s: %v", c.name, short(to), short(from), p)
+				}
+				joined = true
+			case b["event"] == "meeting.participantLeft" && m["id"] == from:
+				if p["leaveReason"] != "MOVED" || p["movedToMeetingId"] != to {
+					return fmt.Sprintf("%s left %s as %v to %v, want MOVED to %s", c.name, short(from), p["leaveReason"], p["movedToMeetingId"], short(to))
+				}
+				left = true
+			}
+		}
+		if !joined || !left {
+			return fmt.Sprintf("%s: joined %v, left %v; webhooks: %v", c.name, joined, left, sink.names())
+		}
+		return ""
+	}
+	for _, leg := range []struct{ from, to string }{{parent, room}, {room, parent}} {
+		sink.mu.Lock()
+		skip := len(sink.order)
+		sink.mu.Unlock()
+		for _, c := range []*benchClient{mbb, naive} {
+			fam.move(t, c.id, leg.from, leg.to)
+			c.waitIn(t, leg.to)
+		}
+		for _, c := range []*benchClient{mbb, naive} {
+			eventually(t, 10*time.Second, func() string { return moved(c, leg.from, leg.to, skip) })
+		}
+	}
 }
