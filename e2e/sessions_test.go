@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
@@ -435,4 +436,47 @@ func TestMovesInWebhooks(t *testing.T) {
 			eventually(t, 10*time.Second, func() string { return moved(c, leg.from, leg.to, skip) })
 		}
 	}
+}
+
+// TestUnpublishOverLiveKit: rtkclient's Unpublish removes the track from
+// the real SFU; the other track stays.
+func TestUnpublishOverLiveKit(t *testing.T) {
+	sc := StartSidecar(t)
+	meeting := sc.CreateMeeting(t, "Unpublish")
+	c := newBenchClient(t, sc, meeting, "ada", true) // publishes a fed microphone
+	cam, err := c.c.Publish(rtkclient.Camera(videoWidth, videoHeight))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, cam, vp8KeyFrame, videoFrameInterval, nil) // LiveKit lists a track once its media flows
+	c.join(t, meeting)
+	tracks := func() []string {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p, err := sc.Rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: c.id})
+		if err != nil {
+			return []string{err.Error()}
+		}
+		var names []string
+		for _, tr := range p.Tracks {
+			names = append(names, tr.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	eventually(t, 10*time.Second, func() string {
+		if got := tracks(); fmt.Sprint(got) != "[camera microphone]" {
+			return fmt.Sprintf("LiveKit lists %v", got)
+		}
+		return ""
+	})
+	if err := c.c.Unpublish(cam); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() string {
+		if got := tracks(); fmt.Sprint(got) != "[microphone]" {
+			return fmt.Sprintf("after Unpublish, LiveKit lists %v", got)
+		}
+		return ""
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,6 +61,8 @@ type conn interface {
 type sink interface {
 	WriteSample(media.Sample) error
 	SetMuted(bool)
+	// Unpublish removes the publication from its room.
+	Unpublish() error
 }
 
 // Option configures a Client.
@@ -231,6 +234,28 @@ func (c *Client) Publish(opts TrackOptions) (*Track, error) {
 		}
 	}
 	return t, first
+}
+
+// Unpublish stops publishing t: it leaves every room the client is
+// connected to, and no later room gets it. Samples written to t afterwards
+// are dropped. It returns the first error of a room that refused (the
+// track is gone from the client all the same); a track that is not
+// published is no error.
+func (c *Client) Unpublish(t *Track) error {
+	c.mu.Lock()
+	i := slices.Index(c.tracks, t)
+	if i >= 0 {
+		c.tracks = slices.Delete(c.tracks, i, i+1)
+	}
+	c.mu.Unlock()
+	var first error
+	for _, so := range t.detachAll() {
+		so.rc.unclaim(t)
+		if err := so.s.Unpublish(); err != nil && first == nil && !so.rc.isClosed() {
+			first = fmt.Errorf("rtkclient: unpublish %s in %s: %w", t.opts.Name, so.rc.conn.room(), err)
+		}
+	}
+	return first
 }
 
 // Identity is the participant's LiveKit identity (its participant id),
@@ -417,6 +442,15 @@ func (c *Client) publishTrack(rc *roomConn, t *Track) error {
 	if err != nil {
 		rc.unclaim(t)
 		return fmt.Errorf("rtkclient: publish %s in %s: %w", t.opts.Name, rc.conn.room(), err)
+	}
+	// Attached under c.mu, so that an Unpublish either sees this
+	// publication or has removed t before it is attached.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Contains(c.tracks, t) {
+		rc.unclaim(t)
+		_ = s.Unpublish()
+		return nil
 	}
 	t.attach(rc, s)
 	return nil

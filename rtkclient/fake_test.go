@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,15 @@ func (s *fakeSink) SetMuted(m bool) {
 	s.muted = m
 	s.mu.Unlock()
 	s.conn.f.record("mute %s %s %v", s.conn.room(), s.name, m)
+}
+
+func (s *fakeSink) Unpublish() error {
+	c := s.conn
+	c.mu.Lock()
+	c.sinks = slices.DeleteFunc(c.sinks, func(x *fakeSink) bool { return x == s })
+	c.mu.Unlock()
+	c.f.record("unpublish %s %s", c.room(), s.name)
+	return nil
 }
 
 func (s *fakeSink) state() (muted bool, samples int) {

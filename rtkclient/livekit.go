@@ -74,15 +74,20 @@ func (lc *lkConn) publish(opts TrackOptions) (sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lkSink{track, pub}, nil
+	return lkSink{track, pub, lc.room_}, nil
 }
 
 type lkSink struct {
 	*webrtc.TrackLocalStaticSample
-	pub *lksdk.LocalTrackPublication
+	pub  *lksdk.LocalTrackPublication
+	room *lksdk.Room
 }
 
 func (s lkSink) SetMuted(m bool) { s.pub.SetMuted(m) }
+
+func (s lkSink) Unpublish() error {
+	return s.room.LocalParticipant.UnpublishTrack(s.pub.SID())
+}
 
 func (lc *lkConn) audible() []string {
 	var ids []string

@@ -348,3 +348,52 @@ func TestEventsDeduplicated(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }
+
+// TestUnpublish: an unpublished track leaves the room, takes no more
+// samples, and is not published in the room of a later move; the other
+// tracks carry on.
+func TestUnpublish(t *testing.T) {
+	f := newFakeLiveKit()
+	ev := &events{}
+	c := connected(t, f, ev)
+	mic, err := c.Publish(Microphone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, err := c.Publish(Camera(320, 240))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := f.conn("main")
+	if err := c.Unpublish(cam); err != nil {
+		t.Fatal(err)
+	}
+	if main.sink("camera") != nil {
+		t.Fatal("the camera is still published in main")
+	}
+	if err := cam.WriteSample(media.Sample{Data: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unpublish(cam); err != nil {
+		t.Errorf("unpublishing twice: %v", err)
+	}
+
+	main.h.rpc(moveTo("m1", "bo-1"))
+	ev.waitFor(t, "move done m1 via rpc")
+	bo := f.conn("bo-1")
+	if bo.sink("camera") != nil {
+		t.Error("the unpublished camera was published in bo-1")
+	}
+	if bo.sink("microphone") == nil {
+		t.Fatal("the microphone was not published in bo-1")
+	}
+	if err := mic.WriteSample(media.Sample{Data: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := bo.sink("microphone").state(); n != 1 {
+		t.Errorf("the microphone in bo-1 got %d samples, want 1", n)
+	}
+	if got := f.Log(); indexOf(got, "unpublish main camera") < 0 {
+		t.Errorf("log %q has no unpublish of the camera", got)
+	}
+}

@@ -132,6 +132,15 @@ func (t *Track) detach(rc *roomConn) {
 	t.sinks = keep
 }
 
+// detachAll stops feeding every room and returns what was fed.
+func (t *Track) detachAll() []sinkOf {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	all := t.sinks
+	t.sinks = nil
+	return all
+}
+
 // MediaStats is what this client received from one remote identity, of one
 // kind, in one room.
 type MediaStats struct {
