@@ -597,15 +597,12 @@ func (x *tx) liveElsewhere(m store.Meeting, identity, exclude string) (string, e
 		if st.SessionID == exclude || st.MeetingID == m.ID {
 			continue
 		}
-		other, err := x.meeting(m.AppID, st.MeetingID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		ok, err := x.inFamily(m, st.MeetingID)
 		if err != nil {
 			return "", err
 		}
-		if family(other) == family(m) {
-			return other.ID, nil
+		if ok {
+			return st.MeetingID, nil
 		}
 	}
 	return "", nil
@@ -645,18 +642,28 @@ func (x *tx) movedFrom(m store.Meeting, identity string) (string, error) {
 		if st.Live() || st.LeaveReason != LeaveMoved || st.MeetingID == m.ID || st.LeftAt.Before(leftAt) {
 			continue
 		}
-		other, err := x.meeting(m.AppID, st.MeetingID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		ok, err := x.inFamily(m, st.MeetingID)
 		if err != nil {
 			return "", err
 		}
-		if family(other) == family(m) {
-			from, leftAt = other.ID, st.LeftAt
+		if ok {
+			from, leftAt = st.MeetingID, st.LeftAt
 		}
 	}
 	return from, nil
+}
+
+// inFamily reports whether the meeting with this id is in m's family; an
+// unknown meeting is not.
+func (x *tx) inFamily(m store.Meeting, id string) (bool, error) {
+	other, err := x.meeting(m.AppID, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return family(other) == family(m), nil
 }
 
 // recentPlacement returns the room of m's family that the identity was
