@@ -446,13 +446,15 @@ func (c *Client) publishTrack(rc *roomConn, t *Track) error {
 	// Attached under c.mu, so that an Unpublish either sees this
 	// publication or has removed t before it is attached.
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !slices.Contains(c.tracks, t) {
+	kept := slices.Contains(c.tracks, t)
+	if kept {
+		t.attach(rc, s)
+	}
+	c.mu.Unlock()
+	if !kept {
 		rc.unclaim(t)
 		_ = s.Unpublish()
-		return nil
 	}
-	t.attach(rc, s)
 	return nil
 }
 
