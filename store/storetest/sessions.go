@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -312,18 +311,7 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		wg.Wait()
 		close(errs)
-		won := 0
-		for err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, store.ErrConflict):
-				t.Errorf("InTx: %v", err)
-			}
-		}
-		if won != 1 {
-			t.Errorf("%d openers won, want 1", won)
-		}
+		oneWins(t, "session opener", errs)
 	})
 
 	t.Run("Polls", func(t *testing.T) {

@@ -129,6 +129,24 @@ func seed(t *testing.T, s store.Store) world {
 }
 
 // must fails the test now if err is not nil.
+// oneWins checks the results of racing attempts (errs, closed): exactly
+// one succeeded, and every other lost with ErrConflict.
+func oneWins(t *testing.T, what string, errs <-chan error) {
+	t.Helper()
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("losing %s: %v, want ErrConflict", what, err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of the racing %ss won, want 1", won, what)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -229,18 +229,7 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		wg.Wait()
 		close(errs)
-		won := 0
-		for err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, store.ErrConflict):
-				t.Errorf("losing create: %v, want ErrConflict", err)
-			}
-		}
-		if won != 1 {
-			t.Errorf("%d creates succeeded, want 1", won)
-		}
+		oneWins(t, "create", errs)
 	})
 
 	t.Run("ReadModifyWrite", func(t *testing.T) {
