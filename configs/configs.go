@@ -39,6 +39,8 @@ type Config struct {
 	Webhooks Webhooks `mapstructure:"webhooks"`
 	// Sessions configures the tracking of sessions.
 	Sessions Sessions `mapstructure:"sessions"`
+	// Moves configures moves between connected meetings.
+	Moves Moves `mapstructure:"moves"`
 }
 
 // Webhooks configures the delivery of RealtimeKit's webhooks (see
@@ -77,6 +79,18 @@ type Sessions struct {
 	// EventRetention is how long LiveKit webhook ids are remembered to
 	// drop duplicates.
 	EventRetention time.Duration `mapstructure:"event_retention"`
+}
+
+// Moves configures how participants are moved between connected meetings
+// (docs/protocol.md §4).
+type Moves struct {
+	// Timeout is how long a move waits for the participant to arrive in the
+	// destination room before the family is told it failed (moveFailed).
+	Timeout time.Duration `mapstructure:"timeout"`
+	// RedeliverAfter is when the move instruction is sent once more, as a
+	// data packet, to a participant that has not arrived yet. It is capped
+	// at half of Timeout.
+	RedeliverAfter time.Duration `mapstructure:"redeliver_after"`
 }
 
 // Recording backends.
@@ -252,6 +266,9 @@ func setDefaults(v *viper.Viper) {
 
 	v.SetDefault("sessions.reconcile_interval", 30*time.Second)
 	v.SetDefault("sessions.event_retention", 7*24*time.Hour)
+
+	v.SetDefault("moves.timeout", 10*time.Second)
+	v.SetDefault("moves.redeliver_after", time.Second)
 }
 
 // Load reads the configuration: defaults, then the YAML file at path (if
@@ -455,6 +472,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Sessions.EventRetention < time.Hour {
 		bad("sessions.event_retention must be at least 1h")
+	}
+	if c.Moves.Timeout < time.Second {
+		bad("moves.timeout must be at least 1s")
+	}
+	if c.Moves.RedeliverAfter <= 0 || c.Moves.RedeliverAfter >= c.Moves.Timeout {
+		bad("moves.redeliver_after must be positive and shorter than moves.timeout")
 	}
 	return errors.Join(errs...)
 }

@@ -233,3 +233,36 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestMovesConfig(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Moves; m.Timeout != 10*time.Second || m.RedeliverAfter != time.Second {
+		t.Fatalf("moves defaults: %+v", m)
+	}
+	t.Run("file and env", func(t *testing.T) {
+		t.Setenv("SIDECAR_MOVES_REDELIVER_AFTER", "500ms")
+		c, err := Load(writeFile(t, minimal+"moves: {timeout: 3s}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := c.Moves; m.Timeout != 3*time.Second || m.RedeliverAfter != 500*time.Millisecond {
+			t.Fatalf("moves from file and env: %+v", m)
+		}
+	})
+
+	for _, tc := range []struct{ name, body, want string }{
+		{"timeout too short", "moves: {timeout: 100ms, redeliver_after: 50ms}\n", "moves.timeout"},
+		{"redeliver after the timeout", "moves: {timeout: 2s, redeliver_after: 2s}\n", "moves.redeliver_after"},
+		{"no redelivery delay", "moves: {redeliver_after: 0s}\n", "moves.redeliver_after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, minimal+tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

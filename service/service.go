@@ -77,7 +77,8 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		}
 	}
 
-	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, log.With("component", "mover"))
+	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, log.With("component", "mover"),
+		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter))
 	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"))
 
 	// Outgoing webhooks: a persistent outbox, signed with their own key.
