@@ -132,22 +132,21 @@ func newFamilyObserver(t *testing.T, sc *Sidecar, meeting string) *familyObserve
 func (o *familyObserver) failuresOf(id string) []rtkclient.MoveFailed {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []rtkclient.MoveFailed
-	for _, f := range o.failed {
-		if f.ParticipantID == id {
-			out = append(out, f)
-		}
-	}
-	return out
+	return ofParticipant(o.failed, id, func(f rtkclient.MoveFailed) string { return f.ParticipantID })
 }
 
 func (o *familyObserver) arrivalsOf(id string) []rtkclient.MeetingChanged {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []rtkclient.MeetingChanged
-	for _, a := range o.arrivals {
-		if a.ParticipantID == id {
-			out = append(out, a)
+	return ofParticipant(o.arrivals, id, func(m rtkclient.MeetingChanged) string { return m.ParticipantID })
+}
+
+// ofParticipant returns the events in evs about participant id, in order.
+func ofParticipant[T any](evs []T, id string, participant func(T) string) []T {
+	var out []T
+	for _, e := range evs {
+		if participant(e) == id {
+			out = append(out, e)
 		}
 	}
 	return out
