@@ -87,9 +87,9 @@ type Moves struct {
 	// Timeout is how long a move waits for the participant to arrive in the
 	// destination room before the family is told it failed (moveFailed).
 	Timeout time.Duration `mapstructure:"timeout"`
-	// RedeliverAfter is when the move instruction is sent once more, as a
-	// data packet, to a participant that has not arrived yet. It is capped
-	// at half of Timeout.
+	// RedeliverAfter is when the move instruction is sent once more to a
+	// participant that has not arrived yet (as data if the RPC went
+	// unanswered). It is capped at half of Timeout.
 	RedeliverAfter time.Duration `mapstructure:"redeliver_after"`
 }
 
