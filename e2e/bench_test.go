@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -576,7 +575,7 @@ func newBenchClient(t *testing.T, sc *Sidecar, meeting, name string, feeder bool
 	b := &benchClient{name: name, arrivals: map[string]time.Time{}}
 	var tok string
 	b.id, tok = sc.AddParticipant(t, meeting, name, presets.GroupCallParticipant)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("client", name)
+	log := clientLog(t, name)
 	b.c = rtkclient.New(sc.BaseURL, tok, append([]rtkclient.Option{rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
 		MoveDone: func(r rtkclient.MoveReport) {
 			if r.Err != nil {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -677,7 +676,7 @@ func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, v
 	t.Helper()
 	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}}
 	m.id, m.token = sc.AddParticipant(t, meeting, name, preset)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("client", name)
+	log := clientLog(t, name)
 	m.c = rtkclient.New(sc.BaseURL, m.token, rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
 		Closing: func(c rtkclient.Closing) {
 			now := time.Now()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -107,8 +106,7 @@ func newFamilyObserver(t *testing.T, sc *Sidecar, meeting string) *familyObserve
 	t.Helper()
 	o := &familyObserver{}
 	_, tok := sc.AddParticipant(t, meeting, "observer", presets.GroupCallHost)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("client", "observer")
-	c := rtkclient.New(sc.BaseURL, tok, rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
+	c := rtkclient.New(sc.BaseURL, tok, rtkclient.WithLogger(clientLog(t, "observer")), rtkclient.WithHandlers(rtkclient.Handlers{
 		MoveFailed: func(f rtkclient.MoveFailed) {
 			o.mu.Lock()
 			defer o.mu.Unlock()
