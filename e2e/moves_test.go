@@ -15,6 +15,7 @@ import (
 
 	"rtk-sidecar/configs"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/rtkclient"
 )
 
@@ -171,9 +172,7 @@ func joinPlain(t *testing.T, sc *Sidecar, token string) *plainClient {
 		if !ok || u.Topic != rtkclient.MoveTopic {
 			return
 		}
-		var in struct {
-			MoveID string `json:"moveId"`
-		}
+		var in protocol.MoveInstruction
 		if err := json.Unmarshal(u.Payload, &in); err == nil && in.MoveID != "" {
 			p.mu.Lock()
 			p.moves[in.MoveID]++
