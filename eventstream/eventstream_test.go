@@ -1,0 +1,83 @@
+package eventstream
+
+import (
+	"fmt"
+	"testing"
+)
+
+func recv(t *testing.T, s *Sub) Message {
+	t.Helper()
+	select {
+	case m := <-s.C():
+		return m
+	default:
+		t.Fatal("no message")
+		return Message{}
+	}
+}
+
+func TestSendReachesEveryStreamOfTheIdentity(t *testing.T) {
+	h := NewHub()
+	a1, a2, b := h.Subscribe("a"), h.Subscribe("a"), h.Subscribe("b")
+	if n := h.Send("a", Message{Event: "rtk.move", ID: "m1", Data: []byte(`{"x":1}`)}); n != 2 {
+		t.Fatalf("Send reached %d streams, want 2", n)
+	}
+	for _, s := range []*Sub{a1, a2} {
+		if m := recv(t, s); m.Event != "rtk.move" || m.ID != "m1" || string(m.Data) != `{"x":1}` {
+			t.Errorf("got %+v", m)
+		}
+	}
+	select {
+	case m := <-b.C():
+		t.Errorf("b got %+v", m)
+	default:
+	}
+	if n := h.Send("nobody", Message{Event: "x"}); n != 0 {
+		t.Errorf("Send to an identity without streams reached %d", n)
+	}
+}
+
+func TestClosedStreamGetsNothing(t *testing.T) {
+	h := NewHub()
+	s := h.Subscribe("a")
+	s.Close()
+	s.Close() // idempotent
+	<-s.Done()
+	if n := h.Send("a", Message{Event: "x"}); n != 0 {
+		t.Errorf("Send after Close reached %d streams", n)
+	}
+	if h.Open("a") != 0 {
+		t.Errorf("Open = %d after Close", h.Open("a"))
+	}
+}
+
+func TestSlowStreamIsClosedNotBlocking(t *testing.T) {
+	h := NewHub()
+	slow := h.Subscribe("a")
+	for i := range buffered {
+		if n := h.Send("a", Message{Event: "x", ID: fmt.Sprint(i)}); n != 1 {
+			t.Fatalf("message %d reached %d streams", i, n)
+		}
+	}
+	fresh := h.Subscribe("a")
+	// The slow stream is full: this Send must close it, not wait, and still
+	// reach the other stream.
+	if n := h.Send("a", Message{Event: "x", ID: "overflow"}); n != 1 {
+		t.Fatalf("overflowing Send reached %d streams, want 1", n)
+	}
+	select {
+	case <-slow.Done():
+	default:
+		t.Fatal("the full stream is still open")
+	}
+	if m := recv(t, fresh); m.ID != "overflow" {
+		t.Errorf("fresh got %+v", m)
+	}
+	// What the slow stream had buffered is still readable, in order.
+	if m := recv(t, slow); m.ID != "0" {
+		t.Errorf("slow's first message is %+v", m)
+	}
+	if h.Open("a") != 1 {
+		t.Errorf("Open = %d, want 1", h.Open("a"))
+	}
+}
