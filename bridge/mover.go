@@ -18,6 +18,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
 
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
 )
 
@@ -160,6 +161,9 @@ type MoveResult struct {
 	Via string
 	// Deliveries counts the instructions sent (0, 1, or 2 after a re-delivery).
 	Deliveries int
+	// Streams counts the participant's event streams that took the last
+	// instruction (WithStreams), besides LiveKit.
+	Streams int
 	// Err is set exactly when Outcome is MoveFailed.
 	Err error
 	// Elapsed runs from the call of Move to its return.
@@ -176,7 +180,21 @@ type moverConfig struct {
 	pollInterval time.Duration
 	rpcTimeout   time.Duration
 	tokenTTL     time.Duration
+	streams      Streams
 }
+
+// Streams delivers move instructions over the participants' event streams
+// to the sidecar (eventstream.Hub). Send must not block; it returns how
+// many streams took the message.
+type Streams interface {
+	Send(identity string, m eventstream.Message) int
+}
+
+// WithStreams sends every instruction on the participant's event streams
+// too, before LiveKit's RPC or data packet (docs/protocol.md §4): a path
+// that does not depend on the SFU's data channel to the client, which can
+// stall for seconds under load. The client acts on the first copy.
+func WithStreams(s Streams) MoverOption { return func(c *moverConfig) { c.streams = s } }
 
 // WithMoveTimeout sets how long Move waits for the participant to arrive
 // (default 10 s).
@@ -424,6 +442,10 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
 	send := func(until time.Time) error {
 		res.Deliveries++
+		if m.cfg.streams != nil {
+			res.Streams = m.cfg.streams.Send(o.Identity,
+				eventstream.Message{Event: protocol.MoveMethod, ID: o.MoveID, Data: payload})
+		}
 		via, err := m.sendAndWait(ctx, a, o, payload, useRPC, until)
 		switch {
 		case via != "":
@@ -741,7 +763,7 @@ func (m *Mover) deliver(ctx context.Context, o MoveOrder, payload []byte, useRPC
 
 func (m *Mover) logResult(o MoveOrder, r MoveResult) {
 	attrs := []any{"move", o.MoveID, "identity", o.Identity, "from", o.FromRoom, "to", o.ToRoom,
-		"outcome", r.Outcome.String(), "via", r.Via, "deliveries", r.Deliveries, "elapsed", r.Elapsed}
+		"outcome", r.Outcome.String(), "via", r.Via, "deliveries", r.Deliveries, "streams", r.Streams, "elapsed", r.Elapsed}
 	if r.Err != nil {
 		m.log.Warn("move failed", append(attrs, "err", r.Err)...)
 		return

@@ -620,3 +620,57 @@ func eventually(t *testing.T, timeout time.Duration, cond func() string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestMoveOverStream: an instruction also goes out on the participant's
+// event stream, first, and a client that LiveKit cannot reach (its data
+// channel stalled) moves on that copy, at once rather than at a timeout.
+func TestMoveOverStream(t *testing.T) {
+	t.Run("deaf to LiveKit: arrives by the stream", func(t *testing.T) {
+		lk := newLiveKit()
+		m := newMover(t, lk, slices.Concat(fast, []bridge.MoverOption{bridge.WithStreams(lk.Streams())})...)
+		lk.Join("main", participant("p"), bridgetest.Behavior{Stream: true, Deaf: true, RPCDelay: time.Second})
+		start := time.Now()
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveArrived || res.Streams != 1 || res.Deliveries != 1 {
+			t.Fatalf("Move = %+v, want arrived after one delivery that one stream took", res)
+		}
+		if d := time.Since(start); d > 150*time.Millisecond {
+			t.Errorf("Move took %s: it waited for LiveKit", d)
+		}
+		ds := lk.Deliveries("p")
+		if len(ds) != 1 || ds[0].Via != "stream" || ds[0].Topic != protocol.MoveMethod || ds[0].Room != "main" {
+			t.Fatalf("deliveries = %+v, want the stream's copy only", ds)
+		}
+		if lk.Participant("bo-1", "p") == nil || lk.Participant("main", "p") != nil {
+			t.Errorf("p is in bo-1: %v, in main: %v", lk.Identities("bo-1"), lk.Identities("main"))
+		}
+	})
+	t.Run("both paths: the stream's copy first, followed once", func(t *testing.T) {
+		lk := newLiveKit()
+		m := newMover(t, lk, slices.Concat(fast, []bridge.MoverOption{bridge.WithStreams(lk.Streams())})...)
+		lk.Join("main", participant("p"), bridgetest.Behavior{Stream: true})
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveArrived || res.Streams != 1 {
+			t.Fatalf("Move = %+v", res)
+		}
+		ds := lk.Deliveries("p")
+		if len(ds) == 0 || ds[0].Via != "stream" {
+			t.Fatalf("deliveries = %+v, want the stream's copy first", ds)
+		}
+		if string(ds[0].Payload) != string(ds[len(ds)-1].Payload) {
+			t.Errorf("the copies differ:\n%s\n%s", ds[0].Payload, ds[len(ds)-1].Payload)
+		}
+		if got := lk.Identities("bo-1"); !slices.Equal(got, []string{"p"}) {
+			t.Errorf("bo-1 lists %v", got)
+		}
+	})
+	t.Run("no stream open: LiveKit alone", func(t *testing.T) {
+		lk := newLiveKit()
+		m := newMover(t, lk, slices.Concat(fast, []bridge.MoverOption{bridge.WithStreams(lk.Streams())})...)
+		lk.Join("main", participant("p"), bridgetest.Behavior{})
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveArrived || res.Streams != 0 || res.Via != bridge.ViaRPC {
+			t.Fatalf("Move = %+v, want arrived by RPC with no stream", res)
+		}
+	})
+}

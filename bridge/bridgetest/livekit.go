@@ -12,6 +12,8 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
 	"google.golang.org/protobuf/proto"
+
+	"rtk-sidecar/eventstream"
 )
 
 // LiveKit is an in-memory LiveKit RoomService with participants in rooms,
@@ -68,6 +70,13 @@ type Behavior struct {
 	// RPCDelay delays LiveKit's answer to the RPC (the client acts at once):
 	// LiveKit answers RpcError 1501 only after 2 s.
 	RPCDelay time.Duration
+	// Stream: it has an event stream open to the sidecar (Streams), and
+	// takes instructions from it as from LiveKit.
+	Stream bool
+	// Deaf: nothing LiveKit sends reaches it (a data channel stalled under
+	// load): data packets are lost, and RPCs fail with RpcError 1501 after
+	// RPCDelay. Only its event stream, if it has one, gets through.
+	Deaf bool
 }
 
 // RPCAnswer is how a simulated client answers a move RPC.
@@ -85,7 +94,7 @@ const (
 
 // Delivery is a move instruction that reached a simulated client.
 type Delivery struct {
-	Via      string // "rpc" or "data"
+	Via      string // "rpc", "data" or "stream"
 	Room     string // the room it was sent in
 	Identity string
 	Topic    string // data topic, or the RPC method
@@ -96,6 +105,7 @@ type Delivery struct {
 type clientState struct {
 	Behavior
 	received int
+	followed map[string]bool // move ids
 }
 
 // NewLiveKit returns an empty LiveKit that verifies move tokens with the
@@ -417,7 +427,7 @@ func (l *LiveKit) SendData(_ context.Context, req *livekit.SendDataRequest) (*li
 		}
 	}
 	for _, id := range ids {
-		if p := l.rooms[req.Room][id]; p != nil {
+		if p := l.rooms[req.Room][id]; p != nil && !l.deafLocked(id) {
 			l.deliverLocked(Delivery{Via: "data", Room: req.Room, Identity: id, Topic: req.GetTopic(),
 				Payload: append([]byte(nil), req.Data...), At: time.Now()}, p.Sid)
 		}
@@ -460,12 +470,48 @@ func (l *LiveKit) performRpc(req *livekit.PerformRpcRequest) (*livekit.PerformRp
 	if b.RPC == RPCUnsupported {
 		return nil, 0, twirp.NewError(twirp.InvalidArgument, "RpcError 1400: Method not supported at destination")
 	}
+	if b.Deaf {
+		return nil, b.RPCDelay, twirp.NewError(twirp.Canceled, "RpcError 1501: Connection timeout")
+	}
 	l.deliverLocked(Delivery{Via: "rpc", Room: req.Room, Identity: req.DestinationIdentity, Topic: req.Method,
 		Payload: []byte(req.Payload), At: time.Now()}, p.Sid)
 	if b.RPC == RPCNoAck {
 		return nil, b.RPCDelay, twirp.NewError(twirp.Canceled, "RpcError 1501: Connection timeout")
 	}
 	return &livekit.PerformRpcResponse{Payload: `{"v":1,"accepted":true}`}, b.RPCDelay, nil
+}
+
+func (l *LiveKit) deafLocked(identity string) bool {
+	b := l.behaviors[identity]
+	return b != nil && b.Deaf
+}
+
+// Streams returns the simulated clients' event streams to the sidecar, as
+// a bridge.Streams: a message reaches every client with Behavior.Stream
+// that is in a room, and a move instruction is followed like one that came
+// through LiveKit.
+func (l *LiveKit) Streams() Streams { return Streams{l} }
+
+// Streams are the simulated clients' event streams.
+type Streams struct{ l *LiveKit }
+
+// Send delivers m to identity's stream and reports how many streams took it (0 or 1).
+func (s Streams) Send(identity string, m eventstream.Message) int {
+	l := s.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.behaviors[identity]
+	if b == nil || !b.Stream {
+		return 0
+	}
+	for room, ps := range l.rooms {
+		if p := ps[identity]; p != nil {
+			l.deliverLocked(Delivery{Via: "stream", Room: room, Identity: identity, Topic: m.Event,
+				Payload: append([]byte(nil), m.Data...), At: time.Now()}, p.Sid)
+			return 1
+		}
+	}
+	return 0
 }
 
 // deliverLocked records d and, when the client follows it, moves the client
@@ -484,6 +530,19 @@ func (l *LiveKit) deliverLocked(d Delivery, sid string) {
 	if b.Never || b.received <= b.Ignore {
 		return
 	}
+	// Like a real client, it follows each move once, whichever copy of its
+	// instruction comes first.
+	var in struct {
+		MoveID string `json:"moveId"`
+	}
+	_ = json.Unmarshal(d.Payload, &in)
+	if b.followed[in.MoveID] {
+		return
+	}
+	if b.followed == nil {
+		b.followed = map[string]bool{}
+	}
+	b.followed[in.MoveID] = true
 	l.wg.Add(1)
 	go l.follow(d, sid, b.Behavior)
 }
