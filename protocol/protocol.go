@@ -21,6 +21,9 @@ const (
 	// MoveTopic is the data topic of move instructions sent when the RPC
 	// cannot be used.
 	MoveTopic = "rtk.move"
+	// EventsPath is the sidecar's event stream (server-sent events), which
+	// carries move instructions as events named MoveMethod.
+	EventsPath = "/client/v1/events"
 )
 
 // Event types: the "type" of an Event (docs/protocol.md §3).

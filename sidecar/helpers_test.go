@@ -23,6 +23,7 @@ import (
 	"rtk-sidecar/breakouts/breakoutstest"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/sidecar"
 	"rtk-sidecar/store/sqlstore"
@@ -68,6 +69,8 @@ type env struct {
 	rooms *bridgetest.Rooms
 	svc   *meetings.Service
 	mover *breakoutstest.Mover
+	hub   *eventstream.Hub
+	api   *sidecar.Server
 }
 
 func newEnv(t *testing.T) *env {
@@ -98,12 +101,13 @@ func newEnv(t *testing.T) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = bo.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
-	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Checks: map[string]sidecar.Check{
+	hub := eventstream.NewHub()
+	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Streams: hub, Checks: map[string]sidecar.Check{
 		"livekit": func(ctx context.Context) error { _, err := rooms.ListRooms(ctx, nil); return err },
 	}})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, rooms: rooms, svc: svc, mover: mover}
+	return &env{t: t, srv: srv, rooms: rooms, svc: svc, mover: mover, hub: hub, api: api}
 }
 
 // response is a decoded API answer.

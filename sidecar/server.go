@@ -16,12 +16,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/livekit/protocol/auth"
 
 	"rtk-sidecar/breakouts"
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/recording"
@@ -58,6 +60,9 @@ type Deps struct {
 	// whose signatures are checked with LiveKitKeys.
 	LiveKitEvents LiveKitEventHandler
 	LiveKitKeys   auth.KeyProvider
+
+	// Streams serves the participants' event streams (GET /client/v1/events).
+	Streams *eventstream.Hub
 }
 
 // Server serves the REST API.
@@ -67,11 +72,14 @@ type Server struct {
 	keys     keyring
 	log      *slog.Logger
 	engine   *gin.Engine
+
+	stopping     chan struct{} // closed when Serve begins to shut down: long-lived streams end
+	stoppingOnce sync.Once
 }
 
 // New returns a Server for deps. It starts nothing.
 func New(deps Deps) *Server {
-	s := &Server{Deps: deps, meetings: deps.Meetings, keys: deps.Keys, log: deps.Log}
+	s := &Server{Deps: deps, meetings: deps.Meetings, keys: deps.Keys, log: deps.Log, stopping: make(chan struct{})}
 	s.engine = s.routes()
 	return s
 }
@@ -107,6 +115,9 @@ func (s *Server) routes() *gin.Engine {
 
 	client := r.Group("/client/v1")
 	client.POST("/join", handle(s.join))
+	if s.Streams != nil {
+		client.GET("/events", handle(s.events))
+	}
 	s.clientBreakoutRoutes(client)
 	return r
 }
@@ -228,6 +239,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, shutdownTimeout tim
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Shutdown waits for handlers, and an event stream never ends by itself.
+	srv.RegisterOnShutdown(func() { s.stoppingOnce.Do(func() { close(s.stopping) }) })
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("API listening", "addr", ln.Addr().String())
