@@ -100,6 +100,7 @@ type Client struct {
 	log            *slog.Logger
 	h              Handlers
 	naive          bool
+	noStream       bool
 	maxOverlap     time.Duration
 	connectTimeout time.Duration
 	connector      connector
@@ -113,6 +114,7 @@ type Client struct {
 
 	mu          sync.Mutex
 	started     bool
+	streaming   bool
 	closed      bool
 	cur         *roomConn              // the room the application is in
 	conns       map[*roomConn]struct{} // every open connection (two during a move)
@@ -163,6 +165,7 @@ func (c *Client) Join(ctx context.Context) (JoinInfo, error) {
 	}
 	c.mu.Lock()
 	c.meeting = MeetingRef{ID: j.MeetingID}
+	c.startStreamLocked()
 	c.mu.Unlock()
 	return j, c.Connect(ctx, j.URL, j.Token)
 }

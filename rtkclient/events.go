@@ -47,7 +47,7 @@ type Disconnected struct {
 // client then stays where it was and performs a repeated instruction again.
 type MoveReport struct {
 	MoveID    string
-	Via       string // "rpc", "data" or "livekit" (LiveKit's own room move)
+	Via       string // "stream", "rpc", "data" or "livekit" (LiveKit's own room move)
 	From, To  string // LiveKit rooms
 	Received  time.Time
 	Joined    time.Time // connected to the destination

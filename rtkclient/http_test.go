@@ -52,6 +52,18 @@ func newSidecar(t *testing.T, answers map[string]answer) *sidecar {
 	return s
 }
 
+// find returns the first request of method and path.
+func (s *sidecar) find(method, path string) (recorded, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.reqs {
+		if r.method == method && r.path == path {
+			return r, true
+		}
+	}
+	return recorded{}, false
+}
+
 func (s *sidecar) last() recorded {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,7 +209,7 @@ func TestJoin(t *testing.T) {
 		string(j.Permissions) != `{"can_alter_connected_meetings":true}` {
 		t.Errorf("join info %+v", j)
 	}
-	if r := s.last(); r.auth != "Bearer ptok" || r.method != "POST" {
+	if r, ok := s.find("POST", "/client/v1/join"); !ok || r.auth != "Bearer ptok" {
 		t.Errorf("join request %+v", r)
 	}
 	if c.Room() != "main" || c.Identity() != "p1" || f.conn("main").sink("microphone") == nil {

@@ -1,0 +1,177 @@
+package rtkclient
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// streamSidecar answers the join and serves the event stream: each stream
+// request takes the next connection's script, a channel of raw chunks
+// written as they come; the connection ends when its channel closes.
+type streamSidecar struct {
+	*httptest.Server
+	mu      sync.Mutex
+	opened  []*http.Request
+	scripts chan chan string
+	status  int // answer to the stream request (200)
+}
+
+func newStreamSidecar(t *testing.T) *streamSidecar {
+	s := &streamSidecar{scripts: make(chan chan string, 4), status: 200}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method + " " + r.URL.Path {
+		case "POST /client/v1/join":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"success":true,"data":{"url":"ws://lk","token":"main/me","room":"main","identity":"me","meeting_id":"main","participant_id":"me"}}`)
+		case "GET /client/v1/events":
+			s.mu.Lock()
+			s.opened = append(s.opened, r)
+			status := s.status
+			s.mu.Unlock()
+			if status != 200 {
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, `{"success":false,"error":{"code":404,"message":"no such endpoint"}}`)
+				return
+			}
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			var script chan string
+			select {
+			case script = <-s.scripts:
+			case <-r.Context().Done():
+				return
+			}
+			for {
+				select {
+				case chunk, ok := <-script:
+					if !ok {
+						return
+					}
+					_, _ = io.WriteString(w, chunk)
+					w.(http.Flusher).Flush()
+				case <-r.Context().Done():
+					return
+				}
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *streamSidecar) streams() []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*http.Request(nil), s.opened...)
+}
+
+// sse is a move instruction as the sidecar's stream carries it.
+func sse(moveID, room string) string {
+	return fmt.Sprintf(": comment\nevent: rtk.move\nid: %s\ndata: %s\n\n", moveID, moveTo(moveID, room))
+}
+
+func joined(t *testing.T, s *streamSidecar, f *fakeLiveKit, ev *events, opts ...Option) *Client {
+	t.Helper()
+	opts = append([]Option{WithHandlers(ev.handlers()), WithMaxOverlap(time.Second)}, opts...)
+	c := New(s.URL, "ptok", opts...)
+	c.connector = f
+	t.Cleanup(c.Close)
+	if _, err := c.Join(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestStreamInstruction: an instruction on the event stream is followed,
+// and LiveKit's copies of it, which come later, are dropped.
+func TestStreamInstruction(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	c := joined(t, s, f, ev)
+	script := make(chan string, 4)
+	s.scripts <- script
+	script <- "event: unknown\ndata: {}\n\n" // ignored
+	script <- sse("m1", "bo-1")
+	ev.waitFor(t, "move done m1 via stream")
+
+	reqs := s.streams()
+	if len(reqs) != 1 || reqs[0].Header.Get("Authorization") != "Bearer ptok" || reqs[0].Header.Get("Accept") != "text/event-stream" {
+		t.Fatalf("stream requests: %d, first %v", len(reqs), reqs[0].Header)
+	}
+	f.conn("bo-1").h.rpc(moveTo("m1", "bo-1"))
+	f.conn("bo-1").h.data(MoveTopic, []byte(moveTo("m1", "bo-1")))
+	time.Sleep(50 * time.Millisecond)
+	n := 0
+	for _, l := range f.Log() {
+		if l == "connect bo-1" {
+			n++
+		}
+	}
+	if n != 1 || c.Room() != "bo-1" {
+		t.Errorf("connected to bo-1 %d times (log %q), want once", n, f.Log())
+	}
+}
+
+// TestStreamReconnects: a dropped stream is opened again, and the new one
+// carries instructions.
+func TestStreamReconnects(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	c := joined(t, s, f, ev)
+	first := make(chan string)
+	s.scripts <- first
+	close(first) // the sidecar ends the stream (a restart, a slow reader)
+	second := make(chan string, 1)
+	s.scripts <- second
+	second <- sse("m2", "bo-2")
+	ev.waitFor(t, "move done m2 via stream")
+	if n := len(s.streams()); n != 2 {
+		t.Errorf("%d stream requests, want 2", n)
+	}
+	if c.Room() != "bo-2" {
+		t.Errorf("in %q", c.Room())
+	}
+}
+
+// TestStreamRefusedOrOff: a sidecar without the stream (404) is asked once;
+// WithoutEventStream never asks. Moves still come through LiveKit.
+func TestStreamRefusedOrOff(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		opts   []Option
+		want   int
+	}{
+		{"404", 404, nil, 1},
+		{"off", 200, []Option{WithoutEventStream()}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStreamSidecar(t)
+			s.status = tc.status
+			f := newFakeLiveKit()
+			ev := &events{}
+			c := joined(t, s, f, ev, tc.opts...)
+			f.conn("main").h.rpc(moveTo("m1", "bo-1"))
+			ev.waitFor(t, "move done m1 via rpc")
+			time.Sleep(streamRetryMin + 100*time.Millisecond) // a retry would have come by now
+			if n := len(s.streams()); n != tc.want {
+				t.Errorf("%d stream requests, want %d", n, tc.want)
+			}
+			if !strings.HasPrefix(c.Room(), "bo-1") {
+				t.Errorf("in %q", c.Room())
+			}
+		})
+	}
+}
