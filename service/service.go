@@ -25,6 +25,7 @@ import (
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/configs"
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/keyfile"
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/polls"
@@ -77,8 +78,11 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		}
 	}
 
+	// Move instructions go over the clients' event streams as well as LiveKit.
+	streams := eventstream.NewHub()
 	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, log.With("component", "mover"),
-		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter))
+		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter),
+		bridge.WithStreams(streams))
 	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"))
 
 	// Outgoing webhooks: a persistent outbox, signed with their own key.
@@ -122,7 +126,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 			return err
 		},
 	}
-	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected,
+	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
 		Recordings: rec.Service,
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
 		Webhooks:      webhooks.NewService(st, signer, outbox),
