@@ -136,6 +136,23 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		}
 		return ""
 	})
+	// The instructions went over the clients' event streams as well as LiveKit
+	// (docs/protocol.md §4); each client followed the first copy, once.
+	vias := map[string]int{}
+	for _, m := range online {
+		if m == host {
+			continue
+		}
+		rs := m.reports()
+		if len(rs) != 1 {
+			t.Fatalf("%s has %d move reports after the start, want 1: %+v", m.name, len(rs), rs)
+		}
+		vias[rs[0].Via]++
+	}
+	t.Logf("start instructions followed, by path: %v", vias)
+	if vias["stream"] == 0 || vias["stream"]+vias["rpc"]+vias["data"] != len(online)-1 {
+		t.Errorf("start instructions followed by path %v: want some over the event stream, all over stream, rpc or data", vias)
+	}
 
 	// The offline participant joins: it lands in its room and is heard there.
 	if j := offline.join(t); j.Room != assigned[offline.id] || j.MeetingID != assigned[offline.id] {
