@@ -383,14 +383,22 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	defer unlock()
 	deadline := time.Now().Add(m.cfg.timeout)
 
-	// (a) Where is it?
+	// (a) Where is it? Both rooms at once: under load, each call to LiveKit
+	// takes hundreds of milliseconds, and the instruction waits for them.
+	var dst *livekit.ParticipantInfo
+	var dstErr error
+	looked := make(chan struct{})
+	go func() {
+		defer close(looked)
+		dst, dstErr = m.participant(ctx, o.ToRoom, o.Identity)
+	}()
 	src, err := m.participant(ctx, o.FromRoom, o.Identity)
+	<-looked
 	if err != nil {
 		return fail(err)
 	}
-	dst, err := m.participant(ctx, o.ToRoom, o.Identity)
-	if err != nil {
-		return fail(err)
+	if dstErr != nil {
+		return fail(dstErr)
 	}
 	switch {
 	case src == nil && dst == nil:
