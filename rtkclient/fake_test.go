@@ -40,6 +40,17 @@ func (f *fakeLiveKit) Log() []string {
 	return append([]string(nil), f.log...)
 }
 
+// connects counts the successful connections to room so far.
+func (f *fakeLiveKit) connects(room string) int {
+	n := 0
+	for _, l := range f.Log() {
+		if l == "connect "+room {
+			n++
+		}
+	}
+	return n
+}
+
 // conn returns the open connection to room, or nil.
 func (f *fakeLiveKit) conn(room string) *fakeConn {
 	f.mu.Lock()

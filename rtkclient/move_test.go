@@ -145,13 +145,7 @@ func TestMoveDedupe(t *testing.T) {
 	f.conn("bo-1").h.data(MoveTopic, []byte(in)) // a late copy in the destination
 	main.h.rpc(in)
 	time.Sleep(50 * time.Millisecond)
-	n := 0
-	for _, l := range f.Log() {
-		if l == "connect bo-1" {
-			n++
-		}
-	}
-	if n != 1 || c.Room() != "bo-1" {
+	if n := f.connects("bo-1"); n != 1 || c.Room() != "bo-1" {
 		t.Errorf("connected to bo-1 %d times (log %q), want once", n, f.Log())
 	}
 }
