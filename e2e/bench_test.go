@@ -163,7 +163,7 @@ func TestBenchmarkStart(t *testing.T) {
 	// One feeder for everyone: 20 ms Opus frames, only outside the parent.
 	feedAll(t, clients, parent)
 
-	cpuJoin := readCPU(sc)
+	cpuJoin, udpJoin := readCPU(sc), readUDPDrops()
 	joinStart := time.Now()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
@@ -197,7 +197,8 @@ func TestBenchmarkStart(t *testing.T) {
 		}
 		return ""
 	})
-	t.Logf("BENCH start join: %d clients joined the parent in %s (%s)", n, ms(joined), readCPU(sc).sub(cpuJoin))
+	t.Logf("BENCH start join: %d clients joined the parent in %s (%s; %d UDP datagrams dropped at full receive buffers)",
+		n, ms(joined), readCPU(sc).sub(cpuJoin), readUDPDrops()-udpJoin)
 	// Let the parent's subscriptions settle (100 x 99 negotiated, no media) before the start.
 	idle := waitIdle(t, sc, 60*time.Second)
 	t.Logf("BENCH start settle: CPU quiet after %s", ms(idle))
@@ -245,7 +246,7 @@ func TestBenchmarkStart(t *testing.T) {
 		stopProfile = func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
 		t.Cleanup(stopProfile)
 	}
-	cpu0 := readCPU(sc)
+	cpu0, udp0 := readCPU(sc), readUDPDrops()
 	t0 := time.Now()
 	fam.admin(t, 200, "POST", "/start", map[string]any{"version": st.Version})
 	rest := time.Since(t0)
@@ -340,7 +341,7 @@ func TestBenchmarkStart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cpu := readCPU(sc).sub(cpu0)
+	cpu, udpDrops := readCPU(sc).sub(cpu0), readUDPDrops()-udp0
 	stopProfile()
 
 	// Where everyone is at the end, and how the moves went.
@@ -409,8 +410,8 @@ func TestBenchmarkStart(t *testing.T) {
 	t.Logf("BENCH start metric=audible_to_a_roommate n=%d %s", len(audibleTimes), summary(audibleTimes))
 	t.Logf("BENCH start metric=heard_by_every_roommate n=%d %s", len(meshTimes), summary(meshTimes))
 	t.Logf("BENCH start metric=source_overlap n=%d %s", len(overlap), summary(overlap))
-	t.Logf("BENCH start moves: %d client move reports, %d failed at the client, %d moveFailed from the server, instructions followed by path %v; cpu %s",
-		reports, failed, serverFailed, via, cpu)
+	t.Logf("BENCH start moves: %d client move reports, %d failed at the client, %d moveFailed from the server, instructions followed by path %v; cpu %s; %d UDP datagrams dropped at full receive buffers",
+		reports, failed, serverFailed, via, cpu, udpDrops)
 	t.Logf("BENCH start targets: all present %s (target <= 1.5s: %v), all audible %s (target <= 3s: %v)",
 		ms(allPresent), allPresent <= 1500*time.Millisecond, ms(pct(audibleTimes, 100)), pct(audibleTimes, 100) <= 3*time.Second)
 }
@@ -708,6 +709,35 @@ type cpuSample struct {
 	self     time.Duration
 	sfu      time.Duration
 	sfuFound bool
+}
+
+// readUDPDrops is the network namespace's count of UDP datagrams dropped
+// because a socket's receive buffer was full (RcvbufErrors of
+// /proc/net/snmp): the SFU's and the clients' sockets together. 0 when
+// unreadable.
+func readUDPDrops() int64 {
+	raw, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for line := range strings.Lines(string(raw)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = fields
+			continue
+		}
+		for i, name := range names {
+			if name == "RcvbufErrors" && i < len(fields) {
+				v, _ := strconv.ParseInt(fields[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
 }
 
 func readCPU(sc *Sidecar) cpuSample {
