@@ -69,6 +69,8 @@ type sink interface {
 type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client for the sidecar (default http.DefaultClient).
+// The event stream uses it too: a Timeout on it cuts the stream, which then
+// reconnects.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
 
 // WithLogger sets the logger (default: discard).
