@@ -16,14 +16,12 @@ const Version = 1
 const (
 	// EventsTopic is the data topic of connected-meetings events.
 	EventsTopic = "rtk.connected_meetings"
-	// MoveMethod is the RPC method a client registers for move instructions.
+	// MoveMethod is the RPC method a client registers for move instructions,
+	// and the name of their events on the sidecar's event stream.
 	MoveMethod = "rtk.move"
 	// MoveTopic is the data topic of move instructions sent when the RPC
 	// cannot be used.
 	MoveTopic = "rtk.move"
-	// EventsPath is the sidecar's event stream (server-sent events), which
-	// carries move instructions as events named MoveMethod.
-	EventsPath = "/client/v1/events"
 )
 
 // Event types: the "type" of an Event (docs/protocol.md §3).

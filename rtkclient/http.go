@@ -153,7 +153,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.baseURL, "/")+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path), rd)
 	if err != nil {
 		return fmt.Errorf("rtkclient: %s %s: %w", method, path, err)
 	}
@@ -171,25 +171,10 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return fmt.Errorf("rtkclient: %s %s: read answer: %w", method, path, err)
 	}
-	var env struct {
-		Success bool            `json:"success"`
-		Data    json.RawMessage `json:"data"`
-		Error   *struct {
-			Code      int    `json:"code"`
-			Message   string `json:"message"`
-			RequestID string `json:"request_id"`
-		} `json:"error"`
-	}
+	var env envelope
 	decodeErr := json.Unmarshal(raw, &env)
 	if resp.StatusCode >= 300 || decodeErr == nil && !env.Success {
-		e := &APIError{Status: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}
-		if decodeErr == nil && env.Error != nil {
-			e.Code, e.RequestID = env.Error.Code, env.Error.RequestID
-			if env.Error.Message != "" {
-				e.Message = env.Error.Message
-			}
-		}
-		return e
+		return apiError(resp.StatusCode, raw)
 	}
 	if decodeErr != nil {
 		return fmt.Errorf("rtkclient: %s %s: decode answer: %w", method, path, decodeErr)
@@ -200,4 +185,32 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 	}
 	return nil
+}
+
+// url is the sidecar's URL of path.
+func (c *Client) url(path string) string { return strings.TrimRight(c.baseURL, "/") + path }
+
+// envelope is an answer of the sidecar: RealtimeKit's success or error envelope.
+type envelope struct {
+	Success bool            `json:"success"`
+	Data    json.RawMessage `json:"data"`
+	Error   *struct {
+		Code      int    `json:"code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+	} `json:"error"`
+}
+
+// apiError is the error of an answer with status and body raw: the error
+// envelope's code, message and request id where the body has them.
+func apiError(status int, raw []byte) *APIError {
+	e := &APIError{Status: status, Message: http.StatusText(status)}
+	var env envelope
+	if json.Unmarshal(raw, &env) == nil && env.Error != nil {
+		e.Code, e.RequestID = env.Error.Code, env.Error.RequestID
+		if env.Error.Message != "" {
+			e.Message = env.Error.Message
+		}
+	}
+	return e
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ const maxEvent = 1 << 20
 // readStream reads the event stream until it ends. Move instructions go
 // to onInstruction, which drops the copies LiveKit also delivers.
 func (c *Client) readStream(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.baseURL, "/")+protocol.EventsPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/client/v1/events"), nil)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,8 @@ func (c *Client) readStream(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return &APIError{Status: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		return apiError(resp.StatusCode, raw)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 4096), maxEvent)
