@@ -1,5 +1,6 @@
 // Package eventstream fans messages out to the participants' open event
-// streams (GET /client/v1/events, docs/protocol.md §4), by LiveKit identity.
+// streams (GET /client/v1/events, docs/protocol.md §4), by LiveKit identity
+// or by group (a meeting family).
 //
 // A stream is a path from the sidecar to the client that does not go
 // through the SFU. Under load, the SFU can hold a client's data channel for
@@ -18,39 +19,61 @@ type Message struct {
 }
 
 // buffered is how many messages a stream holds for a slow reader before the
-// hub drops it.
-const buffered = 16
+// hub drops it. A family's events come at most five per notifier interval
+// (50 ms), and the handler writes them out as they come.
+const buffered = 64
 
 // Hub holds the open streams. The zero value is not usable; call NewHub.
 // A Hub is safe for concurrent use.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[string]map[*Sub]struct{} // identity -> streams
+	mu     sync.Mutex
+	subs   map[string]map[*Sub]struct{} // identity -> streams
+	groups map[string]map[*Sub]struct{} // group -> streams
 }
 
 // NewHub returns an empty Hub.
-func NewHub() *Hub { return &Hub{subs: map[string]map[*Sub]struct{}{}} }
+func NewHub() *Hub {
+	return &Hub{subs: map[string]map[*Sub]struct{}{}, groups: map[string]map[*Sub]struct{}{}}
+}
 
 // Sub is one open stream of one identity.
 type Sub struct {
 	hub      *Hub
 	identity string
+	groups   []string
 	c        chan Message
 	done     chan struct{}
 	once     sync.Once
 }
 
-// Subscribe opens a stream for identity. Messages sent to identity from
-// the moment Subscribe returns are delivered to it, until it is closed.
-func (h *Hub) Subscribe(identity string) *Sub {
-	s := &Sub{hub: h, identity: identity, c: make(chan Message, buffered), done: make(chan struct{})}
+// Subscribe opens a stream for identity, member of groups. Messages sent
+// to identity (Send) or to one of its groups (Broadcast) from the moment
+// Subscribe returns are delivered to it, until it is closed.
+func (h *Hub) Subscribe(identity string, groups ...string) *Sub {
+	s := &Sub{hub: h, identity: identity, groups: groups, c: make(chan Message, buffered), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.subs[identity] == nil {
-		h.subs[identity] = map[*Sub]struct{}{}
+	add(h.subs, identity, s)
+	for _, g := range groups {
+		add(h.groups, g, s)
 	}
-	h.subs[identity][s] = struct{}{}
 	return s
+}
+
+func add(m map[string]map[*Sub]struct{}, key string, s *Sub) {
+	if m[key] == nil {
+		m[key] = map[*Sub]struct{}{}
+	}
+	m[key][s] = struct{}{}
+}
+
+func remove(m map[string]map[*Sub]struct{}, key string, s *Sub) {
+	if set := m[key]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, key)
+		}
+	}
 }
 
 // C delivers the stream's messages in the order they were sent.
@@ -71,11 +94,9 @@ func (s *Sub) Close() {
 func (s *Sub) closeLocked() {
 	s.once.Do(func() {
 		close(s.done)
-		if m := s.hub.subs[s.identity]; m != nil {
-			delete(m, s)
-			if len(m) == 0 {
-				delete(s.hub.subs, s.identity)
-			}
+		remove(s.hub.subs, s.identity, s)
+		for _, g := range s.groups {
+			remove(s.hub.groups, g, s)
 		}
 	})
 }
@@ -86,13 +107,25 @@ func (s *Sub) closeLocked() {
 func (h *Hub) Send(identity string, m Message) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.offerLocked(h.subs[identity], m)
+}
+
+// Broadcast offers m to every open stream in group, as Send does, and
+// returns how many took it.
+func (h *Hub) Broadcast(group string, m Message) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.offerLocked(h.groups[group], m)
+}
+
+func (h *Hub) offerLocked(subs map[*Sub]struct{}, m Message) int {
 	n := 0
-	for s := range h.subs[identity] {
+	for s := range subs {
 		select {
 		case s.c <- m:
 			n++
 		default:
-			s.closeLocked()
+			s.closeLocked() // removes s from subs: allowed while ranging
 		}
 	}
 	return n

@@ -81,3 +81,61 @@ func TestSlowStreamIsClosedNotBlocking(t *testing.T) {
 		t.Errorf("Open = %d, want 1", h.Open("a"))
 	}
 }
+
+func TestBroadcastReachesTheGroupOnly(t *testing.T) {
+	h := NewHub()
+	a, b, other, none := h.Subscribe("a", "fam1"), h.Subscribe("b", "fam1"), h.Subscribe("c", "fam2"), h.Subscribe("d")
+	if n := h.Broadcast("fam1", Message{Event: "rtk.connected_meetings", Data: []byte(`{"v":1}`)}); n != 2 {
+		t.Fatalf("Broadcast reached %d streams, want 2", n)
+	}
+	for _, s := range []*Sub{a, b} {
+		if m := recv(t, s); m.Event != "rtk.connected_meetings" || string(m.Data) != `{"v":1}` {
+			t.Errorf("got %+v", m)
+		}
+	}
+	for _, s := range []*Sub{other, none} {
+		select {
+		case m := <-s.C():
+			t.Errorf("%s got %+v", s.identity, m)
+		default:
+		}
+	}
+	// A stream in a group still gets what is sent to its identity.
+	if n := h.Send("a", Message{Event: "rtk.move"}); n != 1 {
+		t.Errorf("Send reached %d", n)
+	}
+	if m := recv(t, a); m.Event != "rtk.move" {
+		t.Errorf("got %+v", m)
+	}
+	a.Close()
+	if n := h.Broadcast("fam1", Message{Event: "x"}); n != 1 {
+		t.Errorf("Broadcast after a Close reached %d streams, want 1", n)
+	}
+	b.Close()
+	if len(h.groups) != 1 { // only fam2 is left
+		t.Errorf("groups left: %v", h.groups)
+	}
+}
+
+func TestSlowStreamInAGroupIsClosed(t *testing.T) {
+	h := NewHub()
+	slow := h.Subscribe("a", "fam")
+	for range buffered {
+		h.Broadcast("fam", Message{Event: "x"})
+	}
+	fresh := h.Subscribe("b", "fam")
+	if n := h.Broadcast("fam", Message{Event: "x", ID: "overflow"}); n != 1 {
+		t.Fatalf("overflowing Broadcast reached %d streams, want 1", n)
+	}
+	select {
+	case <-slow.Done():
+	default:
+		t.Fatal("the full stream is still open")
+	}
+	if m := recv(t, fresh); m.ID != "overflow" {
+		t.Errorf("fresh got %+v", m)
+	}
+	if h.Open("a") != 0 || h.Broadcast("fam", Message{Event: "y"}) != 1 {
+		t.Error("the closed stream is still registered")
+	}
+}
