@@ -28,6 +28,7 @@ import (
 	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/bridge"
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/store"
 )
@@ -119,12 +120,30 @@ type Service struct {
 	retireGrace time.Duration
 }
 
+// Streams delivers a family's events over the event streams of its
+// participants (eventstream.Hub; docs/protocol.md §4), grouped by the
+// family's parent meeting id. Broadcast must not block.
+type Streams interface {
+	Broadcast(group string, m eventstream.Message) int
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithStreams sends the family's events on its participants' event streams
+// too, before LiveKit: under load, the SFU can hold a client's data channel
+// for seconds. The client drops the copy it gets second.
+func WithStreams(s Streams) Option { return func(svc *Service) { svc.events.streams = s } }
+
 // New returns a Service. It starts nothing.
-func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger) *Service {
+func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{st: st, rooms: rooms, mover: mover, log: log, now: time.Now, tick: 200 * time.Millisecond,
 		retireGrace: 1500 * time.Millisecond}
 	s.events = newNotifier(rooms, log, 50*time.Millisecond)
 	s.moves = newDispatcher(s)
+	for _, o := range opts {
+		o(s)
+	}
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -66,7 +67,7 @@ func newWorld(t *testing.T, n int) *world {
 	}
 	w.host = add("host", presets.GroupCallHost)
 	for i := range n {
-		w.people = append(w.people, add(string(rune('a'+i)), presets.GroupCallParticipant))
+		w.people = append(w.people, add(fmt.Sprintf("p%02d", i), presets.GroupCallParticipant))
 	}
 	return w
 }

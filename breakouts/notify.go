@@ -6,17 +6,20 @@ import (
 	"sync"
 	"time"
 
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
 )
 
-// notifier tells the rooms of a family what happens, over LiveKit data. It
-// coalesces: per family it keeps the latest state and the move events since
-// the last flush, and sends at most one packet of each type to each room
-// per interval. Send never blocks; run owns the sending.
+// notifier tells the rooms of a family what happens, over LiveKit data, and
+// the family's event streams when it has streams. It coalesces: per family
+// it keeps the latest state and the move events since the last flush, and
+// sends at most one packet of each type to each room and stream per
+// interval. Send never blocks; run owns the sending.
 type notifier struct {
-	rooms Rooms
-	log   *slog.Logger
-	every time.Duration
+	rooms   Rooms
+	streams Streams // nil: LiveKit only
+	log     *slog.Logger
+	every   time.Duration
 
 	mu      sync.Mutex
 	pending map[string]*batch   // by parent meeting id
@@ -87,7 +90,13 @@ func (n *notifier) flush(ctx context.Context) {
 	n.mu.Unlock()
 	var wg sync.WaitGroup
 	for parent, b := range pending {
-		packets := b.packets()
+		if n.streams != nil {
+			// First: it does not block, and it does not wait for the SFU.
+			for _, p := range b.packets(maxStateStream) {
+				n.streams.Broadcast(parent, eventstream.Message{Event: protocol.EventsTopic, Data: p})
+			}
+		}
+		packets := b.packets(maxStatePacket)
 		for _, room := range b.rooms {
 			wg.Go(func() {
 				for _, p := range packets {
@@ -101,11 +110,12 @@ func (n *notifier) flush(ctx context.Context) {
 	wg.Wait()
 }
 
-// packets encodes a batch, state first.
-func (b *batch) packets() [][]byte {
+// packets encodes a batch, state first, truncating a state larger than
+// stateLimit bytes.
+func (b *batch) packets(stateLimit int) [][]byte {
 	var out [][]byte
 	if b.state != nil {
-		out = append(out, encodeState(*b.state))
+		out = append(out, encodeState(*b.state, stateLimit))
 	}
 	if len(b.moves) > 0 {
 		out = append(out, encodeEvent(protocol.EventChangingMeeting, protocol.ChangingMeetingData{Moves: b.moves}))

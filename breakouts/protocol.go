@@ -10,9 +10,14 @@ import (
 // State rendered as participants see it, and the event packets, in the
 // types of package protocol.
 
-// maxStatePacket is the largest stateUpdate sent whole; a larger one is
-// replaced by {version, truncated} and clients fetch the state over HTTP.
-const maxStatePacket = 12 << 10
+// The largest stateUpdate sent whole; a larger one is replaced by
+// {version, truncated} and clients fetch the state over HTTP. A LiveKit
+// data packet must stay small; an event stream takes far more (rtkclient
+// reads events of up to 1 MiB).
+const (
+	maxStatePacket = 12 << 10
+	maxStateStream = 512 << 10
+)
 
 // Client renders the state for participants.
 func (st State) Client() protocol.State {
@@ -39,10 +44,11 @@ func clientRoom(r Room, breakout bool) protocol.Meeting {
 	return out
 }
 
-// encodeState returns the stateUpdate packet, truncated when too large.
-func encodeState(st State) []byte {
+// encodeState returns the stateUpdate packet, truncated when larger than
+// limit bytes.
+func encodeState(st State, limit int) []byte {
 	b := encodeEvent(protocol.EventStateUpdate, st.Client())
-	if len(b) <= maxStatePacket {
+	if len(b) <= limit {
 		return b
 	}
 	return encodeEvent(protocol.EventStateUpdate, protocol.TruncatedState{Truncated: true, Version: st.Version})

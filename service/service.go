@@ -78,12 +78,14 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		}
 	}
 
-	// Move instructions go over the clients' event streams as well as LiveKit.
+	// Move instructions and the families' events go over the clients' event
+	// streams as well as LiveKit.
 	streams := eventstream.NewHub()
 	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, log.With("component", "mover"),
 		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter),
 		bridge.WithStreams(streams))
-	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"))
+	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"),
+		breakouts.WithStreams(streams))
 
 	// Outgoing webhooks: a persistent outbox, signed with their own key.
 	whKey, err := keyfile.LoadOrCreate(cfg.Webhooks.SigningKeyFile)

@@ -27,7 +27,9 @@ func (s *Server) events(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sub := s.Streams.Subscribe(p.ID)
+	// Its identity, for move instructions; its family (its meeting, the parent),
+	// for the family's events.
+	sub := s.Streams.Subscribe(p.ID, p.MeetingID)
 	defer sub.Close()
 
 	h := c.Writer.Header()

@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"rtk-sidecar/eventstream"
+	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 )
 
 // openStream opens GET /client/v1/events with auth and returns the answer;
@@ -33,23 +36,43 @@ func openStream(t *testing.T, url, auth string) *http.Response {
 	return res
 }
 
-// readEvent reads the next event (comments skipped) as its field lines.
+// readEvent reads the next event (comments skipped) as its field lines; it
+// fails the test if none comes within 5 s.
 func readEvent(t *testing.T, r *bufio.Reader) []string {
 	t.Helper()
-	var lines []string
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("stream ended: %v (read %q)", err, lines)
+	type result struct {
+		lines []string
+		err   error
+	}
+	c := make(chan result, 1)
+	go func() { // ends with the stream, at the latest when the test closes it
+		var lines []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				c <- result{lines, err}
+				return
+			}
+			line = strings.TrimRight(line, "\n")
+			switch {
+			case line == "" && len(lines) > 0:
+				c <- result{lines, nil}
+				return
+			case line == "" || strings.HasPrefix(line, ":"):
+			default:
+				lines = append(lines, line)
+			}
 		}
-		line = strings.TrimRight(line, "\n")
-		switch {
-		case line == "" && len(lines) > 0:
-			return lines
-		case line == "" || strings.HasPrefix(line, ":"):
-		default:
-			lines = append(lines, line)
+	}()
+	select {
+	case res := <-c:
+		if res.err != nil {
+			t.Fatalf("stream ended: %v (read %q)", res.err, res.lines)
 		}
+		return res.lines
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5 s")
+		return nil
 	}
 }
 
@@ -89,6 +112,50 @@ func TestEventStream(t *testing.T) {
 	}
 	if n := e.hub.Open(pid); n != 0 {
 		t.Errorf("%d streams still open after the client left", n)
+	}
+}
+
+// A family's events reach the event streams of its participants, as the
+// same packets as over LiveKit data; the streams of other meetings get none.
+func TestEventStreamCarriesFamilyEvents(t *testing.T) {
+	e := newEnv(t)
+	mid := e.createMeeting("Family")
+	_, tok := e.addParticipant(mid, "p-1", presets.GroupCallParticipant)
+	other := e.createMeeting("Elsewhere")
+	qid, qtok := e.addParticipant(other, "q-1", presets.GroupCallParticipant)
+	if r := e.joinAs(tok); r.Status != 200 { // opens the LiveKit room, for the LiveKit copy
+		t.Fatalf("join: %s", r.Raw)
+	}
+	pr := bufio.NewReader(openStream(t, e.srv.URL, "Bearer "+tok).Body)
+	qr := bufio.NewReader(openStream(t, e.srv.URL, "Bearer "+qtok).Body)
+
+	e.must(201, "POST", basePathF+"/meetings/"+mid+"/connected-meetings",
+		map[string]any{"version": 0, "meetings": []any{map[string]any{"title": "Room A"}}})
+	got := readEvent(t, pr)
+	if len(got) != 2 || got[0] != "event: "+protocol.EventsTopic {
+		t.Fatalf("event %q, want one %s event with one data line", got, protocol.EventsTopic)
+	}
+	var ev struct {
+		protocol.Event
+		Data protocol.State `json:"data"`
+	}
+	data := strings.TrimPrefix(got[1], "data: ")
+	if err := json.Unmarshal([]byte(data), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.V != protocol.Version || ev.Type != protocol.EventStateUpdate || ev.Data.Version != 1 ||
+		len(ev.Data.Meetings) != 1 || ev.Data.Meetings[0].Title != "Room A" {
+		t.Fatalf("event %s, want the stateUpdate of version 1 with Room A", data)
+	}
+	waitFor(t, "the LiveKit copy", func() bool { return len(e.rooms.Packets()) > 0 })
+	if lk := e.rooms.Packets()[0]; lk.Room != mid || lk.Topic != protocol.EventsTopic || string(lk.Data) != data {
+		t.Errorf("LiveKit packet %s %s %s, want the stream's to %s", lk.Room, lk.Topic, lk.Data, mid)
+	}
+
+	// q's family had no event: the first thing q's stream carries is this.
+	e.hub.Send(qid, eventstream.Message{Event: "marker"})
+	if got := readEvent(t, qr); got[0] != "event: marker" {
+		t.Errorf("q's stream carried %q", got)
 	}
 }
 

@@ -96,12 +96,12 @@ func newEnv(t *testing.T) *env {
 		sidecar.NewAPIKey(otherAcc, "org-2", otherApp, otherKey),
 	}
 	mover := breakoutstest.NewMover()
-	bo := breakouts.New(st, br, mover, log)
+	hub := eventstream.NewHub()
+	bo := breakouts.New(st, br, mover, log, breakouts.WithStreams(hub))
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = bo.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
-	hub := eventstream.NewHub()
 	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Streams: hub, Checks: map[string]sidecar.Check{
 		"livekit": func(ctx context.Context) error { _, err := rooms.ListRooms(ctx, nil); return err },
 	}})
