@@ -14,8 +14,8 @@ import (
 )
 
 // WithoutEventStream keeps the client off the sidecar's event stream
-// (docs/protocol.md §4): move instructions then reach it through LiveKit
-// only. Tests and benchmarks of the LiveKit paths use it.
+// (docs/protocol.md §4): move instructions and the family's events then
+// reach it through LiveKit only. Tests and benchmarks of the LiveKit paths use it.
 func WithoutEventStream() Option { return func(c *Client) { c.noStream = true } }
 
 // Stream reconnect delays: the first retry, and the cap of the doubling.
@@ -69,7 +69,8 @@ func (c *Client) streamLoop() {
 const maxEvent = 1 << 20
 
 // readStream reads the event stream until it ends. Move instructions go
-// to onInstruction, which drops the copies LiveKit also delivers.
+// to onInstruction and the family's events to onEvent, which drop the
+// copies LiveKit also delivers.
 func (c *Client) readStream(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/client/v1/events"), nil)
 	if err != nil {
@@ -96,8 +97,11 @@ func (c *Client) readStream(ctx context.Context) error {
 		value = strings.TrimPrefix(value, " ")
 		switch {
 		case line == "":
-			if event == protocol.MoveMethod {
+			switch event {
+			case protocol.MoveMethod:
 				c.onInstruction([]byte(data.String()), "stream")
+			case protocol.EventsTopic:
+				c.onEvent([]byte(data.String()))
 			}
 			event = ""
 			data.Reset()

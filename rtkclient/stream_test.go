@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ type streamSidecar struct {
 	opened  []*http.Request
 	scripts chan chan string
 	status  int // answer to the stream request (200)
+	other   []string
 }
 
 func newStreamSidecar(t *testing.T) *streamSidecar {
@@ -61,6 +63,9 @@ func newStreamSidecar(t *testing.T) *streamSidecar {
 				}
 			}
 		default:
+			s.mu.Lock()
+			s.other = append(s.other, r.Method+" "+r.URL.Path)
+			s.mu.Unlock()
 			http.NotFound(w, r)
 		}
 	}))
@@ -113,6 +118,36 @@ func TestStreamInstruction(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := f.connects("bo-1"); n != 1 || c.Room() != "bo-1" {
 		t.Errorf("connected to bo-1 %d times (log %q), want once", n, f.Log())
+	}
+}
+
+// TestStreamEvents: the family's events on the stream reach the handlers,
+// and LiveKit's copies of them are dropped. A whole state on the stream
+// spares the client the fetch that the truncated LiveKit copy asks for.
+func TestStreamEvents(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	joined(t, s, f, ev)
+	script := make(chan string, 4)
+	s.scripts <- script
+	state := event("stateUpdate", map[string]any{"version": 3, "status": "active", "meetings": []any{}})
+	changing := event("changingMeeting", map[string]any{"moves": []ChangingMeeting{{ParticipantID: "p", FromMeetingID: "main", ToMeetingID: "bo-1", MoveID: "m7"}}})
+	script <- "event: rtk.connected_meetings\ndata: " + string(state) + "\n\n"
+	script <- "event: rtk.connected_meetings\ndata: " + string(changing) + "\n\n"
+	ev.waitFor(t, "changing p m7")
+
+	main := f.conn("main")
+	main.h.data(EventsTopic, event("stateUpdate", map[string]any{"version": 3, "truncated": true}))
+	main.h.data(EventsTopic, changing)
+	time.Sleep(100 * time.Millisecond)
+	if got := ev.Log(); strings.Join(got, "|") != "state 3|changing p m7" {
+		t.Errorf("events %q, want the state and the move once each", got)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.other) != 0 {
+		t.Errorf("the client asked the sidecar for %q", s.other)
 	}
 }
 
