@@ -213,6 +213,10 @@ type Embedded struct {
 	Interfaces []string `mapstructure:"interfaces"`
 	IPs        []string `mapstructure:"ips"`
 	LogLevel   string   `mapstructure:"log_level"`
+	// LogComponents sets LiveKit's level per component (its
+	// logging.component_levels), e.g. {transport: debug} to log the ICE and
+	// DTLS states of every peer connection.
+	LogComponents map[string]string `mapstructure:"log_components"`
 }
 
 // setDefaults gives every key a default. Without a default, viper's
@@ -246,6 +250,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("livekit.embedded.interfaces", []string{})
 	v.SetDefault("livekit.embedded.ips", []string{})
 	v.SetDefault("livekit.embedded.log_level", "info")
+	v.SetDefault("livekit.embedded.log_components", map[string]string{})
 
 	v.SetDefault("recording.backend", RecordingLocal)
 	v.SetDefault("recording.output_dir", "data/recordings")

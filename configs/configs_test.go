@@ -62,6 +62,19 @@ func TestDefaultsFillMissingKeys(t *testing.T) {
 	}
 }
 
+func TestEmbeddedLogComponents(t *testing.T) {
+	c, err := Load(writeFile(t, minimal+"  embedded:\n    log_components: {transport: debug}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.LiveKit.Embedded.LogComponents; len(got) != 1 || got["transport"] != "debug" {
+		t.Fatalf("log_components = %v", got)
+	}
+	if c, err = Load(writeFile(t, minimal)); err != nil || len(c.LiveKit.Embedded.LogComponents) != 0 {
+		t.Fatalf("default log_components = %v (%v)", c.LiveKit.Embedded.LogComponents, err)
+	}
+}
+
 func TestEnvOverridesFile(t *testing.T) {
 	t.Setenv("SIDECAR_HTTP_ADDR", "127.0.0.1:9999")
 	t.Setenv("SIDECAR_HTTP_SHUTDOWN_TIMEOUT", "3s")

@@ -243,6 +243,7 @@ func sfuOptions(cfg *configs.Config, log *slog.Logger) sfu.Options {
 		IPs:           e.IPs,
 		WebhookURLs:   []string{webhookURL(cfg)},
 		LogLevel:      e.LogLevel,
+		LogComponents: e.LogComponents,
 		Logger:        log,
 	}
 }

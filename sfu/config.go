@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +72,10 @@ type Options struct {
 
 	// LogLevel is LiveKit's log level: debug, info, warn or error (DefaultLogLevel).
 	LogLevel string
+	// LogComponents sets the levels of some of LiveKit's components
+	// (LiveKit's logging.component_levels), such as {"transport": "debug"}
+	// for the ICE and DTLS state changes of every peer connection.
+	LogComponents map[string]string
 	// StopTimeout is the grace period between SIGTERM and SIGKILL (DefaultStopTimeout).
 	// A second SIGTERM, which makes LiveKit stop without waiting for participants,
 	// goes out halfway through it.
@@ -142,12 +148,23 @@ func (o Options) validate() error {
 	if o.Port == o.TCPPort {
 		errs = append(errs, fmt.Errorf("sfu: Port and TCPPort are both %d", o.Port))
 	}
-	switch o.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
+	if !validLevel(o.LogLevel) {
 		errs = append(errs, fmt.Errorf("sfu: LogLevel %q is not debug, info, warn or error", o.LogLevel))
 	}
+	for _, c := range slices.Sorted(maps.Keys(o.LogComponents)) {
+		if l := o.LogComponents[c]; c == "" || !validLevel(l) {
+			errs = append(errs, fmt.Errorf("sfu: LogComponents[%q] = %q: want a component and debug, info, warn or error", c, l))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+func validLevel(l string) bool {
+	switch l {
+	case "debug", "info", "warn", "error":
+		return true
+	}
+	return false
 }
 
 // lkConfig is the subset of livekit-server's YAML config that the sidecar sets.
@@ -186,8 +203,9 @@ type lkWebhook struct {
 }
 
 type lkLogging struct {
-	Level string `yaml:"level"`
-	JSON  bool   `yaml:"json"`
+	Level           string            `yaml:"level"`
+	JSON            bool              `yaml:"json"`
+	ComponentLevels map[string]string `yaml:"component_levels,omitempty"`
 }
 
 // configYAML renders the livekit-server config for o (after withDefaults).
@@ -207,7 +225,7 @@ func configYAML(o Options) ([]byte, error) {
 			DepartureTimeout: seconds(o.DepartureTimeout),
 			AutoCreate:       true,
 		},
-		Logging: lkLogging{Level: o.LogLevel, JSON: true},
+		Logging: lkLogging{Level: o.LogLevel, JSON: true, ComponentLevels: o.LogComponents},
 	}
 	if len(o.Interfaces) > 0 {
 		c.RTC.Interfaces = &lkIncludes{Includes: o.Interfaces}

@@ -51,7 +51,8 @@ func TestConfigYAML(t *testing.T) {
 				"logging.level":       "info",
 				"logging.json":        true,
 			},
-			absent: []string{"rtc.node_ip", "rtc.interfaces", "rtc.ips", "webhook", "room.empty_timeout", "room.departure_timeout"},
+			absent: []string{"rtc.node_ip", "rtc.interfaces", "rtc.ips", "webhook", "room.empty_timeout", "room.departure_timeout",
+				"logging.component_levels"},
 		},
 		{
 			name: "everything set",
@@ -65,24 +66,26 @@ func TestConfigYAML(t *testing.T) {
 				o.EmptyTimeout = 300 * time.Second
 				o.DepartureTimeout = 1500 * time.Millisecond // rounds up to 2
 				o.LogLevel = "debug"
+				o.LogComponents = map[string]string{"transport": "debug", "sub": "warn"}
 			},
 			want: map[string]any{
-				"port":                    17980,
-				"bind_addresses":          []any{"127.0.0.1", "10.1.2.3"},
-				"rtc.tcp_port":            17981,
-				"rtc.udp_port":            17982,
-				"rtc.use_external_ip":     false,
-				"rtc.node_ip":             "198.18.0.1",
-				"rtc.interfaces.includes": []any{"v0"},
-				"rtc.ips.includes":        []any{"198.18.0.1/32"},
-				"keys.key1":               testSecret,
-				"room.empty_timeout":      300,
-				"room.departure_timeout":  2,
-				"room.auto_create":        true,
-				"webhook.api_key":         "key1",
-				"webhook.urls":            []any{"http://127.0.0.1:7990/lk", "http://127.0.0.1:7991/lk"},
-				"logging.level":           "debug",
-				"logging.json":            true,
+				"port":                     17980,
+				"bind_addresses":           []any{"127.0.0.1", "10.1.2.3"},
+				"rtc.tcp_port":             17981,
+				"rtc.udp_port":             17982,
+				"rtc.use_external_ip":      false,
+				"rtc.node_ip":              "198.18.0.1",
+				"rtc.interfaces.includes":  []any{"v0"},
+				"rtc.ips.includes":         []any{"198.18.0.1/32"},
+				"keys.key1":                testSecret,
+				"room.empty_timeout":       300,
+				"room.departure_timeout":   2,
+				"room.auto_create":         true,
+				"webhook.api_key":          "key1",
+				"webhook.urls":             []any{"http://127.0.0.1:7990/lk", "http://127.0.0.1:7991/lk"},
+				"logging.level":            "debug",
+				"logging.json":             true,
+				"logging.component_levels": map[string]any{"transport": "debug", "sub": "warn"},
 			},
 		},
 	} {
@@ -129,6 +132,8 @@ func TestValidate(t *testing.T) {
 		{"bad port", Options{DataDir: "d", APIKey: "k", APISecret: "s", Port: 70000}, []string{"Port 70000 out of range"}},
 		{"port clash", Options{DataDir: "d", APIKey: "k", APISecret: "s", Port: 9000, TCPPort: 9000}, []string{"Port and TCPPort are both 9000"}},
 		{"bad level", Options{DataDir: "d", APIKey: "k", APISecret: "s", LogLevel: "loud"}, []string{`LogLevel "loud"`}},
+		{"bad component level", Options{DataDir: "d", APIKey: "k", APISecret: "s", LogComponents: map[string]string{"transport": "trace", "": "info"}},
+			[]string{`LogComponents["transport"] = "trace"`, `LogComponents[""] = "info"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.opts.withDefaults().validate()
