@@ -20,8 +20,10 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/configs"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/rtkclient"
+	"rtk-sidecar/sfu"
 )
 
 // The benchmarks of connected meetings (docs/benchmarks.md) are tests gated by RTK_E2E_BENCH=1,
@@ -31,8 +33,9 @@ import (
 //	RTK_E2E_BENCH=1 go test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
 //
 // RTK_BENCH_MOVES (default 24) sets the single moves per mode; RTK_BENCH_START (default 100)
-// and RTK_BENCH_ROOMS (default 10) size the start benchmark. Results are logged as lines that
-// start with "BENCH".
+// and RTK_BENCH_ROOMS (default 10) size the start benchmark; RTK_BENCH_NO_STREAM=1 runs the start
+// without the clients' event streams, and RTK_BENCH_SFU_TRACE=1 adds the SFU's own timeline of
+// each mover's join (sfutrace_test.go). Results are logged as lines that start with "BENCH".
 const envBench = "RTK_E2E_BENCH"
 
 func requireBench(t *testing.T) {
@@ -145,7 +148,14 @@ func TestBenchmarkSingleMove(t *testing.T) {
 func TestBenchmarkStart(t *testing.T) {
 	requireBench(t)
 	n, nRooms := envInt("RTK_BENCH_START", 100), envInt("RTK_BENCH_ROOMS", 10)
-	sc := StartSidecar(t)
+	var scOpts []SidecarOption
+	if sfuTraced() {
+		scOpts = append(scOpts, func(c *configs.Config) {
+			c.LiveKit.Embedded.LogLevel = "info"
+			c.LiveKit.Embedded.LogComponents = map[string]string{"transport": "debug"}
+		})
+	}
+	sc := StartSidecar(t, scOpts...)
 	t.Cleanup(func() { sc.dropLeftovers(t) })
 	parent := sc.CreateMeeting(t, "Bench start")
 	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
@@ -414,6 +424,46 @@ func TestBenchmarkStart(t *testing.T) {
 		reports, failed, serverFailed, via, cpu, udpDrops)
 	t.Logf("BENCH start targets: all present %s (target <= 1.5s: %v), all audible %s (target <= 3s: %v)",
 		ms(allPresent), allPresent <= 1500*time.Millisecond, ms(pct(audibleTimes, 100)), pct(audibleTimes, 100) <= 3*time.Second)
+
+	if sfuTraced() {
+		tr, err := readSFUTrace(filepath.Join(sc.Cfg.LiveKit.Embedded.DataDir, sfu.LogFile), t0)
+		if err != nil {
+			t.Fatalf("SFU trace: %v", err)
+		}
+		at := map[string][]time.Duration{}
+		span := func(name, from, to string, of map[string]time.Time) {
+			if a, b := of[from], of[to]; !a.IsZero() && !b.IsZero() {
+				at[name] = append(at[name], b.Sub(a))
+			}
+		}
+		var again []string
+		for _, c := range clients {
+			k := [2]string{roomOf[c.id], c.id}
+			of := tr.at[k]
+			if n := tr.sessions[k]; n > 1 {
+				again = append(again, fmt.Sprintf("%s: %d sessions, closed %v", c.name, n, tr.closed[k]))
+			}
+			for _, s := range sfuStages {
+				if ts := of[s.name]; !ts.IsZero() {
+					at[s.name] = append(at[s.name], ts.Sub(t0))
+				}
+			}
+			span("sub_ice", "sub_ice_checking", "sub_ice_connected", of)
+			span("sub_dtls", "sub_ice_connected", "sub_connected", of)
+			span("pub_ice", "pub_ice_checking", "pub_ice_connected", of)
+			span("pub_dtls", "pub_ice_connected", "pub_connected", of)
+			if a := audibleOf(c); !a.IsZero() && !of["first_rtp"].IsZero() {
+				at["first_rtp_to_audible"] = append(at["first_rtp_to_audible"], a.Sub(of["first_rtp"]))
+			}
+		}
+		for _, s := range sfuStages {
+			t.Logf("BENCH start sfu stage=%s (from t0) n=%d %s", s.name, len(at[s.name]), summary(at[s.name]))
+		}
+		for _, d := range []string{"sub_ice", "sub_dtls", "pub_ice", "pub_dtls", "first_rtp_to_audible"} {
+			t.Logf("BENCH start sfu duration=%s n=%d %s", d, len(at[d]), summary(at[d]))
+		}
+		t.Logf("BENCH start sfu joined their destination more than once: %d %v", len(again), again)
+	}
 }
 
 // ---- measuring one move ----
