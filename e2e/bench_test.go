@@ -463,6 +463,13 @@ func TestBenchmarkStart(t *testing.T) {
 			t.Logf("BENCH start sfu duration=%s n=%d %s", d, len(at[d]), summary(at[d]))
 		}
 		t.Logf("BENCH start sfu joined their destination more than once: %d %v", len(again), again)
+		byPresent := slices.Clone(clients)
+		slices.SortFunc(byPresent, func(a, b *benchClient) int { return presentAt[b.id].Compare(presentAt[a.id]) })
+		for _, c := range byPresent[:min(5, len(byPresent))] {
+			of := tr.at[[2]string{roomOf[c.id], c.id}]
+			t.Logf("BENCH start sfu slowest present: %s present (joined_at) %s, session %s, subscriber connected %s",
+				c.name, ms(presentAt[c.id].Sub(t0)), ms(of["session"].Sub(t0)), ms(of["sub_connected"].Sub(t0)))
+		}
 	}
 }
 
