@@ -52,6 +52,14 @@ func newSidecar(t *testing.T, answers map[string]answer) *sidecar {
 	return s
 }
 
+// answer sets the answer to route ("METHOD /path"); the clients' event
+// streams may be asking meanwhile.
+func (s *sidecar) answer(route string, a answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[route] = a
+}
+
 // find returns the first request of method and path.
 func (s *sidecar) find(method, path string) (recorded, bool) {
 	s.mu.Lock()
@@ -218,7 +226,7 @@ func TestJoin(t *testing.T) {
 
 	bad := New(s.URL, "ptok")
 	defer bad.Close()
-	s.answers["POST /client/v1/join"] = answer{401, `{"success":false,"error":{"code":401,"message":"invalid token"}}`}
+	s.answer("POST /client/v1/join", answer{401, `{"success":false,"error":{"code":401,"message":"invalid token"}}`})
 	var apiErr *APIError
 	if _, err := bad.Join(context.Background()); !errors.As(err, &apiErr) || apiErr.Status != 401 {
 		t.Errorf("join with a bad token: %v", err)
