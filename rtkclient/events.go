@@ -184,8 +184,13 @@ func (c *Client) onEvent(payload []byte) {
 		var d protocol.MeetingChangedData
 		for _, e := range entries(env.Data, &d, &d.Arrivals) {
 			c.mu.Lock()
-			// This client announces its own arrival when it switches rooms.
-			own := e.ParticipantID == c.identity && e.Meeting.ID == c.announced
+			// This client announces its own arrivals when it switches rooms. The
+			// server's can come first, while the client is still on its way (it
+			// confirms the arrival once the client is connected, before the
+			// client publishes and switches): those are dropped too.
+			st := c.moves[e.MoveID]
+			own := e.ParticipantID == c.identity &&
+				(e.Meeting.ID == c.announced || st == moveQueued || st == moveRunning)
 			c.mu.Unlock()
 			if !own && c.firstSeen(protocol.EventMeetingChanged, e.ParticipantID, e.MoveID) {
 				emit(c, c.h.MeetingChanged, e)

@@ -18,13 +18,15 @@ import (
 type fakeLiveKit struct {
 	mu      sync.Mutex
 	log     []string
-	conns   map[string]*fakeConn // open connections by room
-	fail    map[string]int       // room -> connects that fail
-	audible map[string][]string  // room -> remote identities with unmuted audio
+	conns   map[string]*fakeConn     // open connections by room
+	fail    map[string]int           // room -> connects that fail
+	audible map[string][]string      // room -> remote identities with unmuted audio
+	hold    map[string]chan struct{} // room -> connects wait until it is closed
 }
 
 func newFakeLiveKit() *fakeLiveKit {
-	return &fakeLiveKit{conns: map[string]*fakeConn{}, fail: map[string]int{}, audible: map[string][]string{}}
+	return &fakeLiveKit{conns: map[string]*fakeConn{}, fail: map[string]int{}, audible: map[string][]string{},
+		hold: map[string]chan struct{}{}}
 }
 
 func (f *fakeLiveKit) record(format string, args ...any) {
@@ -61,6 +63,15 @@ func (f *fakeLiveKit) conn(room string) *fakeConn {
 func (f *fakeLiveKit) connect(ctx context.Context, url, token string, h connHandlers) (conn, error) {
 	room, id, _ := strings.Cut(token, "/")
 	f.mu.Lock()
+	if hold := f.hold[room]; hold != nil {
+		f.mu.Unlock()
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		f.mu.Lock()
+	}
 	if f.fail[room] > 0 {
 		f.fail[room]--
 		f.mu.Unlock()

@@ -151,6 +151,50 @@ func TestStreamEvents(t *testing.T) {
 	}
 }
 
+// TestOwnArrivalFromTheServerFirst: the server's meetingChanged for this
+// client's own move can arrive over the stream while the client is still
+// joining the destination. The client does not pass it on: it announces its
+// arrival itself, once, when it has switched rooms.
+func TestOwnArrivalFromTheServerFirst(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	c := joined(t, s, f, ev)
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.hold["bo-1"] = release
+	f.mu.Unlock()
+	script := make(chan string, 4)
+	s.scripts <- script
+	script <- sse("m1", "bo-1")
+	eventually(t, 2*time.Second, func() string { // the client is joining bo-1
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.moves["m1"] != moveRunning {
+			return "move m1 is not running"
+		}
+		return ""
+	})
+	arrived := event("meetingChanged", map[string]any{"arrivals": []MeetingChanged{{ParticipantID: "me", Meeting: MeetingRef{ID: "bo-1", Title: "Room 1"}, MoveID: "m1"}}})
+	script <- "event: rtk.connected_meetings\ndata: " + string(arrived) + "\n\n"
+	f.conn("main").h.data(EventsTopic, arrived)
+	time.Sleep(100 * time.Millisecond)
+	if _, ok := ev.find("changed me"); ok || c.Room() != "main" {
+		t.Fatalf("before the switch: events %q, in %q", ev.Log(), c.Room())
+	}
+	close(release)
+	ev.waitFor(t, "move done m1")
+	n := 0
+	for _, l := range ev.Log() {
+		if strings.HasPrefix(l, "changed me") {
+			n++
+		}
+	}
+	if n != 1 || c.Room() != "bo-1" {
+		t.Errorf("events %q, in %q: want one meetingChanged of this client, in bo-1", ev.Log(), c.Room())
+	}
+}
+
 // TestStreamReconnects: a dropped stream is opened again, and the new one
 // carries instructions.
 func TestStreamReconnects(t *testing.T) {
