@@ -6,7 +6,8 @@ import (
 )
 
 // Events over LiveKit data (docs/protocol.md §3): RELIABLE packets on
-// EventsTopic, sent by the server to every room of a meeting family.
+// EventsTopic, sent by the server to every room of a meeting family, and
+// the same packets on the event streams of the family's participants.
 
 // Event is every event packet. Data is the JSON of the payload of Type (see
 // the Event* constants); a client ignores types it does not know.

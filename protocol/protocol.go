@@ -14,7 +14,8 @@ const Version = 1
 
 // Names of the LiveKit data topics and the RPC method (docs/protocol.md §3, §4).
 const (
-	// EventsTopic is the data topic of connected-meetings events.
+	// EventsTopic is the data topic of connected-meetings events, and the
+	// name of their events on the sidecar's event stream.
 	EventsTopic = "rtk.connected_meetings"
 	// MoveMethod is the RPC method a client registers for move instructions,
 	// and the name of their events on the sidecar's event stream.
