@@ -65,3 +65,18 @@ type Closing struct {
 	ClosingAt time.Time `json:"closingAt"`
 	Seconds   int       `json:"seconds"`
 }
+
+// BroadcastedMessage is the data of a broadcastedMessage event: a message
+// that a participant (or the server's API) sent to rooms of the family, the
+// SDK's broadcastMessage with meetingIds. A client shows it if it is in one
+// of MeetingIDs.
+type BroadcastedMessage struct {
+	ID   string `json:"id"` // unique; clients deduplicate on it
+	Type string `json:"type"`
+	// Payload is the sender's JSON object, as sent.
+	Payload json.RawMessage `json:"payload"`
+	// SenderParticipantID is empty for a message sent through the REST API.
+	SenderParticipantID string    `json:"senderParticipantId,omitempty"`
+	MeetingIDs          []string  `json:"meetingIds"`
+	SentAt              time.Time `json:"sentAt"`
+}

@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Connected meetings over HTTP (docs/protocol.md §2): the state, and the
 // bodies of the participant API under /client/v1/connected-meetings.
@@ -110,4 +113,13 @@ type MoveParticipantsRequest struct {
 type ParticipantPreset struct {
 	ID       string `json:"id"`
 	PresetID string `json:"presetId"`
+}
+
+// BroadcastRequest is the body of POST /client/v1/connected-meetings/broadcast:
+// Payload (a JSON object) goes to every participant in MeetingIDs, rooms of
+// the caller's family; no MeetingIDs means the caller's own room.
+type BroadcastRequest struct {
+	Type       string          `json:"type"`
+	Payload    json.RawMessage `json:"payload"`
+	MeetingIDs []string        `json:"meetingIds,omitempty"`
 }

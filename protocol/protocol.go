@@ -39,4 +39,6 @@ const (
 	EventMoveFailed = "moveFailed"
 	// EventClosing carries a Closing: a close-all with a grace period has begun.
 	EventClosing = "closing"
+	// EventBroadcastedMessage carries a BroadcastedMessage.
+	EventBroadcastedMessage = "broadcastedMessage"
 )

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -25,6 +26,7 @@ func (s *Server) breakoutRoutes(g *gin.RouterGroup) {
 	b.POST("/start", handle(s.adminStart))
 	b.POST("/close", handle(s.adminClose))
 	b.POST("/move", handle(s.adminMove))
+	b.POST("/broadcast", handle(s.adminBroadcast))
 }
 
 func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
@@ -34,6 +36,7 @@ func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
 	c.PATCH("", handle(s.clientRenameRooms))
 	c.POST("/delete", handle(s.clientDeleteRooms))
 	c.POST("/move", handle(s.clientMove))
+	c.POST("/broadcast", handle(s.clientBroadcast))
 }
 
 // ---- admin wire types ----
@@ -269,6 +272,37 @@ func (s *Server) adminMove(c *gin.Context) error {
 	return nil
 }
 
+// broadcastJSON is the admin API's broadcast: to meeting_ids, or to every
+// room of the family.
+type broadcastJSON struct {
+	Type       string          `json:"type"`
+	Payload    json.RawMessage `json:"payload"`
+	MeetingIDs []string        `json:"meeting_ids"`
+}
+
+type broadcastedJSON struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	Payload    json.RawMessage `json:"payload"`
+	MeetingIDs []string        `json:"meeting_ids"`
+	SentAt     string          `json:"sent_at"`
+}
+
+func (s *Server) adminBroadcast(c *gin.Context) error {
+	var req broadcastJSON
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := s.Breakouts.Broadcast(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin,
+		breakouts.Broadcast{Type: req.Type, Payload: req.Payload, To: req.MeetingIDs})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, broadcastedJSON{ID: m.ID, Type: m.Type, Payload: m.Payload, MeetingIDs: m.MeetingIDs,
+		SentAt: m.SentAt.Format(time.RFC3339Nano)})
+	return nil
+}
+
 func checkMoveTargets(r breakouts.MoveRequest) error {
 	switch {
 	case r.From == "":
@@ -399,5 +433,23 @@ func (s *Server) clientMove(c *gin.Context) error {
 		return err
 	}
 	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+func (s *Server) clientBroadcast(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req protocol.BroadcastRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := s.Breakouts.Broadcast(c.Request.Context(), app, parent, who,
+		breakouts.Broadcast{Type: req.Type, Payload: req.Payload, To: req.MeetingIDs})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, m)
 	return nil
 }

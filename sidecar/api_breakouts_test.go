@@ -538,3 +538,54 @@ func TestBreakoutsValidation(t *testing.T) {
 	// A participant of another meeting sees nothing of this one.
 	wantError(t, g.client(g.people[0], "POST", "/move", map[string]any{"sourceMeetingId": f.meeting, "destinationMeetingId": room, "participantIds": []string{g.people[0]}}), 400, "source")
 }
+
+// Broadcast messages: the admin API (snake_case, every room by default) and
+// the participant API (camelCase, its own room by default), in the envelope,
+// with their errors.
+func TestBreakoutsBroadcast(t *testing.T) {
+	e := newEnv(t)
+	f := newFamily(t, e, 2)
+	st := e.must(201, "POST", f.base, map[string]any{"version": 0, "count": 2}).data()
+	room := rooms(st)[0]["id"].(string)
+
+	r := e.must(200, "POST", f.base+"/broadcast", map[string]any{"type": "timer", "payload": map[string]any{"left": 300}})
+	d := r.data()
+	if d["id"] == "" || d["type"] != "timer" || d["payload"].(map[string]any)["left"] != float64(300) ||
+		len(d["meeting_ids"].([]any)) != 3 || d["sent_at"] == "" {
+		t.Fatalf("admin broadcast answered %s", r.Raw)
+	}
+	waitFor(t, "the message in the parent's room", func() bool {
+		for _, p := range packets(e, f.meeting) {
+			if p["type"] == "broadcastedMessage" && p["data"].(map[string]any)["id"] == d["id"] {
+				return true
+			}
+		}
+		return false
+	})
+
+	r = f.client(f.people[0], "POST", "/broadcast", map[string]any{"type": "hello", "payload": map[string]any{"text": "hi"}, "meetingIds": []string{room}})
+	if r.Status != 200 || r.data()["senderParticipantId"] != f.people[0] || r.data()["meetingIds"].([]any)[0] != room {
+		t.Fatalf("participant broadcast: %d %s", r.Status, r.Raw)
+	}
+
+	wantError(t, e.do("POST", f.base+"/broadcast", "", map[string]any{"payload": map[string]any{}}), 400, `"type" is required`)
+	wantError(t, e.do("POST", f.base+"/broadcast", "", map[string]any{"type": "x", "payload": "text"}), 400, `"payload" must be a JSON object`)
+	wantError(t, e.do("POST", f.base+"/broadcast", "", map[string]any{"type": "x", "payload": map[string]any{}, "meeting_ids": []string{"nope"}}), 400, "not a room of this meeting family")
+	wantError(t, e.do("POST", "/client/v1/connected-meetings/broadcast", "Bearer nope", map[string]any{"type": "x", "payload": map[string]any{}}), 401)
+	// Five a second: a burst soon meets a 429 (the bucket refills at one per 200 ms).
+	sent := 1
+	for {
+		r := f.client(f.people[0], "POST", "/broadcast", map[string]any{"type": "x", "payload": map[string]any{}})
+		if r.Status == 429 {
+			wantError(t, r, 429, "at most 5 a second")
+			break
+		}
+		if r.Status != 200 || sent > 20 {
+			t.Fatalf("after %d messages: %d %s", sent, r.Status, r.Raw)
+		}
+		sent++
+	}
+	if sent < 5 {
+		t.Errorf("refused after %d messages, want at least 5", sent)
+	}
+}

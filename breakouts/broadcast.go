@@ -1,0 +1,150 @@
+package breakouts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/livekit/psrpc"
+	"golang.org/x/time/rate"
+
+	"rtk-sidecar/eventstream"
+	"rtk-sidecar/protocol"
+	"rtk-sidecar/store"
+)
+
+// Limits of a broadcast message, as RealtimeKit's broadcastMessage has them:
+// at most five a second per participant, a type other than "spotlight"
+// (RealtimeKit's own), and a payload that fits a LiveKit data packet.
+const (
+	broadcastRate    = 5 // messages a second per participant, and the burst
+	maxBroadcastType = 100
+	maxBroadcastSize = 4 << 10 // bytes of payload
+)
+
+// Broadcast is a message to rooms of a family.
+type Broadcast struct {
+	Type    string
+	Payload json.RawMessage // a JSON object
+	// To lists the rooms (meeting ids: the parent or breakout rooms); empty
+	// means the caller's own room, or, for the API, every room of the family.
+	To []string
+}
+
+// Broadcast sends m to the participants in the rooms it names: over the
+// family's event streams first, then as a broadcastedMessage event over
+// LiveKit data to each of those rooms (docs/protocol.md §3). Any
+// participant of the family may broadcast, at most five messages a second;
+// the rooms must be of the family. It returns the message as sent. A
+// message is not stored: who is not in one of the rooms does not get it.
+func (s *Service) Broadcast(ctx context.Context, appID, parentID string, c Caller, m Broadcast) (protocol.BroadcastedMessage, error) {
+	m.Type = strings.TrimSpace(m.Type)
+	switch {
+	case m.Type == "":
+		return protocol.BroadcastedMessage{}, invalid("type", "is required")
+	case len(m.Type) > maxBroadcastType:
+		return protocol.BroadcastedMessage{}, invalid("type", "is longer than %d bytes", maxBroadcastType)
+	case m.Type == "spotlight":
+		return protocol.BroadcastedMessage{}, invalid("type", "%q is reserved", m.Type)
+	}
+	payload := bytes.TrimSpace(m.Payload)
+	if len(payload) == 0 || payload[0] != '{' || !json.Valid(payload) {
+		return protocol.BroadcastedMessage{}, invalid("payload", "must be a JSON object")
+	}
+	if len(payload) > maxBroadcastSize {
+		return protocol.BroadcastedMessage{}, invalid("payload", "is larger than %d bytes", maxBroadcastSize)
+	}
+
+	var to []string
+	err := s.st.InTx(ctx, func(q store.Queries) error {
+		f, err := load(ctx, q, appID, parentID)
+		if err != nil {
+			return err
+		}
+		if _, err := caller(ctx, f, c); err != nil {
+			return err
+		}
+		to, err = broadcastRooms(f, c, m.To)
+		return err
+	})
+	if err != nil {
+		return protocol.BroadcastedMessage{}, err
+	}
+	if !c.Admin && !s.limits.allow(c.ParticipantID) {
+		return protocol.BroadcastedMessage{}, psrpc.NewErrorf(psrpc.ResourceExhausted,
+			"too many broadcast messages: at most %d a second", broadcastRate)
+	}
+
+	msg := protocol.BroadcastedMessage{ID: uuid.NewString(), Type: m.Type, Payload: payload,
+		SenderParticipantID: c.ParticipantID, MeetingIDs: to, SentAt: s.now().UTC()}
+	packet := encodeEvent(protocol.EventBroadcastedMessage, msg)
+	if st := s.events.streams; st != nil {
+		st.Broadcast(parentID, eventstream.Message{Event: protocol.EventsTopic, Data: packet})
+	}
+	var errs []error
+	for _, room := range to {
+		if err := s.rooms.SendData(ctx, room, protocol.EventsTopic, packet); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return msg, errors.Join(errs...)
+}
+
+// broadcastRooms checks the rooms a broadcast names and returns them
+// without repeats, or its default rooms when it names none.
+func broadcastRooms(f *family, c Caller, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		if !c.Admin {
+			return []string{f.roomOf(c.ParticipantID)}, nil
+		}
+		out := []string{f.parent.ID}
+		for _, r := range f.rooms {
+			out = append(out, r.ID)
+		}
+		return out, nil
+	}
+	var out []string
+	for _, id := range ids {
+		if _, ok := f.room(id); !ok {
+			return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "meeting %s is not a room of this meeting family", id)
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// limiter allows each key broadcastRate events a second.
+type limiter struct {
+	mu   sync.Mutex
+	byID map[string]*rate.Limiter
+}
+
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byID == nil {
+		l.byID = map[string]*rate.Limiter{}
+	}
+	if len(l.byID) > 1024 { // forget the idle ones: a full bucket is a new one
+		now := time.Now()
+		for k, lim := range l.byID {
+			if lim.TokensAt(now) >= broadcastRate {
+				delete(l.byID, k)
+			}
+		}
+	}
+	lim := l.byID[key]
+	if lim == nil {
+		lim = rate.NewLimiter(broadcastRate, broadcastRate)
+		l.byID[key] = lim
+	}
+	return lim.Allow()
+}
