@@ -3,6 +3,7 @@ package rtkclient
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type (
 	MoveFailed = protocol.Failure
 	// Closing: all breakout rooms close at ClosingAt.
 	Closing = protocol.Closing
+	// BroadcastedMessage: a message sent to the meeting this client is in.
+	BroadcastedMessage = protocol.BroadcastedMessage
 )
 
 // Disconnected: the server ended the connection to the current room (not
@@ -65,7 +68,10 @@ type Handlers struct {
 	MeetingChanged  func(MeetingChanged)
 	MoveFailed      func(MoveFailed)
 	Closing         func(Closing)
-	Disconnected    func(Disconnected)
+	// BroadcastedMessage gets the messages sent to the meeting this client
+	// is in when they arrive, once each.
+	BroadcastedMessage func(BroadcastedMessage)
+	Disconnected       func(Disconnected)
 	// MoveDone reports each attempt of this client to move.
 	MoveDone func(MoveReport)
 	// FirstPacket reports the first RTP packet of each remote identity and
@@ -202,6 +208,18 @@ func (c *Client) onEvent(payload []byte) {
 			if c.firstSeen(protocol.EventMoveFailed, e.ParticipantID, e.MoveID) {
 				emit(c, c.h.MoveFailed, e)
 			}
+		}
+	case protocol.EventBroadcastedMessage:
+		var m BroadcastedMessage
+		if json.Unmarshal(env.Data, &m) != nil || m.ID == "" {
+			return
+		}
+		c.mu.Lock()
+		// The event stream carries the family's messages for every room.
+		here := slices.Contains(m.MeetingIDs, c.meeting.ID)
+		c.mu.Unlock()
+		if here && c.firstSeen(protocol.EventBroadcastedMessage, m.ID, "") {
+			emit(c, c.h.BroadcastedMessage, m)
 		}
 	case protocol.EventClosing:
 		var e Closing

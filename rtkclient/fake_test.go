@@ -202,12 +202,13 @@ func (e *events) add(kind string, v any) {
 
 func (e *events) handlers() Handlers {
 	return Handlers{
-		StateUpdate:     func(s State) { e.add(fmt.Sprintf("state %d", s.Version), s) },
-		ChangingMeeting: func(v ChangingMeeting) { e.add("changing "+v.ParticipantID+" "+v.MoveID, v) },
-		MeetingChanged:  func(v MeetingChanged) { e.add("changed "+v.ParticipantID+" "+v.Meeting.ID+" "+v.MoveID, v) },
-		MoveFailed:      func(v MoveFailed) { e.add("failed "+v.ParticipantID+" "+v.MoveID, v) },
-		Closing:         func(v Closing) { e.add(fmt.Sprintf("closing %d", v.Seconds), v) },
-		Disconnected:    func(v Disconnected) { e.add("disconnected "+v.Room, v) },
+		StateUpdate:        func(s State) { e.add(fmt.Sprintf("state %d", s.Version), s) },
+		ChangingMeeting:    func(v ChangingMeeting) { e.add("changing "+v.ParticipantID+" "+v.MoveID, v) },
+		MeetingChanged:     func(v MeetingChanged) { e.add("changed "+v.ParticipantID+" "+v.Meeting.ID+" "+v.MoveID, v) },
+		MoveFailed:         func(v MoveFailed) { e.add("failed "+v.ParticipantID+" "+v.MoveID, v) },
+		Closing:            func(v Closing) { e.add(fmt.Sprintf("closing %d", v.Seconds), v) },
+		BroadcastedMessage: func(v BroadcastedMessage) { e.add("broadcast "+v.ID+" "+v.Type, v) },
+		Disconnected:       func(v Disconnected) { e.add("disconnected "+v.Room, v) },
 		MoveDone: func(r MoveReport) {
 			if r.Err != nil {
 				e.add("move error "+r.MoveID, r)

@@ -129,6 +129,21 @@ func (c *Client) MoveParticipantsWithCustomPreset(ctx context.Context, req MoveW
 	return s, err
 }
 
+// BroadcastMessage sends a message with a JSON-object payload to everyone in
+// the given meetings of the family (none: this client's own meeting), as
+// RealtimeKit's broadcastMessage does; at most five a second. It returns
+// the message as sent; the recipients get it as a BroadcastedMessage event.
+func (c *Client) BroadcastMessage(ctx context.Context, typ string, payload any, meetingIDs ...string) (BroadcastedMessage, error) {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return BroadcastedMessage{}, fmt.Errorf("rtkclient: broadcast payload: %w", err)
+	}
+	var m BroadcastedMessage
+	err = c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/broadcast",
+		protocol.BroadcastRequest{Type: typ, Payload: raw, MeetingIDs: meetingIDs}, &m)
+	return m, err
+}
+
 // join calls POST /client/v1/join.
 func (c *Client) join(ctx context.Context) (JoinInfo, error) {
 	var j JoinInfo

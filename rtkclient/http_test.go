@@ -158,6 +158,27 @@ func TestConnectedMeetingsCalls(t *testing.T) {
 	}
 }
 
+// TestBroadcastMessage: the request and the message the sidecar answers with.
+func TestBroadcastMessage(t *testing.T) {
+	s := newSidecar(t, map[string]answer{"POST /client/v1/connected-meetings/broadcast": {200,
+		`{"success":true,"data":{"id":"b1","type":"note","payload":{"text":"hi"},"senderParticipantId":"p1","meetingIds":["bo-1"],"sentAt":"2026-12-03T07:00:00Z"}}`}})
+	c := New(s.URL, "ptok")
+	m, err := c.BroadcastMessage(context.Background(), "note", map[string]any{"text": "hi"}, "bo-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != "b1" || string(m.Payload) != `{"text":"hi"}` || m.SenderParticipantID != "p1" || m.SentAt.IsZero() {
+		t.Errorf("message %+v", m)
+	}
+	want := map[string]any{"type": "note", "payload": map[string]any{"text": "hi"}, "meetingIds": []any{"bo-1"}}
+	if r := s.last(); r.auth != "Bearer ptok" || !reflect.DeepEqual(r.body, want) {
+		t.Errorf("sent %s %v, want %v", r.auth, r.body, want)
+	}
+	if _, err := c.BroadcastMessage(context.Background(), "note", func() {}); err == nil {
+		t.Error("a payload that is not JSON was sent")
+	}
+}
+
 // TestAPIErrors: error answers become *APIError with the status, from the
 // envelope when there is one.
 func TestAPIErrors(t *testing.T) {

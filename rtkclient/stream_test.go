@@ -2,6 +2,7 @@ package rtkclient
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -192,6 +193,40 @@ func TestOwnArrivalFromTheServerFirst(t *testing.T) {
 	}
 	if n != 1 || c.Room() != "bo-1" {
 		t.Errorf("events %q, in %q: want one meetingChanged of this client, in bo-1", ev.Log(), c.Room())
+	}
+}
+
+// TestBroadcastedMessages: a message to this client's meeting reaches the
+// handler once, whether it comes over the stream, LiveKit or both; one to
+// other meetings does not. BroadcastMessage posts the message.
+func TestBroadcastedMessages(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	c := joined(t, s, f, ev)
+	script := make(chan string, 4)
+	s.scripts <- script
+	here := event("broadcastedMessage", BroadcastedMessage{ID: "b1", Type: "note", Payload: json.RawMessage(`{"text":"hi"}`), MeetingIDs: []string{"bo-2", "main"}})
+	elsewhere := event("broadcastedMessage", BroadcastedMessage{ID: "b2", Type: "note", Payload: json.RawMessage(`{}`), MeetingIDs: []string{"bo-2"}})
+	script <- "event: rtk.connected_meetings\ndata: " + string(elsewhere) + "\n\n"
+	script <- "event: rtk.connected_meetings\ndata: " + string(here) + "\n\n"
+	got := ev.waitFor(t, "broadcast b1 note").(BroadcastedMessage)
+	if string(got.Payload) != `{"text":"hi"}` {
+		t.Errorf("payload %s", got.Payload)
+	}
+	f.conn("main").h.data(EventsTopic, here)
+	time.Sleep(50 * time.Millisecond)
+	if got := ev.Log(); strings.Join(got, "|") != "broadcast b1 note" {
+		t.Errorf("events %q, want b1 once", got)
+	}
+
+	if _, err := c.BroadcastMessage(context.Background(), "note", map[string]any{"text": "yo"}, "bo-1"); err == nil {
+		t.Error("the fake sidecar has no broadcast endpoint, yet BroadcastMessage succeeded")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.other) != 1 || s.other[0] != "POST /client/v1/connected-meetings/broadcast" {
+		t.Errorf("requests %q", s.other)
 	}
 }
 
