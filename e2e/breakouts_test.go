@@ -161,10 +161,37 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 	where[offline.id] = assigned[offline.id]
 	fam.check(t, "after the offline participant joined", where, rooms, obs)
 
+	// The host, in the parent, broadcasts to one room: everyone there gets it once, over LiveKit
+	// and the event stream, and nobody elsewhere does.
+	target := where[plain[0].id]
+	bm, err := host.c.BroadcastMessage(ctx, "note", map[string]any{"text": "five minutes left"}, target)
+	if err != nil || bm.ID == "" || bm.SenderParticipantID != host.id {
+		t.Fatalf("host's broadcast: %+v, %v", bm, err)
+	}
+	received := func(m *member) int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.broadcasts[bm.ID]
+	}
+	eventually(t, 10*time.Second, func() string {
+		for _, m := range all {
+			if where[m.id] == target && received(m) != 1 {
+				return fmt.Sprintf("%s, in the target room, has the message %d times", m.name, received(m))
+			}
+		}
+		return ""
+	})
+	time.Sleep(500 * time.Millisecond) // time for a stray copy
+	for _, m := range all {
+		if want := map[bool]int{true: 1, false: 0}[where[m.id] == target]; received(m) != want {
+			t.Errorf("%s, in %s, has the message to %s %d times, want %d", m.name, short(where[m.id]), short(target), received(m), want)
+		}
+	}
+
 	// A plain participant may not switch back to the parent: 403, and nothing changes.
 	p := plain[3]
 	before, moved := fam.state(t), len(p.reports())
-	_, err := p.c.MoveParticipants(ctx, rtkclient.MoveParticipantsRequest{
+	_, err = p.c.MoveParticipants(ctx, rtkclient.MoveParticipantsRequest{
 		SourceMeetingID: where[p.id], DestinationMeetingID: parent, ParticipantIDs: []string{p.id}})
 	var apiErr *rtkclient.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 403 || !strings.Contains(apiErr.Message, "can_switch_to_parent_meeting") {
@@ -686,12 +713,13 @@ type member struct {
 	// disconnects are the server's ends of the client's current room: a move must never
 	// cut the room a client is still in (closing rooms after a close-all did).
 	disconnects []rtkclient.Disconnected
+	broadcasts  map[string]int // broadcast message id -> times received
 }
 
 // newMember adds a participant over REST and prepares its client and tracks; join connects it.
 func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, video bool) *member {
 	t.Helper()
-	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}}
+	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}, broadcasts: map[string]int{}}
 	m.id, m.token = sc.AddParticipant(t, meeting, name, preset)
 	log := clientLog(t, name)
 	m.c = rtkclient.New(sc.BaseURL, m.token, rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
@@ -719,6 +747,11 @@ func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, v
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			m.arrivals[c.ParticipantID] = append(m.arrivals[c.ParticipantID], c.Meeting.ID)
+		},
+		BroadcastedMessage: func(b rtkclient.BroadcastedMessage) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.broadcasts[b.ID]++
 		},
 		Disconnected: func(d rtkclient.Disconnected) {
 			log.Warn("disconnected by the server", "room", d.Room, "reason", d.Reason)
