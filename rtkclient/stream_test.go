@@ -80,6 +80,11 @@ func (s *streamSidecar) streams() []*http.Request {
 	return append([]*http.Request(nil), s.opened...)
 }
 
+// sseEvent is a family event as the sidecar's stream carries it.
+func sseEvent(packet []byte) string {
+	return "event: rtk.connected_meetings\ndata: " + string(packet) + "\n\n"
+}
+
 // sse is a move instruction as the sidecar's stream carries it.
 func sse(moveID, room string) string {
 	return fmt.Sprintf(": comment\nevent: rtk.move\nid: %s\ndata: %s\n\n", moveID, moveTo(moveID, room))
@@ -134,8 +139,8 @@ func TestStreamEvents(t *testing.T) {
 	s.scripts <- script
 	state := event("stateUpdate", map[string]any{"version": 3, "status": "active", "meetings": []any{}})
 	changing := event("changingMeeting", map[string]any{"moves": []ChangingMeeting{{ParticipantID: "p", FromMeetingID: "main", ToMeetingID: "bo-1", MoveID: "m7"}}})
-	script <- "event: rtk.connected_meetings\ndata: " + string(state) + "\n\n"
-	script <- "event: rtk.connected_meetings\ndata: " + string(changing) + "\n\n"
+	script <- sseEvent(state)
+	script <- sseEvent(changing)
 	ev.waitFor(t, "changing p m7")
 
 	main := f.conn("main")
@@ -177,7 +182,7 @@ func TestOwnArrivalFromTheServerFirst(t *testing.T) {
 		return ""
 	})
 	arrived := event("meetingChanged", map[string]any{"arrivals": []MeetingChanged{{ParticipantID: "me", Meeting: MeetingRef{ID: "bo-1", Title: "Room 1"}, MoveID: "m1"}}})
-	script <- "event: rtk.connected_meetings\ndata: " + string(arrived) + "\n\n"
+	script <- sseEvent(arrived)
 	f.conn("main").h.data(EventsTopic, arrived)
 	time.Sleep(100 * time.Millisecond)
 	if _, ok := ev.find("changed me"); ok || c.Room() != "main" {
@@ -208,8 +213,8 @@ func TestBroadcastedMessages(t *testing.T) {
 	s.scripts <- script
 	here := event("broadcastedMessage", BroadcastedMessage{ID: "b1", Type: "note", Payload: json.RawMessage(`{"text":"hi"}`), MeetingIDs: []string{"bo-2", "main"}})
 	elsewhere := event("broadcastedMessage", BroadcastedMessage{ID: "b2", Type: "note", Payload: json.RawMessage(`{}`), MeetingIDs: []string{"bo-2"}})
-	script <- "event: rtk.connected_meetings\ndata: " + string(elsewhere) + "\n\n"
-	script <- "event: rtk.connected_meetings\ndata: " + string(here) + "\n\n"
+	script <- sseEvent(elsewhere)
+	script <- sseEvent(here)
 	got := ev.waitFor(t, "broadcast b1 note").(BroadcastedMessage)
 	if string(got.Payload) != `{"text":"hi"}` {
 		t.Errorf("payload %s", got.Payload)
