@@ -41,8 +41,10 @@ type Broadcast struct {
 // family's event streams first, then as a broadcastedMessage event over
 // LiveKit data to each of those rooms (docs/protocol.md §3). Any
 // participant of the family may broadcast, at most five messages a second;
-// the rooms must be of the family. It returns the message as sent. A
-// message is not stored: who is not in one of the rooms does not get it.
+// the rooms must be of the family. It returns the message as sent; when
+// LiveKit fails for some rooms it tries the others and returns the message
+// with the error. A message is not stored: who is not in one of the rooms
+// does not get it.
 func (s *Service) Broadcast(ctx context.Context, appID, parentID string, c Caller, m Broadcast) (protocol.BroadcastedMessage, error) {
 	m.Type = strings.TrimSpace(m.Type)
 	switch {
