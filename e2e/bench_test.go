@@ -426,50 +426,7 @@ func TestBenchmarkStart(t *testing.T) {
 		ms(allPresent), allPresent <= 1500*time.Millisecond, ms(pct(audibleTimes, 100)), pct(audibleTimes, 100) <= 3*time.Second)
 
 	if sfuTraced() {
-		tr, err := readSFUTrace(filepath.Join(sc.Cfg.LiveKit.Embedded.DataDir, sfu.LogFile), t0)
-		if err != nil {
-			t.Fatalf("SFU trace: %v", err)
-		}
-		at := map[string][]time.Duration{}
-		span := func(name, from, to string, of map[string]time.Time) {
-			if a, b := of[from], of[to]; !a.IsZero() && !b.IsZero() {
-				at[name] = append(at[name], b.Sub(a))
-			}
-		}
-		var again []string
-		for _, c := range clients {
-			k := [2]string{roomOf[c.id], c.id}
-			of := tr.at[k]
-			if n := tr.sessions[k]; n > 1 {
-				again = append(again, fmt.Sprintf("%s: %d sessions, closed %v", c.name, n, tr.closed[k]))
-			}
-			for _, s := range sfuStages {
-				if ts := of[s.name]; !ts.IsZero() {
-					at[s.name] = append(at[s.name], ts.Sub(t0))
-				}
-			}
-			span("sub_ice", "sub_ice_checking", "sub_ice_connected", of)
-			span("sub_dtls", "sub_ice_connected", "sub_connected", of)
-			span("pub_ice", "pub_ice_checking", "pub_ice_connected", of)
-			span("pub_dtls", "pub_ice_connected", "pub_connected", of)
-			if a := audibleOf(c); !a.IsZero() && !of["first_rtp"].IsZero() {
-				at["first_rtp_to_audible"] = append(at["first_rtp_to_audible"], a.Sub(of["first_rtp"]))
-			}
-		}
-		for _, s := range sfuStages {
-			t.Logf("BENCH start sfu stage=%s (from t0) n=%d %s", s.name, len(at[s.name]), summary(at[s.name]))
-		}
-		for _, d := range []string{"sub_ice", "sub_dtls", "pub_ice", "pub_dtls", "first_rtp_to_audible"} {
-			t.Logf("BENCH start sfu duration=%s n=%d %s", d, len(at[d]), summary(at[d]))
-		}
-		t.Logf("BENCH start sfu joined their destination more than once: %d %v", len(again), again)
-		byPresent := slices.Clone(clients)
-		slices.SortFunc(byPresent, func(a, b *benchClient) int { return presentAt[b.id].Compare(presentAt[a.id]) })
-		for _, c := range byPresent[:min(5, len(byPresent))] {
-			of := tr.at[[2]string{roomOf[c.id], c.id}]
-			t.Logf("BENCH start sfu slowest present: %s present (joined_at) %s, session %s, subscriber connected %s",
-				c.name, ms(presentAt[c.id].Sub(t0)), ms(of["session"].Sub(t0)), ms(of["sub_connected"].Sub(t0)))
-		}
+		logSFUTrace(t, filepath.Join(sc.Cfg.LiveKit.Embedded.DataDir, sfu.LogFile), t0, clients, roomOf, presentAt, audibleOf)
 	}
 }
 

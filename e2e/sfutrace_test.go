@@ -5,8 +5,11 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"slices"
+	"testing"
 	"time"
 )
 
@@ -89,4 +92,57 @@ func readSFUTrace(path string, since time.Time) (sfuTrace, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// logSFUTrace logs, from the SFU's log at path, when the SFU reached each stage of every
+// client's join to its room (roomOf) after t0, how long ICE and DTLS took, and how long
+// after the SFU's first packet a room-mate heard the client (audibleOf); then the clients
+// that joined their room more than once, and the five last present (presentAt).
+func logSFUTrace(t *testing.T, path string, t0 time.Time, clients []*benchClient, roomOf map[string]string,
+	presentAt map[string]time.Time, audibleOf func(*benchClient) time.Time) {
+	t.Helper()
+	tr, err := readSFUTrace(path, t0)
+	if err != nil {
+		t.Fatalf("SFU trace: %v", err)
+	}
+	at := map[string][]time.Duration{}
+	span := func(name, from, to string, of map[string]time.Time) {
+		if a, b := of[from], of[to]; !a.IsZero() && !b.IsZero() {
+			at[name] = append(at[name], b.Sub(a))
+		}
+	}
+	var again []string
+	for _, c := range clients {
+		k := [2]string{roomOf[c.id], c.id}
+		of := tr.at[k]
+		if n := tr.sessions[k]; n > 1 {
+			again = append(again, fmt.Sprintf("%s: %d sessions, closed %v", c.name, n, tr.closed[k]))
+		}
+		for _, s := range sfuStages {
+			if ts := of[s.name]; !ts.IsZero() {
+				at[s.name] = append(at[s.name], ts.Sub(t0))
+			}
+		}
+		span("sub_ice", "sub_ice_checking", "sub_ice_connected", of)
+		span("sub_dtls", "sub_ice_connected", "sub_connected", of)
+		span("pub_ice", "pub_ice_checking", "pub_ice_connected", of)
+		span("pub_dtls", "pub_ice_connected", "pub_connected", of)
+		if a := audibleOf(c); !a.IsZero() && !of["first_rtp"].IsZero() {
+			at["first_rtp_to_audible"] = append(at["first_rtp_to_audible"], a.Sub(of["first_rtp"]))
+		}
+	}
+	for _, s := range sfuStages {
+		t.Logf("BENCH start sfu stage=%s (from t0) n=%d %s", s.name, len(at[s.name]), summary(at[s.name]))
+	}
+	for _, d := range []string{"sub_ice", "sub_dtls", "pub_ice", "pub_dtls", "first_rtp_to_audible"} {
+		t.Logf("BENCH start sfu duration=%s n=%d %s", d, len(at[d]), summary(at[d]))
+	}
+	t.Logf("BENCH start sfu joined their destination more than once: %d %v", len(again), again)
+	byPresent := slices.Clone(clients)
+	slices.SortFunc(byPresent, func(a, b *benchClient) int { return presentAt[b.id].Compare(presentAt[a.id]) })
+	for _, c := range byPresent[:min(5, len(byPresent))] {
+		of := tr.at[[2]string{roomOf[c.id], c.id}]
+		t.Logf("BENCH start sfu slowest present: %s present (joined_at) %s, session %s, subscriber connected %s",
+			c.name, ms(presentAt[c.id].Sub(t0)), ms(of["session"].Sub(t0)), ms(of["sub_connected"].Sub(t0)))
+	}
 }
