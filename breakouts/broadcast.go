@@ -16,7 +16,6 @@ import (
 
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
-	"rtk-sidecar/store"
 )
 
 // Limits of a broadcast message, as RealtimeKit's broadcastMessage has them:
@@ -64,14 +63,7 @@ func (s *Service) Broadcast(ctx context.Context, appID, parentID string, c Calle
 	}
 
 	var to []string
-	err := s.st.InTx(ctx, func(q store.Queries) error {
-		f, err := load(ctx, q, appID, parentID)
-		if err != nil {
-			return err
-		}
-		if _, err := caller(ctx, f, c); err != nil {
-			return err
-		}
+	err := s.read(ctx, appID, parentID, c, func(f *family) (err error) {
 		to, err = broadcastRooms(f, c, m.To)
 		return err
 	})

@@ -145,7 +145,17 @@ func (s *Service) change(ctx context.Context, appID, parentID string, version *i
 // State returns a family's state. A participant caller must belong to it.
 func (s *Service) State(ctx context.Context, appID, parentID string, c Caller) (State, error) {
 	var st State
-	err := s.st.InTx(ctx, func(q store.Queries) error {
+	err := s.read(ctx, appID, parentID, c, func(f *family) error {
+		st = f.state()
+		return nil
+	})
+	return st, err
+}
+
+// read loads the family for a caller allowed to see it (an admin, or a
+// participant of the family) and runs fn on it, in a transaction.
+func (s *Service) read(ctx context.Context, appID, parentID string, c Caller, fn func(f *family) error) error {
+	return s.st.InTx(ctx, func(q store.Queries) error {
 		f, err := load(ctx, q, appID, parentID)
 		if err != nil {
 			return err
@@ -153,10 +163,8 @@ func (s *Service) State(ctx context.Context, appID, parentID string, c Caller) (
 		if _, err := caller(ctx, f, c); err != nil {
 			return err
 		}
-		st = f.state()
-		return nil
+		return fn(f)
 	})
-	return st, err
 }
 
 // caller returns a participant caller's effective permissions; an admin
