@@ -318,11 +318,7 @@ func checkMoveTargets(r breakouts.MoveRequest) error {
 // participantFamily authenticates the participant token and returns the
 // caller and the app and parent meeting of its family.
 func (s *Server) participantFamily(c *gin.Context) (breakouts.Caller, string, string, error) {
-	tok, err := participantToken(c)
-	if err != nil {
-		return breakouts.Caller{}, "", "", err
-	}
-	p, err := s.meetings.Authenticate(c.Request.Context(), tok)
+	p, err := s.participant(c)
 	if err != nil {
 		return breakouts.Caller{}, "", "", err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"rtk-sidecar/store"
 	"rtk-sidecar/tokens"
 )
 
@@ -28,6 +29,15 @@ func participantToken(c *gin.Context) (string, error) {
 		return "", tokens.ErrInvalid
 	}
 	return strings.TrimSpace(tok), nil
+}
+
+// participant authenticates the request's participant token.
+func (s *Server) participant(c *gin.Context) (store.Participant, error) {
+	tok, err := participantToken(c)
+	if err != nil {
+		return store.Participant{}, err
+	}
+	return s.meetings.Authenticate(c.Request.Context(), tok)
 }
 
 // join handles POST /client/v1/join: a participant token in, a LiveKit

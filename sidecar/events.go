@@ -19,11 +19,7 @@ const keepAlive = 15 * time.Second
 // sent to the participant from then on reaches it. The stream ends when the
 // client goes, when it falls behind, or when the server shuts down.
 func (s *Server) events(c *gin.Context) error {
-	tok, err := participantToken(c)
-	if err != nil {
-		return err
-	}
-	p, err := s.meetings.Authenticate(c.Request.Context(), tok)
+	p, err := s.participant(c)
 	if err != nil {
 		return err
 	}
