@@ -90,13 +90,13 @@ func (n *notifier) flush(ctx context.Context) {
 	n.mu.Unlock()
 	var wg sync.WaitGroup
 	for parent, b := range pending {
+		streamed, packets := b.packets()
 		if n.streams != nil {
 			// First: it does not block, and it does not wait for the SFU.
-			for _, p := range b.packets(maxStateStream) {
+			for _, p := range streamed {
 				n.streams.Broadcast(parent, eventstream.Message{Event: protocol.EventsTopic, Data: p})
 			}
 		}
-		packets := b.packets(maxStatePacket)
 		for _, room := range b.rooms {
 			wg.Go(func() {
 				for _, p := range packets {
@@ -110,24 +110,28 @@ func (n *notifier) flush(ctx context.Context) {
 	wg.Wait()
 }
 
-// packets encodes a batch, state first, truncating a state larger than
-// stateLimit bytes.
-func (b *batch) packets(stateLimit int) [][]byte {
-	var out [][]byte
-	if b.state != nil {
-		out = append(out, encodeState(*b.state, stateLimit))
-	}
+// packets encodes a batch once, state first: for the event streams, with
+// the state whole up to maxStateStream bytes, and for LiveKit, up to
+// maxStatePacket. Both share every packet but the state.
+func (b *batch) packets() (streamed, livekit [][]byte) {
+	var rest [][]byte
 	if len(b.moves) > 0 {
-		out = append(out, encodeEvent(protocol.EventChangingMeeting, protocol.ChangingMeetingData{Moves: b.moves}))
+		rest = append(rest, encodeEvent(protocol.EventChangingMeeting, protocol.ChangingMeetingData{Moves: b.moves}))
 	}
 	if len(b.arrivals) > 0 {
-		out = append(out, encodeEvent(protocol.EventMeetingChanged, protocol.MeetingChangedData{Arrivals: b.arrivals}))
+		rest = append(rest, encodeEvent(protocol.EventMeetingChanged, protocol.MeetingChangedData{Arrivals: b.arrivals}))
 	}
 	if len(b.failures) > 0 {
-		out = append(out, encodeEvent(protocol.EventMoveFailed, protocol.MoveFailedData{Failures: b.failures}))
+		rest = append(rest, encodeEvent(protocol.EventMoveFailed, protocol.MoveFailedData{Failures: b.failures}))
 	}
 	if b.closing != nil {
-		out = append(out, encodeEvent(protocol.EventClosing, *b.closing))
+		rest = append(rest, encodeEvent(protocol.EventClosing, *b.closing))
 	}
-	return out
+	if b.state == nil {
+		return rest, rest
+	}
+	whole := encodeEvent(protocol.EventStateUpdate, b.state.Client())
+	streamed = append([][]byte{fitState(whole, b.state.Version, maxStateStream)}, rest...)
+	livekit = append([][]byte{fitState(whole, b.state.Version, maxStatePacket)}, rest...)
+	return streamed, livekit
 }

@@ -44,14 +44,13 @@ func clientRoom(r Room, breakout bool) protocol.Meeting {
 	return out
 }
 
-// encodeState returns the stateUpdate packet, truncated when larger than
-// limit bytes.
-func encodeState(st State, limit int) []byte {
-	b := encodeEvent(protocol.EventStateUpdate, st.Client())
-	if len(b) <= limit {
-		return b
+// fitState returns whole, a stateUpdate packet of the given version, or the
+// truncated stateUpdate when whole is larger than limit bytes.
+func fitState(whole []byte, version int64, limit int) []byte {
+	if len(whole) <= limit {
+		return whole
 	}
-	return encodeEvent(protocol.EventStateUpdate, protocol.TruncatedState{Truncated: true, Version: st.Version})
+	return encodeEvent(protocol.EventStateUpdate, protocol.TruncatedState{Truncated: true, Version: version})
 }
 
 // encodeEvent returns the packet of an event of type typ with data.
