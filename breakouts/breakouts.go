@@ -110,7 +110,7 @@ type Service struct {
 
 	events *notifier
 	moves  *dispatcher
-	limits limiter // broadcast messages per participant
+	limits limiter      // broadcast messages per participant
 	late   lateArrivals // failed moves whose participant may still arrive
 
 	// tick is how often Run looks for families whose close countdown ended.
