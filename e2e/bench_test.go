@@ -33,7 +33,8 @@ import (
 //	RTK_E2E_BENCH=1 go test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
 //
 // RTK_BENCH_MOVES (default 24) sets the single moves per mode; RTK_BENCH_START (default 100)
-// and RTK_BENCH_ROOMS (default 10) size the start benchmark; RTK_BENCH_NO_STREAM=1 runs the start
+// and RTK_BENCH_ROOMS (default 10) size the start benchmark, and RTK_BENCH_START_MODES (default
+// "mbb,naive") picks its client modes; RTK_BENCH_NO_STREAM=1 runs the start
 // without the clients' event streams, and RTK_BENCH_SFU_TRACE=1 adds the SFU's own timeline of
 // each mover's join (sfutrace_test.go). Results are logged as lines that start with "BENCH".
 const envBench = "RTK_E2E_BENCH"
@@ -145,6 +146,10 @@ func TestBenchmarkSingleMove(t *testing.T) {
 // writes while the client's current room is not the parent), so the 100-person parent holds
 // 100 x 99 subscriptions but no media, which 2 cores could not carry. Every client subscribes to
 // everyone in its room (rtkclient always auto-subscribes).
+//
+// It runs twice on the same sidecar and SFU, one run after the other, each with a new family and
+// new clients (startModes): with make-before-break clients (rtkclient's default), then with naive
+// break-before-make ones, the baseline the single moves are compared with too.
 func TestBenchmarkStart(t *testing.T) {
 	requireBench(t)
 	n, nRooms := envInt("RTK_BENCH_START", 100), envInt("RTK_BENCH_ROOMS", 10)
@@ -157,7 +162,45 @@ func TestBenchmarkStart(t *testing.T) {
 	}
 	sc := StartSidecar(t, scOpts...)
 	t.Cleanup(func() { sc.dropLeftovers(t) })
-	parent := sc.CreateMeeting(t, "Bench start")
+	for _, mode := range startModes(t) {
+		t.Run(mode, func(t *testing.T) { benchStart(t, sc, mode, n, nRooms) })
+	}
+}
+
+// The start's modes: the clients' default make-before-break moves, and the naive
+// break-before-make rejoin (rtkclient.WithBreakBeforeMake) as the baseline.
+const (
+	modeMBB   = "make-before-break"
+	modeNaive = "break-before-make"
+)
+
+// startModes are the modes the start benchmark runs, one after the other on the same sidecar and
+// SFU, each with a family and clients of its own: RTK_BENCH_START_MODES, a comma-separated list of
+// "mbb" and "naive" (default both, make-before-break first).
+func startModes(t *testing.T) []string {
+	v := os.Getenv("RTK_BENCH_START_MODES")
+	if v == "" {
+		return []string{modeMBB, modeNaive}
+	}
+	var modes []string
+	for m := range strings.SplitSeq(v, ",") {
+		switch strings.TrimSpace(m) {
+		case "mbb":
+			modes = append(modes, modeMBB)
+		case "naive":
+			modes = append(modes, modeNaive)
+		default:
+			t.Fatalf("RTK_BENCH_START_MODES: %q is neither mbb nor naive", m)
+		}
+	}
+	return modes
+}
+
+// benchStart runs one start of n participants into nRooms rooms, its clients moving in mode, and
+// logs its results as "BENCH start mode=<mode> ..." lines. The clients leave when t ends.
+func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
+	tag := "BENCH start mode=" + mode
+	parent := sc.CreateMeeting(t, "Bench start "+mode)
 	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
 	st := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": nRooms})
 
@@ -168,7 +211,12 @@ func TestBenchmarkStart(t *testing.T) {
 		if os.Getenv("RTK_BENCH_NO_STREAM") == "1" { // instructions through LiveKit only
 			opts = append(opts, rtkclient.WithoutEventStream())
 		}
-		clients[i] = newBenchClient(t, sc, parent, fmt.Sprintf("s%03d", i), false, opts...)
+		name := fmt.Sprintf("m%03d", i)
+		if mode == modeNaive {
+			opts = append(opts, rtkclient.WithBreakBeforeMake())
+			name = fmt.Sprintf("n%03d", i)
+		}
+		clients[i] = newBenchClient(t, sc, parent, name, false, opts...)
 	}
 	// One feeder for everyone: 20 ms Opus frames, only outside the parent.
 	feedAll(t, clients, parent)
@@ -207,11 +255,11 @@ func TestBenchmarkStart(t *testing.T) {
 		}
 		return ""
 	})
-	t.Logf("BENCH start join: %d clients joined the parent in %s (%s; %d UDP datagrams dropped at full receive buffers)",
+	t.Logf(tag+" join: %d clients joined the parent in %s (%s; %d UDP datagrams dropped at full receive buffers)",
 		n, ms(joined), readCPU(sc).sub(cpuJoin), readUDPDrops()-udpJoin)
 	// Let the parent's subscriptions settle (100 x 99 negotiated, no media) before the start.
 	idle := waitIdle(t, sc, 60*time.Second)
-	t.Logf("BENCH start settle: CPU quiet after %s", ms(idle))
+	t.Logf(tag+" settle: CPU quiet after %s", ms(idle))
 
 	st = fam.admin(t, 200, "POST", "/assign", map[string]any{"version": st.Version, "mode": "auto"})
 	roomOf := map[string]string{}
@@ -376,7 +424,7 @@ func TestBenchmarkStart(t *testing.T) {
 	})
 	var failed, serverFailed, reports int
 	via := map[string]int{}
-	var overlap, received, joinedAt, published []time.Duration
+	var overlap, roomless, received, joinedAt, published []time.Duration
 	type row struct {
 		name                                                string
 		received, joined, published, present, audible, left time.Duration
@@ -396,7 +444,11 @@ func TestBenchmarkStart(t *testing.T) {
 			received = append(received, r.Received.Sub(t0))
 			joinedAt = append(joinedAt, r.Joined.Sub(t0))
 			published = append(published, r.Published.Sub(t0))
-			if !r.Left.IsZero() {
+			switch {
+			case r.Left.IsZero():
+			case mode == modeNaive:
+				roomless = append(roomless, r.Joined.Sub(r.Left))
+			default:
 				overlap = append(overlap, r.Left.Sub(r.Published))
 			}
 			rows = append(rows, row{c.name, r.Received.Sub(t0), r.Joined.Sub(t0), r.Published.Sub(t0), presentAt[c.id].Sub(t0), audibleOf(c).Sub(t0), r.Left.Sub(t0)})
@@ -412,21 +464,25 @@ func TestBenchmarkStart(t *testing.T) {
 		t.Logf("slowest present: %s instruction %s, joined %s, published %s, present %s, audible %s, left the parent %s",
 			r.name, ms(r.received), ms(r.joined), ms(r.published), ms(r.present), ms(r.audible), ms(r.left))
 	}
-	t.Logf("BENCH start metric=instruction_received n=%d %s", len(received), summary(received))
-	t.Logf("BENCH start metric=client_joined n=%d %s", len(joinedAt), summary(joinedAt))
-	t.Logf("BENCH start metric=client_published n=%d %s", len(published), summary(published))
-	t.Logf("BENCH start n=%d rooms=%d rest_answer=%s", n, nRooms, ms(rest))
-	t.Logf("BENCH start metric=present n=%d %s", len(presentTimes), summary(presentTimes))
-	t.Logf("BENCH start metric=audible_to_a_roommate n=%d %s", len(audibleTimes), summary(audibleTimes))
-	t.Logf("BENCH start metric=heard_by_every_roommate n=%d %s", len(meshTimes), summary(meshTimes))
-	t.Logf("BENCH start metric=source_overlap n=%d %s", len(overlap), summary(overlap))
-	t.Logf("BENCH start moves: %d client move reports, %d failed at the client, %d moveFailed from the server, instructions followed by path %v; cpu %s; %d UDP datagrams dropped at full receive buffers",
+	t.Logf(tag+" metric=instruction_received n=%d %s", len(received), summary(received))
+	t.Logf(tag+" metric=client_joined n=%d %s", len(joinedAt), summary(joinedAt))
+	t.Logf(tag+" metric=client_published n=%d %s", len(published), summary(published))
+	t.Logf(tag+" n=%d rooms=%d rest_answer=%s", n, nRooms, ms(rest))
+	t.Logf(tag+" metric=present n=%d %s", len(presentTimes), summary(presentTimes))
+	t.Logf(tag+" metric=audible_to_a_roommate n=%d %s", len(audibleTimes), summary(audibleTimes))
+	t.Logf(tag+" metric=heard_by_every_roommate n=%d %s", len(meshTimes), summary(meshTimes))
+	if mode == modeNaive { // left the parent, then joined the destination
+		t.Logf(tag+" metric=in_no_room n=%d %s", len(roomless), summary(roomless))
+	} else { // joined and published in the destination, then left the parent
+		t.Logf(tag+" metric=source_overlap n=%d %s", len(overlap), summary(overlap))
+	}
+	t.Logf(tag+" moves: %d client move reports, %d failed at the client, %d moveFailed from the server, instructions followed by path %v; cpu %s; %d UDP datagrams dropped at full receive buffers",
 		reports, failed, serverFailed, via, cpu, udpDrops)
-	t.Logf("BENCH start targets: all present %s (target <= 1.5s: %v), all audible %s (target <= 3s: %v)",
+	t.Logf(tag+" targets: all present %s (target <= 1.5s: %v), all audible %s (target <= 3s: %v)",
 		ms(allPresent), allPresent <= 1500*time.Millisecond, ms(pct(audibleTimes, 100)), pct(audibleTimes, 100) <= 3*time.Second)
 
 	if sfuTraced() {
-		logSFUTrace(t, filepath.Join(sc.Cfg.LiveKit.Embedded.DataDir, sfu.LogFile), t0, clients, roomOf, presentAt, audibleOf)
+		logSFUTrace(t, tag, filepath.Join(sc.Cfg.LiveKit.Embedded.DataDir, sfu.LogFile), t0, clients, roomOf, presentAt, audibleOf)
 	}
 }
 

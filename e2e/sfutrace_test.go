@@ -97,8 +97,9 @@ func readSFUTrace(path string, since time.Time) (sfuTrace, error) {
 // logSFUTrace logs, from the SFU's log at path, when the SFU reached each stage of every
 // client's join to its room (roomOf) after t0, how long ICE and DTLS took, and how long
 // after the SFU's first packet a room-mate heard the client (audibleOf); then the clients
-// that joined their room more than once, and the five last present (presentAt).
-func logSFUTrace(t *testing.T, path string, t0 time.Time, clients []*benchClient, roomOf map[string]string,
+// that joined their room more than once, and the five last present (presentAt). Each line
+// starts with tag.
+func logSFUTrace(t *testing.T, tag, path string, t0 time.Time, clients []*benchClient, roomOf map[string]string,
 	presentAt map[string]time.Time, audibleOf func(*benchClient) time.Time) {
 	t.Helper()
 	tr, err := readSFUTrace(path, t0)
@@ -132,17 +133,17 @@ func logSFUTrace(t *testing.T, path string, t0 time.Time, clients []*benchClient
 		}
 	}
 	for _, s := range sfuStages {
-		t.Logf("BENCH start sfu stage=%s (from t0) n=%d %s", s.name, len(at[s.name]), summary(at[s.name]))
+		t.Logf(tag+" sfu stage=%s (from t0) n=%d %s", s.name, len(at[s.name]), summary(at[s.name]))
 	}
 	for _, d := range []string{"sub_ice", "sub_dtls", "pub_ice", "pub_dtls", "first_rtp_to_audible"} {
-		t.Logf("BENCH start sfu duration=%s n=%d %s", d, len(at[d]), summary(at[d]))
+		t.Logf(tag+" sfu duration=%s n=%d %s", d, len(at[d]), summary(at[d]))
 	}
-	t.Logf("BENCH start sfu joined their destination more than once: %d %v", len(again), again)
+	t.Logf(tag+" sfu joined their destination more than once: %d %v", len(again), again)
 	byPresent := slices.Clone(clients)
 	slices.SortFunc(byPresent, func(a, b *benchClient) int { return presentAt[b.id].Compare(presentAt[a.id]) })
 	for _, c := range byPresent[:min(5, len(byPresent))] {
 		of := tr.at[[2]string{roomOf[c.id], c.id}]
-		t.Logf("BENCH start sfu slowest present: %s present (joined_at) %s, session %s, subscriber connected %s",
+		t.Logf(tag+" sfu slowest present: %s present (joined_at) %s, session %s, subscriber connected %s",
 			c.name, ms(presentAt[c.id].Sub(t0)), ms(of["session"].Sub(t0)), ms(of["sub_connected"].Sub(t0)))
 	}
 }
