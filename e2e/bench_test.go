@@ -292,8 +292,8 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 	st = fam.state(t)
 
 	stopProfile := func() {}
-	if path := os.Getenv("RTK_BENCH_CPUPROFILE"); path != "" { // the start window only
-		f, err := os.Create(path)
+	if path := os.Getenv("RTK_BENCH_CPUPROFILE"); path != "" { // the start window only, one file per mode
+		f, err := os.Create(path + "." + mode)
 		if err != nil {
 			t.Fatal(err)
 		}
