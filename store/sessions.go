@@ -137,8 +137,20 @@ type PollVote struct {
 	CreatedAt     time.Time
 }
 
+// ChatMessage is a chat message sent in a live session (to everyone in its room).
+type ChatMessage struct {
+	ID            string
+	AppID         string
+	SessionID     string
+	MeetingID     string
+	ParticipantID string // the sender
+	Name          string // the sender's display name when sending
+	Message       string
+	CreatedAt     time.Time
+}
+
 // SessionQueries keep LiveKit room sessions and their participants, the ids
-// of the LiveKit webhook events already applied, and polls.
+// of the LiveKit webhook events already applied, polls and chat messages.
 type SessionQueries interface {
 	// GetMeetingByID returns the meeting with this id, whatever its app:
 	// LiveKit names a room by the meeting id alone.
@@ -206,4 +218,12 @@ type SessionQueries interface {
 	CreatePollVote(ctx context.Context, v PollVote) error
 	// ListPollVotes returns a poll's votes, oldest first.
 	ListPollVotes(ctx context.Context, pollID string) ([]PollVote, error)
+
+	// CreateChatMessage stores a chat message of an existing session (else
+	// ErrNotFound); a second message with the same id is ErrConflict.
+	CreateChatMessage(ctx context.Context, m ChatMessage) error
+	// ListChatMessages returns a session's chat messages, oldest first
+	// (by CreatedAt, then by insertion order), at most limit of them when
+	// limit > 0: the latest limit, still oldest first.
+	ListChatMessages(ctx context.Context, sessionID string, limit int) ([]ChatMessage, error)
 }

@@ -477,6 +477,61 @@ func (q *queries) ListPollVotes(ctx context.Context, pollID string) ([]store.Pol
 	return vs, nil
 }
 
+// ---- chat ----
+
+// chatColumns are a chat message's fields; the table's seq column, the
+// insertion order, is not one of them.
+const chatColumns = `id, app_id, session_id, meeting_id, participant_id, name, message, created_at`
+
+// CreateChatMessage stores a chat message of an existing session.
+func (q *queries) CreateChatMessage(ctx context.Context, m store.ChatMessage) error {
+	_, err := q.exec(ctx, `INSERT INTO chat_messages (`+chatColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.AppID, m.SessionID, m.MeetingID, m.ParticipantID, m.Name, m.Message, micros(m.CreatedAt))
+	switch {
+	case q.d.isUnique(err):
+		return fmt.Errorf("sqlstore: create chat message %s: %w", m.ID, store.ErrConflict)
+	case q.d.isForeignKey(err):
+		return fmt.Errorf("sqlstore: create chat message %s: session %s: %w", m.ID, m.SessionID, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlstore: create chat message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// ListChatMessages returns a session's chat messages, oldest first (by
+// created_at, then insertion order); with limit > 0, the latest limit of them.
+func (q *queries) ListChatMessages(ctx context.Context, sessionID string, limit int) ([]store.ChatMessage, error) {
+	query := `SELECT ` + chatColumns + ` FROM chat_messages WHERE session_id = ? ORDER BY created_at, seq`
+	args := []any{sessionID}
+	if limit > 0 {
+		query = `SELECT ` + chatColumns + ` FROM (
+				SELECT seq, ` + chatColumns + ` FROM chat_messages WHERE session_id = ?
+				ORDER BY created_at DESC, seq DESC LIMIT ?
+			) AS latest ORDER BY created_at, seq`
+		args = append(args, limit)
+	}
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list chat messages of session %s: %w", sessionID, err)
+	}
+	ms, err := scanAll(rows, scanChatMessage)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list chat messages of session %s: %w", sessionID, err)
+	}
+	return ms, nil
+}
+
+func scanChatMessage(s scanner) (store.ChatMessage, error) {
+	var m store.ChatMessage
+	var created int64
+	err := s.Scan(&m.ID, &m.AppID, &m.SessionID, &m.MeetingID, &m.ParticipantID, &m.Name, &m.Message, &created)
+	if err != nil {
+		return store.ChatMessage{}, err
+	}
+	m.CreatedAt = fromMicros(created)
+	return m, nil
+}
+
 // optMicros stores a zero time as NULL.
 func optMicros(t time.Time) any {
 	if t.IsZero() {

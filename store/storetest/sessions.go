@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -356,5 +357,75 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		same(t, "first vote", votes[0], v1)
 		same(t, "second vote", votes[1], v2)
+	})
+
+	t.Run("ChatMessages", func(t *testing.T) {
+		s := open(t)
+		w := seed(t, s)
+		ctx := t.Context()
+		s1 := session(w.m1, "s-1", at(10))
+		s2 := session(w.m2, "s-2", at(10))
+		must(t, s.CreateSession(ctx, s1))
+		must(t, s.CreateSession(ctx, s2))
+		msg := func(sess store.Session, id, pid string, created time.Time) store.ChatMessage {
+			return store.ChatMessage{ID: id, AppID: sess.AppID, SessionID: sess.ID, MeetingID: sess.MeetingID,
+				ParticipantID: pid, Name: "Name of " + pid, Message: "Hello from " + id + " – Ünïcode ✓", CreatedAt: created}
+		}
+		// Stored out of time order; c-z, c-a and c-m share a time (c-m's
+		// extra nanoseconds are lost in the microsecond): they must come in
+		// the order they were stored, not in id order.
+		late := msg(s1, "c-late", "pa", at(15))
+		z := msg(s1, "c-z", "pb", at(12))
+		other := msg(s2, "o-1", "pa", at(12))
+		a := msg(s1, "c-a", "pa", at(12))
+		m := msg(s1, "c-m", "pc", at(12).Add(100*time.Nanosecond))
+		early := msg(s1, "c-early", "pb", at(11))
+		for _, c := range []store.ChatMessage{late, z, other, a, m, early} {
+			must(t, s.CreateChatMessage(ctx, c))
+		}
+
+		wantErr(t, "CreateChatMessage(same id)", s.CreateChatMessage(ctx, msg(s1, a.ID, "pd", at(20))), store.ErrConflict)
+		wantErr(t, "CreateChatMessage(same id, another session)", s.CreateChatMessage(ctx, msg(s2, a.ID, "pd", at(20))), store.ErrConflict)
+		bad := msg(s1, "c-x", "pd", at(20))
+		bad.SessionID = "nope"
+		wantErr(t, "CreateChatMessage(unknown session)", s.CreateChatMessage(ctx, bad), store.ErrNotFound)
+
+		all := []store.ChatMessage{early, z, a, m, late}
+		for _, tc := range []struct {
+			limit int
+			want  []store.ChatMessage
+		}{
+			{0, all},
+			{-1, all},
+			{len(all), all},
+			{len(all) + 1, all},
+			{3, all[2:]}, // the cut falls between messages of the same time
+			{2, all[3:]},
+			{1, all[4:]},
+		} {
+			what := fmt.Sprintf("ListChatMessages(limit %d)", tc.limit)
+			got, err := s.ListChatMessages(ctx, s1.ID, tc.limit)
+			must(t, err)
+			if g, w := ids(got), ids(tc.want); !slices.Equal(g, w) {
+				t.Errorf("%s = %q, want %q", what, g, w)
+				continue
+			}
+			for i := range got {
+				same(t, what+" "+got[i].ID, got[i], tc.want[i])
+			}
+		}
+
+		got, err := s.ListChatMessages(ctx, s2.ID, 0)
+		must(t, err)
+		if g := ids(got); !slices.Equal(g, []string{other.ID}) {
+			t.Errorf("ListChatMessages(s-2) = %q, want [o-1]", g)
+		} else {
+			same(t, "chat message of s-2", got[0], other)
+		}
+		got, err = s.ListChatMessages(ctx, "nope", 0)
+		must(t, err)
+		if len(got) != 0 {
+			t.Errorf("ListChatMessages(unknown session) = %q, want none", ids(got))
+		}
 	})
 }
