@@ -449,15 +449,7 @@ func (s *Service) mayVote(ctx context.Context, m store.Meeting, identity string)
 	if err != nil {
 		return "", "", false, err
 	}
-	presetID := part.PresetID
-	if pl, err := s.st.GetPlacement(ctx, part.ID); err == nil && pl.RoomID == m.ID && pl.PresetID != "" {
-		presetID = pl.PresetID // a preset applied in the breakout room
-	}
-	pr, err := s.st.GetPreset(ctx, m.AppID, presetID)
-	if err != nil {
-		return "", "", false, err
-	}
-	doc, err := presets.FromBody(pr.Name, pr.Body)
+	doc, err := presets.Effective(ctx, s.st, part, m.ID)
 	if err != nil {
 		return "", "", false, err
 	}
