@@ -57,6 +57,22 @@ func TestSigner(t *testing.T) {
 	if err := other.Check("app 1", "rec-1", "a b.zip", expires, sig, now); !errors.Is(err, ErrLinkInvalid) {
 		t.Errorf("a link signed with another key: %v", err)
 	}
+	// Another scope: same key, its own path, and links that do not cross over.
+	chat := s.For("rtk-chat-download", "/sessions/files")
+	clink, _ := chat.URL("app 1", "rec-1", "a b.zip", now)
+	if !strings.HasPrefix(clink, "https://rtk.example/sessions/files/app%201/rec-1/a%20b.zip?expires=") {
+		t.Errorf("link of another scope %s", clink)
+	}
+	csig := linkParam(t, clink, "signature")
+	if err := chat.Check("app 1", "rec-1", "a b.zip", expires, csig, now); err != nil {
+		t.Errorf("a link of the other scope, checked there: %v", err)
+	}
+	if err := chat.Check("app 1", "rec-1", "a b.zip", expires, sig, now); !errors.Is(err, ErrLinkInvalid) {
+		t.Errorf("a recording link checked as a chat link: %v", err)
+	}
+	if err := s.Check("app 1", "rec-1", "a b.zip", expires, csig, now); !errors.Is(err, ErrLinkInvalid) {
+		t.Errorf("a chat link checked as a recording link: %v", err)
+	}
 	for _, err := range []error{ErrLinkExpired, ErrLinkInvalid} {
 		if code, _ := psrpc.GetErrorCode(err); code != psrpc.PermissionDenied {
 			t.Errorf("%v is %s, want PermissionDenied (403)", err, code)

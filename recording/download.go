@@ -27,40 +27,53 @@ const DownloadPath = "/recordings/files"
 // Download errors. An expired link is 403; a link whose signature does not
 // match (tampered, or signed with another key) is 403 too, and says so.
 var (
-	ErrLinkExpired  = psrpc.NewErrorf(psrpc.PermissionDenied, "this download link has expired: fetch the recording again for a fresh download_url")
+	ErrLinkExpired  = psrpc.NewErrorf(psrpc.PermissionDenied, "this download link has expired: fetch the recording (or the session chat) again for a fresh download link")
 	ErrLinkInvalid  = psrpc.NewErrorf(psrpc.PermissionDenied, "this download link is not valid: its signature does not match")
 	ErrFileNotFound = psrpc.NewErrorf(psrpc.NotFound, "no such recording file")
 )
 
 // Signer makes and checks download links: URLs of the sidecar with an
-// expiry and an HMAC-SHA256 signature over the app, recording, file name
-// and expiry. The signature is the capability: no API key is needed.
+// expiry and an HMAC-SHA256 signature over the link's scope, the app, the
+// recording (or other object), the file name and the expiry. The signature
+// is the capability: no API key is needed.
 type Signer struct {
 	key     []byte
 	baseURL string // the API's public URL, without a trailing slash
 	ttl     time.Duration
+	scope   string // what the links are for; a link of one scope is invalid in another
+	prefix  string // the path of the links, under baseURL
 }
 
-// NewSigner returns a Signer whose links start with baseURL and stay valid
-// for ttl.
+// NewSigner returns a Signer of recording links ({DownloadPath}/...) that
+// start with baseURL and stay valid for ttl.
 func NewSigner(key []byte, baseURL string, ttl time.Duration) *Signer {
-	return &Signer{key: key, baseURL: strings.TrimRight(baseURL, "/"), ttl: ttl}
+	return &Signer{key: key, baseURL: strings.TrimRight(baseURL, "/"), ttl: ttl,
+		scope: "rtk-recording-download", prefix: DownloadPath}
+}
+
+// For returns a Signer with the same key, base URL and ttl for links of
+// another scope, served under pathPrefix. Links of one scope never pass
+// the Check of another.
+func (s *Signer) For(scope, pathPrefix string) *Signer {
+	c := *s
+	c.scope, c.prefix = scope, pathPrefix
+	return &c
 }
 
 func (s *Signer) mac(appID, recordingID, name string, expires int64) string {
 	h := hmac.New(sha256.New, s.key)
-	fmt.Fprintf(h, "rtk-recording-download\n%s\n%s\n%s\n%d", appID, recordingID, name, expires)
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%d", s.scope, appID, recordingID, name, expires)
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
-// URL returns a link to a recording's file, valid until the returned expiry
-// (now plus the signer's ttl, in whole seconds).
+// URL returns a link to a recording's file ({prefix}/{app}/{recording}/{name}),
+// valid until the returned expiry (now plus the signer's ttl, in whole seconds).
 func (s *Signer) URL(appID, recordingID, name string, now time.Time) (string, time.Time) {
 	exp := now.Add(s.ttl).Truncate(time.Second)
 	q := url.Values{}
 	q.Set("expires", strconv.FormatInt(exp.Unix(), 10))
 	q.Set("signature", s.mac(appID, recordingID, name, exp.Unix()))
-	p := path.Join(DownloadPath, url.PathEscape(appID), url.PathEscape(recordingID), url.PathEscape(name))
+	p := path.Join(s.prefix, url.PathEscape(appID), url.PathEscape(recordingID), url.PathEscape(name))
 	return s.baseURL + p + "?" + q.Encode(), exp.UTC()
 }
 
