@@ -18,6 +18,9 @@ import (
 // LiveKit webhook intake use, and the worker that runs it with its backend.
 type recordingParts struct {
 	Service *recording.Service
+	// Links signs the download links of recordings; For gives the signer
+	// of other downloads with the same key (chat exports).
+	Links *recording.Signer
 	// Run runs the backend and the service until ctx ends, then stops the
 	// backend first (the local recorder closes its files and sends its last
 	// reports) and the service after (it writes those reports).
@@ -58,9 +61,10 @@ func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksd
 	if base == "" {
 		base = "http://" + cfg.HTTP.Addr
 	}
+	links := recording.NewSigner(key, base, rc.URLExpiry)
 	svc := recording.New(st, backend, out, recording.Options{
 		OutputDir: rc.OutputDir,
-		Signer:    recording.NewSigner(key, base, rc.URLExpiry),
+		Signer:    links,
 		Log:       log,
 	})
 	run := func(ctx context.Context) error {
@@ -75,5 +79,5 @@ func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksd
 		}
 		return berr
 	}
-	return recordingParts{Service: svc, Run: run}, nil
+	return recordingParts{Service: svc, Links: links, Run: run}, nil
 }

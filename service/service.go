@@ -24,6 +24,7 @@ import (
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/bridge"
+	"rtk-sidecar/chat"
 	"rtk-sidecar/configs"
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/keyfile"
@@ -131,6 +132,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
 		Recordings: rec.Service,
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
+		Chat:          chat.New(st, rooms, rec.Links.For("rtk-chat-download", chat.DownloadPath), log.With("component", "chat")),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)})
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -300,6 +301,11 @@ func TestSDKSessions(t *testing.T) {
 		realtime_kit.SessionGetSessionParticipantDetailsParams{AccountID: acc}))(t, "GetSessionParticipantDetails")
 	if one.Data.Participant.UserID != bob {
 		t.Errorf("participant = %+v", one.Data.Participant)
+	}
+
+	chatLink := mustSDK(cf.RealtimeKit.Sessions.GetSessionChat(ctx, appID, sid, realtime_kit.SessionGetSessionChatParams{AccountID: acc}))(t, "GetSessionChat")
+	if !strings.Contains(chatLink.Data.ChatDownloadURL, "/sessions/files/"+appID+"/"+sid+"/chat.csv?") || chatLink.Data.ChatDownloadURLExpiry == "" {
+		t.Errorf("session chat = %+v", chatLink.Data)
 	}
 
 	poll := mustSDK(cf.RealtimeKit.ActiveSession.NewPoll(ctx, appID, m.ID, realtime_kit.ActiveSessionNewPollParams{

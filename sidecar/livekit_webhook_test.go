@@ -23,9 +23,11 @@ import (
 
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
+	"rtk-sidecar/chat"
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/recording"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/sidecar"
 	"rtk-sidecar/store"
@@ -86,6 +88,8 @@ func newLKEnv(t *testing.T, opts webhooks.Options) *lkEnv {
 			sidecar.NewAPIKey(otherAcc, "org-2", otherApp, otherKey),
 		},
 		Sessions: sessions.NewService(st, sfu, tracker, log), Polls: pl,
+		Chat: chat.New(st, sfu, recording.NewSigner([]byte("chat-key-0123456789"), "http://sidecar.example", time.Hour).
+			For("rtk-chat-download", chat.DownloadPath), log),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKey, lkSecret),
 	})

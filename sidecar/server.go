@@ -23,6 +23,7 @@ import (
 	"github.com/livekit/protocol/auth"
 
 	"rtk-sidecar/breakouts"
+	"rtk-sidecar/chat"
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/polls"
@@ -55,6 +56,9 @@ type Deps struct {
 	// /.well-known/webhooks.json.
 	Sessions *sessions.Service
 	Polls    *polls.Service
+	// Chat serves the participants' chat (/client/v1/chat), the sessions'
+	// chat exports and their download links.
+	Chat     *chat.Service
 	Webhooks *webhooks.Service
 	// LiveKitEvents applies the verified events of POST /livekit/webhook,
 	// whose signatures are checked with LiveKitKeys.
@@ -102,6 +106,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	s.downloadRoutes(r)
+	s.chatDownloadRoutes(r)
 	s.wellKnownRoutes(r)
 	s.liveKitRoutes(r)
 
@@ -119,6 +124,7 @@ func (s *Server) routes() *gin.Engine {
 		client.GET("/events", handle(s.events))
 	}
 	s.clientBreakoutRoutes(client)
+	s.clientChatRoutes(client)
 	return r
 }
 
@@ -146,6 +152,7 @@ func (s *Server) appRoutes(g *gin.RouterGroup) {
 	s.breakoutRoutes(g)
 	s.recordingRoutes(g)
 	s.sessionRoutes(g)
+	s.chatRoutes(g)
 	s.webhookRoutes(g)
 }
 

@@ -1,0 +1,251 @@
+// Package chat keeps the chat of live sessions. A participant sends a
+// message through the sidecar (POST /client/v1/chat); the sidecar checks the
+// participant's effective preset in the room it is in now, stores the
+// message in that room's live session, and sends it to the room as a
+// RELIABLE LiveKit data packet on topic "rtk.chat" (docs/protocol.md,
+// "Chat"). Every meeting has a chat of its own, each breakout room
+// included: the chat of its sessions. A session's chat is exported as CSV
+// through a signed link (GET {P}/sessions/{id}/chat).
+package chat
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/psrpc"
+
+	"rtk-sidecar/presets"
+	"rtk-sidecar/store"
+)
+
+// Topic is the LiveKit data topic of chat messages.
+const Topic = "rtk.chat"
+
+// TypeMessage is the type of a chat packet: a message to the room.
+const TypeMessage = "chat.message"
+
+// DownloadPath is the path, under the API's public URL, of the sessions'
+// chat exports: {DownloadPath}/{app_id}/{session_id}/{FileName}.
+const DownloadPath = "/sessions/files"
+
+// FileName is the name of a session's chat export.
+const FileName = "chat.csv"
+
+// Limits.
+const (
+	maxMessage = 4000 // bytes of a message
+	// MaxHistory is the most messages History returns.
+	MaxHistory = 500
+)
+
+// DataSender sends data packets to a room. *lksdk.RoomServiceClient
+// implements it.
+type DataSender interface {
+	SendData(ctx context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error)
+}
+
+// Links makes and checks the signed links of chat exports.
+// recording.Signer (For a scope of its own) implements it.
+type Links interface {
+	URL(appID, sessionID, name string, now time.Time) (string, time.Time)
+	Check(appID, sessionID, name, expires, signature string, now time.Time) error
+}
+
+// Message is a chat message as participants see it: the REST answers and
+// the "message" of the data packets.
+type Message struct {
+	ID            string    `json:"id"`
+	MeetingID     string    `json:"meetingId"`
+	SessionID     string    `json:"sessionId"`
+	ParticipantID string    `json:"participantId"`
+	DisplayName   string    `json:"displayName"`
+	Message       string    `json:"message"`
+	SentAt        time.Time `json:"sentAt"`
+}
+
+// Packet is the payload of a chat data packet.
+type Packet struct {
+	V       int     `json:"v"` // 1
+	Type    string  `json:"type"`
+	Message Message `json:"message"`
+}
+
+// Service sends, keeps and exports chat messages. It is safe for
+// concurrent use and starts nothing.
+type Service struct {
+	st    store.Store
+	rooms DataSender
+	links Links
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Service. links may be nil: sessions' chats then have no
+// export links.
+func New(st store.Store, rooms DataSender, links Links, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: st, rooms: rooms, links: links, log: log, now: time.Now}
+}
+
+// Send sends text to everyone in the room p is in now (the latest room it
+// joined, while a move overlaps two) and stores it in that room's live
+// session. p must be in a room (FailedPrecondition otherwise), and its
+// effective preset there must allow public text chat (PermissionDenied).
+// The message is stored before it is sent, and Send returns it once it is
+// stored: when LiveKit then fails to take it (logged), the room-mates find
+// it in History, and a retry by the sender would only repeat it.
+func (s *Service) Send(ctx context.Context, p store.Participant, text string) (Message, error) {
+	switch {
+	case strings.TrimSpace(text) == "":
+		return Message{}, invalid("message", "is required")
+	case len(text) > maxMessage:
+		return Message{}, invalid("message", "is longer than %d bytes", maxMessage)
+	case !utf8.ValidString(text):
+		return Message{}, invalid("message", "is not valid UTF-8")
+	}
+	stint, err := s.current(ctx, p)
+	if err != nil {
+		return Message{}, err
+	}
+	doc, err := presets.Effective(ctx, s.st, p, stint.MeetingID)
+	if err != nil {
+		return Message{}, err
+	}
+	if pub := doc.Permissions.Chat.Public; !pub.CanSend || !pub.Text {
+		return Message{}, psrpc.NewErrorf(psrpc.PermissionDenied,
+			"the participant's preset does not allow sending text to the chat in meeting %s", stint.MeetingID)
+	}
+	m := store.ChatMessage{ID: uuid.NewString(), AppID: p.AppID, SessionID: stint.SessionID, MeetingID: stint.MeetingID,
+		ParticipantID: p.ID, Name: p.Name, Message: text, CreatedAt: s.now().UTC()}
+	if err := s.st.CreateChatMessage(ctx, m); err != nil {
+		return Message{}, fmt.Errorf("chat: store: %w", err)
+	}
+	msg := view(m)
+	b, err := json.Marshal(Packet{V: 1, Type: TypeMessage, Message: msg})
+	if err != nil {
+		return msg, err
+	}
+	topic := Topic
+	if _, err := s.rooms.SendData(ctx, &livekit.SendDataRequest{Room: stint.MeetingID, Data: b,
+		Kind: livekit.DataPacket_RELIABLE, Topic: &topic}); err != nil {
+		s.log.Warn("chat: send to the room; the message is kept", "meeting", stint.MeetingID, "message", m.ID, "err", err)
+	}
+	return msg, nil
+}
+
+// History returns the last messages (at most MaxHistory) of the live
+// session of the room p is in now, oldest first: what was said before p
+// came in, a move included.
+func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, error) {
+	stint, err := s.current(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.st.ListChatMessages(ctx, stint.SessionID, MaxHistory)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, view(m))
+	}
+	return out, nil
+}
+
+// current is p's record in the live session of the room it joined last.
+func (s *Service) current(ctx context.Context, p store.Participant) (store.SessionParticipant, error) {
+	stints, err := s.st.ListLiveStints(ctx, p.AppID, p.ID)
+	if err != nil {
+		return store.SessionParticipant{}, err
+	}
+	if len(stints) == 0 {
+		return store.SessionParticipant{}, psrpc.NewErrorf(psrpc.FailedPrecondition,
+			"participant %s is in no room: join a meeting first", p.ID)
+	}
+	cur := stints[0]
+	for _, x := range stints[1:] {
+		if x.LiveSince.After(cur.LiveSince) {
+			cur = x
+		}
+	}
+	return cur, nil
+}
+
+// Export returns a link to the chat of a session of the app, as CSV, and
+// when it expires.
+func (s *Service) Export(ctx context.Context, appID, sessionID string) (string, time.Time, error) {
+	if _, err := s.st.GetSession(ctx, appID, sessionID); err != nil {
+		return "", time.Time{}, notFound("session "+sessionID, err)
+	}
+	if s.links == nil {
+		return "", time.Time{}, psrpc.NewErrorf(psrpc.Unavailable, "chat exports are not configured")
+	}
+	url, exp := s.links.URL(appID, sessionID, FileName, s.now())
+	return url, exp, nil
+}
+
+// Download checks a signed export link and returns the session's messages,
+// oldest first.
+func (s *Service) Download(ctx context.Context, appID, sessionID, name, expires, signature string) ([]store.ChatMessage, error) {
+	if s.links == nil {
+		return nil, psrpc.NewErrorf(psrpc.NotFound, "no such chat export")
+	}
+	if err := s.links.Check(appID, sessionID, name, expires, signature, s.now()); err != nil {
+		return nil, err
+	}
+	if name != FileName {
+		return nil, psrpc.NewErrorf(psrpc.NotFound, "no such chat export")
+	}
+	if _, err := s.st.GetSession(ctx, appID, sessionID); err != nil {
+		return nil, notFound("session "+sessionID, err)
+	}
+	return s.st.ListChatMessages(ctx, sessionID, 0)
+}
+
+// CSVHeader is the first row of a chat export.
+var CSVHeader = []string{"id", "sent_at", "participant_id", "display_name", "message"}
+
+// WriteCSV writes messages as a chat export: CSVHeader, then one row a
+// message, sent_at in RFC 3339 with milliseconds (UTC).
+func WriteCSV(w io.Writer, ms []store.ChatMessage) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		row := []string{m.ID, m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), m.ParticipantID, m.Name, m.Message}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func view(m store.ChatMessage) Message {
+	return Message{ID: m.ID, MeetingID: m.MeetingID, SessionID: m.SessionID, ParticipantID: m.ParticipantID,
+		DisplayName: m.Name, Message: m.Message, SentAt: m.CreatedAt.UTC()}
+}
+
+func invalid(field, format string, args ...any) error {
+	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
+}
+
+func notFound(what string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return psrpc.NewErrorf(psrpc.NotFound, "%s not found", what)
+	}
+	return err
+}
