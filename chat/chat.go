@@ -25,14 +25,15 @@ import (
 	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/store"
 )
 
 // Topic is the LiveKit data topic of chat messages.
-const Topic = "rtk.chat"
+const Topic = protocol.ChatTopic
 
 // TypeMessage is the type of a chat packet: a message to the room.
-const TypeMessage = "chat.message"
+const TypeMessage = protocol.ChatTypeMessage
 
 // DownloadPath is the path, under the API's public URL, of the sessions'
 // chat exports: {DownloadPath}/{app_id}/{session_id}/{FileName}.
@@ -62,23 +63,11 @@ type Links interface {
 }
 
 // Message is a chat message as participants see it: the REST answers and
-// the "message" of the data packets.
-type Message struct {
-	ID            string    `json:"id"`
-	MeetingID     string    `json:"meetingId"`
-	SessionID     string    `json:"sessionId"`
-	ParticipantID string    `json:"participantId"`
-	DisplayName   string    `json:"displayName"`
-	Message       string    `json:"message"`
-	SentAt        time.Time `json:"sentAt"`
-}
+// the message of the data packets.
+type Message = protocol.ChatMessage
 
 // Packet is the payload of a chat data packet.
-type Packet struct {
-	V       int     `json:"v"` // 1
-	Type    string  `json:"type"`
-	Message Message `json:"message"`
-}
+type Packet = protocol.ChatPacket
 
 // Service sends, keeps and exports chat messages. It is safe for
 // concurrent use and starts nothing.
@@ -133,7 +122,7 @@ func (s *Service) Send(ctx context.Context, p store.Participant, text string) (M
 		return Message{}, fmt.Errorf("chat: store: %w", err)
 	}
 	msg := view(m)
-	b, err := json.Marshal(Packet{V: 1, Type: TypeMessage, Message: msg})
+	b, err := json.Marshal(Packet{V: protocol.Version, Type: TypeMessage, Message: msg})
 	if err != nil {
 		return msg, err
 	}

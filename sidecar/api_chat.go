@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"rtk-sidecar/chat"
+	"rtk-sidecar/protocol"
 )
 
 // chatRoutes registers the sessions' chat exports under an app.
@@ -35,6 +36,7 @@ func (s *Server) chatDownloadRoutes(r *gin.Engine) {
 	r.GET(chat.DownloadPath+"/:app_id/:session_id/:name", handle(s.downloadChat))
 }
 
+// sendChatRequest is protocol.SendChatRequest, with the message required.
 type sendChatRequest struct {
 	Message *string `json:"message"`
 }
@@ -72,7 +74,7 @@ func (s *Server) chatHistory(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ok(c, http.StatusOK, gin.H{"messages": ms})
+	ok(c, http.StatusOK, protocol.ChatHistory{Messages: ms})
 	return nil
 }
 

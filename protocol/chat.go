@@ -1,0 +1,41 @@
+package protocol
+
+import "time"
+
+// ChatTopic is the LiveKit data topic of chat messages (docs/protocol.md,
+// "Chat"): RELIABLE packets from the server to everyone in a room.
+const ChatTopic = "rtk.chat"
+
+// ChatTypeMessage is the type of a ChatPacket that carries a message.
+const ChatTypeMessage = "chat.message"
+
+// ChatMessage is a chat message sent to everyone in one meeting's room
+// (the parent or a breakout room): the answers of POST and GET
+// /client/v1/chat, and the message of a ChatPacket.
+type ChatMessage struct {
+	ID            string    `json:"id"` // unique; clients deduplicate on it
+	MeetingID     string    `json:"meetingId"`
+	SessionID     string    `json:"sessionId"`
+	ParticipantID string    `json:"participantId"` // the sender
+	DisplayName   string    `json:"displayName"`   // the sender's name when sending
+	Message       string    `json:"message"`
+	SentAt        time.Time `json:"sentAt"`
+}
+
+// ChatPacket is the payload of a packet on ChatTopic.
+type ChatPacket struct {
+	V       int         `json:"v"` // 1
+	Type    string      `json:"type"`
+	Message ChatMessage `json:"message"`
+}
+
+// SendChatRequest is the body of POST /client/v1/chat.
+type SendChatRequest struct {
+	Message string `json:"message"`
+}
+
+// ChatHistory is the answer of GET /client/v1/chat: the chat so far of the
+// caller's room, oldest first.
+type ChatHistory struct {
+	Messages []ChatMessage `json:"messages"`
+}
