@@ -399,6 +399,8 @@ func (c *Client) open(ctx context.Context, url, token, room string) (*roomConn, 
 				c.onInstruction(payload, "data")
 			case EventsTopic:
 				c.onEvent(payload)
+			case ChatTopic:
+				c.onChat(payload)
 			}
 		},
 		packet:       c.recordPacket,

@@ -16,6 +16,8 @@ const (
 	EventsTopic = protocol.EventsTopic
 	// MoveTopic is the data topic of move instructions.
 	MoveTopic = protocol.MoveTopic
+	// ChatTopic is the data topic of chat messages.
+	ChatTopic = protocol.ChatTopic
 	// MoveMethod is the RPC method of move instructions.
 	MoveMethod = protocol.MoveMethod
 )
@@ -36,6 +38,8 @@ type (
 	Closing = protocol.Closing
 	// BroadcastedMessage: a message sent to the meeting this client is in.
 	BroadcastedMessage = protocol.BroadcastedMessage
+	// ChatMessage: a chat message sent to everyone in one meeting's room.
+	ChatMessage = protocol.ChatMessage
 )
 
 // Disconnected: the server ended the connection to the current room (not
@@ -71,7 +75,11 @@ type Handlers struct {
 	// BroadcastedMessage gets the messages sent to the meeting this client
 	// is in when they arrive, once each.
 	BroadcastedMessage func(BroadcastedMessage)
-	Disconnected       func(Disconnected)
+	// ChatMessage gets the chat messages of the meeting this client is in
+	// when they arrive, once each, its own included. What was said in a
+	// room before the client switched to it is in ChatHistory.
+	ChatMessage  func(ChatMessage)
+	Disconnected func(Disconnected)
 	// MoveDone reports each attempt of this client to move.
 	MoveDone func(MoveReport)
 	// FirstPacket reports the first RTP packet of each remote identity and
@@ -292,4 +300,21 @@ func (c *Client) fetchState(v int64) {
 			c.mu.Unlock()
 		}
 	}()
+}
+
+// onChat handles a packet on ChatTopic: a message of the room it came from,
+// passed on if that is the client's meeting now (during a move the client
+// hears two rooms), once.
+func (c *Client) onChat(payload []byte) {
+	var p protocol.ChatPacket
+	if err := json.Unmarshal(payload, &p); err != nil || p.Type != protocol.ChatTypeMessage || p.Message.ID == "" {
+		c.log.Debug("bad chat packet", "err", err)
+		return
+	}
+	c.mu.Lock()
+	here := p.Message.MeetingID == c.meeting.ID
+	c.mu.Unlock()
+	if here && c.firstSeen(protocol.ChatTopic, p.Message.ID, "") {
+		emit(c, c.h.ChatMessage, p.Message)
+	}
 }

@@ -144,6 +144,23 @@ func (c *Client) BroadcastMessage(ctx context.Context, typ string, payload any, 
 	return m, err
 }
 
+// SendChat sends text to everyone in the room this client is in now
+// (POST /client/v1/chat) and returns the message as the sidecar keeps it.
+// The participant's preset there must allow public text chat.
+func (c *Client) SendChat(ctx context.Context, text string) (ChatMessage, error) {
+	var m ChatMessage
+	err := c.do(ctx, http.MethodPost, "/client/v1/chat", protocol.SendChatRequest{Message: text}, &m)
+	return m, err
+}
+
+// ChatHistory returns the chat so far of the room this client is in now,
+// oldest first (GET /client/v1/chat; the last 500 messages).
+func (c *Client) ChatHistory(ctx context.Context) ([]ChatMessage, error) {
+	var h protocol.ChatHistory
+	err := c.do(ctx, http.MethodGet, "/client/v1/chat", nil, &h)
+	return h.Messages, err
+}
+
 // join calls POST /client/v1/join.
 func (c *Client) join(ctx context.Context) (JoinInfo, error) {
 	var j JoinInfo

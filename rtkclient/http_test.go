@@ -276,3 +276,23 @@ func TestTruncatedState(t *testing.T) {
 		t.Errorf("last request %+v", r)
 	}
 }
+
+func TestChat(t *testing.T) {
+	msg := `{"id":"c1","meetingId":"bo-1","sessionId":"s1","participantId":"p1","displayName":"Ada","message":"hi","sentAt":"2026-12-03T07:00:00Z"}`
+	s := newSidecar(t, map[string]answer{
+		"POST /client/v1/chat": {201, `{"success":true,"data":` + msg + `}`},
+		"GET /client/v1/chat":  {200, `{"success":true,"data":{"messages":[` + msg + `]}}`},
+	})
+	c := New(s.URL, "ptok")
+	m, err := c.SendChat(context.Background(), "hi")
+	if err != nil || m.ID != "c1" || m.MeetingID != "bo-1" || m.DisplayName != "Ada" || m.SentAt.IsZero() {
+		t.Fatalf("SendChat = %+v, %v", m, err)
+	}
+	if r := s.last(); r.auth != "Bearer ptok" || !reflect.DeepEqual(r.body, map[string]any{"message": "hi"}) {
+		t.Errorf("sent %s %v", r.auth, r.body)
+	}
+	h, err := c.ChatHistory(context.Background())
+	if err != nil || len(h) != 1 || h[0] != m {
+		t.Errorf("ChatHistory = %+v, %v", h, err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"rtk-sidecar/protocol"
 )
 
 // streamSidecar answers the join and serves the event stream: each stream
@@ -285,5 +287,33 @@ func TestStreamRefusedOrOff(t *testing.T) {
 				t.Errorf("in %q", c.Room())
 			}
 		})
+	}
+}
+
+// TestChatMessages: chat packets of the client's meeting are passed on once each; those of
+// another room (the source, during a move) and bad packets are not.
+func TestChatMessages(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	joined(t, s, f, ev)
+	packet := func(id, meeting, text string) []byte {
+		b, err := json.Marshal(protocol.ChatPacket{V: 1, Type: protocol.ChatTypeMessage,
+			Message: ChatMessage{ID: id, MeetingID: meeting, ParticipantID: "ada", Message: text}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	conn := f.conn("main")
+	conn.h.data(ChatTopic, packet("c1", "bo-1", "elsewhere"))
+	conn.h.data(ChatTopic, []byte(`{"v":1,"type":"chat.message","message":{"meetingId":"main"}}`)) // no id
+	conn.h.data(ChatTopic, []byte(`not json`))
+	conn.h.data(ChatTopic, packet("c2", "main", "hello"))
+	conn.h.data(ChatTopic, packet("c2", "main", "hello")) // a repeat
+	conn.h.data(ChatTopic, packet("c3", "main", "again"))
+	ev.waitFor(t, "chat c3 again")
+	if got := ev.Log(); strings.Join(got, "|") != "chat c2 hello|chat c3 again" {
+		t.Errorf("events %q", got)
 	}
 }
