@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -187,6 +189,41 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 			t.Errorf("%s, in %s, has the message to %s %d times, want %d", m.name, short(where[m.id]), short(target), received(m), want)
 		}
 	}
+
+	// Each room has its own chat: a message in the target room reaches everyone there once, the
+	// sender included, and nobody elsewhere; it is kept in the room's session, whose export
+	// has it, and not in the parent's.
+	sender := plain[0]
+	cm, err := sender.c.SendChat(ctx, "hello, breakout")
+	if err != nil || cm.MeetingID != target || cm.ParticipantID != sender.id {
+		t.Fatalf("chat in the breakout: %+v, %v", cm, err)
+	}
+	chatted := func(m *member) int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.chats[cm.ID]
+	}
+	eventually(t, 10*time.Second, func() string {
+		for _, m := range all {
+			if where[m.id] == target && chatted(m) != 1 {
+				return fmt.Sprintf("%s, in the chat's room, has the message %d times", m.name, chatted(m))
+			}
+		}
+		return ""
+	})
+	time.Sleep(500 * time.Millisecond) // time for a stray copy
+	for _, m := range all {
+		if want := map[bool]int{true: 1, false: 0}[where[m.id] == target]; chatted(m) != want {
+			t.Errorf("%s, in %s, has the chat message of %s %d times, want %d", m.name, short(where[m.id]), short(target), chatted(m), want)
+		}
+	}
+	if h, err := host.c.ChatHistory(ctx); err != nil || len(h) != 0 {
+		t.Errorf("the parent's chat history: %+v, %v; want none", h, err)
+	}
+	if h, err := sender.c.ChatHistory(ctx); err != nil || len(h) != 1 || h[0].ID != cm.ID {
+		t.Errorf("the breakout's chat history: %+v, %v; want the message", h, err)
+	}
+	checkChatExport(t, sc, cm)
 
 	// A plain participant may not switch back to the parent: 403, and nothing changes.
 	p := plain[3]
@@ -714,12 +751,13 @@ type member struct {
 	// cut the room a client is still in (closing rooms after a close-all did).
 	disconnects []rtkclient.Disconnected
 	broadcasts  map[string]int // broadcast message id -> times received
+	chats       map[string]int // chat message id -> times received
 }
 
 // newMember adds a participant over REST and prepares its client and tracks; join connects it.
 func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, video bool) *member {
 	t.Helper()
-	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}, broadcasts: map[string]int{}}
+	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}, broadcasts: map[string]int{}, chats: map[string]int{}}
 	m.id, m.token = sc.AddParticipant(t, meeting, name, preset)
 	log := clientLog(t, name)
 	m.c = rtkclient.New(sc.BaseURL, m.token, rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
@@ -752,6 +790,11 @@ func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, v
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			m.broadcasts[b.ID]++
+		},
+		ChatMessage: func(c rtkclient.ChatMessage) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.chats[c.ID]++
 		},
 		Disconnected: func(d rtkclient.Disconnected) {
 			log.Warn("disconnected by the server", "room", d.Room, "reason", d.Reason)
@@ -940,4 +983,24 @@ func (o *roomObserver) track(identity string, source livekit.TrackSource) *lksdk
 	}
 	pub, _ := rp.GetTrackPublication(source).(*lksdk.RemoteTrackPublication)
 	return pub
+}
+
+// checkChatExport fetches the chat export of the message's session, through the REST API and its
+// signed link, and checks that it holds the message.
+func checkChatExport(t *testing.T, sc *Sidecar, cm rtkclient.ChatMessage) {
+	t.Helper()
+	var x struct {
+		URL    string `json:"chat_download_url"`
+		Expiry string `json:"chat_download_url_expiry"`
+	}
+	sc.Must(t, "GET", sc.AppPath+"/sessions/"+cm.SessionID+"/chat", nil, &x)
+	res, err := http.Get(x.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	if res.StatusCode != 200 || err != nil || len(rows) != 2 || rows[1][0] != cm.ID || rows[1][4] != cm.Message {
+		t.Errorf("chat export %s: %d %q (%v)", x.URL, res.StatusCode, rows, err)
+	}
 }
