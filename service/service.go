@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
@@ -112,8 +113,12 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	// Sessions from LiveKit's webhooks (POST /livekit/webhook) and
 	// reconciliation; polls. The intake passes every applied LiveKit event
 	// on to the parts that follow LiveKit.
+	chatLinks := rec.Links.For("rtk-chat-download", chat.DownloadPath)
 	tracker := sessions.NewTracker(st, rooms, outbox, log.With("component", "sessions"), sessions.TrackerOptions{
 		ReconcileInterval: cfg.Sessions.ReconcileInterval, EventRetention: cfg.Sessions.EventRetention,
+		ChatExport: func(appID, sessionID string, now time.Time) (string, time.Time) {
+			return chatLinks.URL(appID, sessionID, chat.FileName, now)
+		},
 	})
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
 		log.With("component", "polls"))
@@ -132,7 +137,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
 		Recordings: rec.Service,
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
-		Chat:          chat.New(st, rooms, rec.Links.For("rtk-chat-download", chat.DownloadPath), log.With("component", "chat")),
+		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat")),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)})
 

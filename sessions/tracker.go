@@ -81,6 +81,10 @@ type TrackerOptions struct {
 	EventRetention time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ChatExport, when set, makes a download link of a session's chat (and
+	// its expiry): a session that ends with chat messages then also emits
+	// meeting.chatSynced with it.
+	ChatExport func(appID, sessionID string, now time.Time) (string, time.Time)
 }
 
 // Tracker keeps sessions in step with LiveKit. It is safe for concurrent
@@ -444,7 +448,25 @@ func (x *tx) endSession(s *store.Session, m store.Meeting, reason string) error 
 		return err
 	}
 	x.t.log.Info("session ended", "meeting", m.ID, "session", s.ID, "reason", reason, "reconciled", x.reconciled)
-	return x.emit(m, *s, func(b webhooks.Meeting) webhooks.Event { return webhooks.NewMeetingEnded(b, reason) })
+	if err := x.emit(m, *s, func(b webhooks.Meeting) webhooks.Event { return webhooks.NewMeetingEnded(b, reason) }); err != nil {
+		return err
+	}
+	return x.chatSynced(m, *s)
+}
+
+// chatSynced emits meeting.chatSynced for an ended session that has chat
+// messages, when the tracker makes chat links.
+func (x *tx) chatSynced(m store.Meeting, s store.Session) error {
+	export := x.t.opts.ChatExport
+	if export == nil {
+		return nil
+	}
+	ms, err := x.q.ListChatMessages(x.ctx, s.ID, 1)
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	url, expiry := export(m.AppID, s.ID, x.now)
+	return x.emit(m, s, func(b webhooks.Meeting) webhooks.Event { return webhooks.NewChatSynced(b, url, expiry) })
 }
 
 // join records that LiveKit participant p is in the room of session s.

@@ -3,6 +3,7 @@ package sessions_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -544,5 +545,43 @@ func TestConcurrentIntake(t *testing.T) {
 				t.Errorf("live %d, max %d; want %d", s.LiveParticipants, s.MaxConcurrentParticipants, n)
 			}
 		})
+	}
+}
+
+// TestChatSynced: a session that ends with chat messages emits meeting.chatSynced, after
+// meeting.ended, with its export link; one without chat does not.
+func TestChatSynced(t *testing.T) {
+	e := newEnv(t)
+	e.tracker = sessions.NewTracker(e.st, e.sfu, e.outbox, slog.New(slog.NewTextHandler(testWriter{t}, nil)), sessions.TrackerOptions{
+		ChatExport: func(appID, sessionID string, now time.Time) (string, time.Time) {
+			return "https://rtk.example/sessions/files/" + appID + "/" + sessionID + "/chat.csv?sig", now.Add(time.Hour)
+		},
+	})
+	talk := e.meeting("Talk", "")
+	quiet := e.meeting("Quiet", "")
+	ada := e.participant(talk, "ada", presets.GroupCallHost)
+	bob := e.participant(quiet, "bob", presets.GroupCallHost)
+	for _, m := range []store.Meeting{talk, quiet} {
+		e.sfu.StartRoom(m.ID, roomMeta(m))
+	}
+	e.join(talk, ada)
+	e.join(quiet, bob)
+	s := e.live(talk)
+	at := time.Now().UTC()
+	if err := e.st.CreateChatMessage(e.ctx, store.ChatMessage{ID: "c1", AppID: appID, SessionID: s.ID, MeetingID: talk.ID,
+		ParticipantID: ada.ID, Name: "Ada", Message: "hi", CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	e.events() // the starts and joins
+
+	e.sfu.Finish(quiet.ID)
+	e.wantEvents(webhooks.MeetingParticipantLeft+":"+bob.ID, webhooks.MeetingEnded)
+	e.sfu.Finish(talk.ID)
+	evs := e.wantEvents(webhooks.MeetingParticipantLeft+":"+ada.ID, webhooks.MeetingEnded, webhooks.MeetingChatSynced)
+	b := evs[2].Body
+	if b["event"] != webhooks.MeetingChatSynced || b["sessionId"] != s.ID || b["meetingId"] != talk.ID || b["title"] != "Talk" ||
+		b["chatDownloadUrl"] != "https://rtk.example/sessions/files/"+appID+"/"+s.ID+"/chat.csv?sig" ||
+		b["chatDownloadUrlExpiry"] == nil || b["endedAt"] == nil || b["organizedBy"].(map[string]any)["name"] != "My app" {
+		t.Errorf("meeting.chatSynced = %v", b)
 	}
 }

@@ -22,12 +22,12 @@ const (
 )
 
 // EventNames are the events a webhook may subscribe to (RealtimeKit's enum).
-// The sidecar emits the first six; the last three are accepted in
+// The sidecar emits the first seven; the last two are accepted in
 // subscriptions but never sent.
 var EventNames = []string{
 	MeetingStarted, MeetingEnded, MeetingParticipantJoined, MeetingParticipantLeft,
-	RecordingStatusUpdate, LivestreamingStatusUpdate,
-	MeetingChatSynced, MeetingTranscript, MeetingSummary,
+	RecordingStatusUpdate, LivestreamingStatusUpdate, MeetingChatSynced,
+	MeetingTranscript, MeetingSummary,
 }
 
 // KnownEvent reports whether name is one of EventNames.
@@ -140,6 +140,27 @@ func NewMeetingEnded(m Meeting, reason string) Event {
 		Meeting Meeting `json:"meeting"`
 		Reason  string  `json:"reason"`
 	}{MeetingEnded, m, reason})
+}
+
+// NewChatSynced returns a meeting.chatSynced event: the chat of the
+// session of m (which has ended) can be downloaded at url until expiry.
+// Its payload is flat, as RealtimeKit's.
+func NewChatSynced(m Meeting, url string, expiry time.Time) Event {
+	return event(MeetingChatSynced, struct {
+		Event                 string    `json:"event"`
+		SessionID             string    `json:"sessionId"`
+		MeetingID             string    `json:"meetingId"`
+		Title                 string    `json:"title,omitempty"`
+		ChatDownloadURL       string    `json:"chatDownloadUrl"`
+		ChatDownloadURLExpiry Time      `json:"chatDownloadUrlExpiry"`
+		CreatedAt             Time      `json:"createdAt,omitzero"`
+		StartedAt             Time      `json:"startedAt,omitzero"`
+		EndedAt               Time      `json:"endedAt,omitzero"`
+		OrganizedBy           Organizer `json:"organizedBy"`
+		ParentMeetingID       string    `json:"parentMeetingId,omitempty"`
+		ParentSessionID       string    `json:"parentSessionId,omitempty"`
+	}{MeetingChatSynced, m.SessionID, m.ID, m.Title, url, At(expiry), m.CreatedAt, m.StartedAt, m.EndedAt, m.OrganizedBy,
+		m.ParentMeetingID, m.ParentSessionID})
 }
 
 // NewParticipantJoined returns a meeting.participantJoined event.
