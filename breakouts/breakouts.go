@@ -30,6 +30,7 @@ import (
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/ratelimit"
 	"rtk-sidecar/store"
 )
 
@@ -110,8 +111,8 @@ type Service struct {
 
 	events *notifier
 	moves  *dispatcher
-	limits limiter      // broadcast messages per participant
-	late   lateArrivals // failed moves whose participant may still arrive
+	limits *ratelimit.PerKey // broadcast messages per participant
+	late   lateArrivals      // failed moves whose participant may still arrive
 
 	// tick is how often Run looks for families whose close countdown ended.
 	tick time.Duration
@@ -139,7 +140,7 @@ func WithStreams(s Streams) Option { return func(svc *Service) { svc.events.stre
 // New returns a Service. It starts nothing.
 func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{st: st, rooms: rooms, mover: mover, log: log, now: time.Now, tick: 200 * time.Millisecond,
-		retireGrace: 1500 * time.Millisecond}
+		retireGrace: 1500 * time.Millisecond, limits: ratelimit.New(broadcastRate, broadcastRate)}
 	s.events = newNotifier(rooms, log, 50*time.Millisecond)
 	s.moves = newDispatcher(s)
 	for _, o := range opts {

@@ -7,12 +7,9 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/livekit/psrpc"
-	"golang.org/x/time/rate"
 
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
@@ -70,7 +67,7 @@ func (s *Service) Broadcast(ctx context.Context, appID, parentID string, c Calle
 	if err != nil {
 		return protocol.BroadcastedMessage{}, err
 	}
-	if !c.Admin && !s.limits.allow(c.ParticipantID) {
+	if !c.Admin && !s.limits.Allow(c.ParticipantID) {
 		return protocol.BroadcastedMessage{}, psrpc.NewErrorf(psrpc.ResourceExhausted,
 			"too many broadcast messages: at most %d a second", broadcastRate)
 	}
@@ -113,32 +110,4 @@ func broadcastRooms(f *family, c Caller, ids []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// limiter allows each key broadcastRate events a second.
-type limiter struct {
-	mu   sync.Mutex
-	byID map[string]*rate.Limiter
-}
-
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.byID == nil {
-		l.byID = map[string]*rate.Limiter{}
-	}
-	if len(l.byID) > 1024 { // forget the idle ones: a full bucket is a new one
-		now := time.Now()
-		for k, lim := range l.byID {
-			if lim.TokensAt(now) >= broadcastRate {
-				delete(l.byID, k)
-			}
-		}
-	}
-	lim := l.byID[key]
-	if lim == nil {
-		lim = rate.NewLimiter(broadcastRate, broadcastRate)
-		l.byID[key] = lim
-	}
-	return lim.Allow()
 }
