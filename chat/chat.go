@@ -26,6 +26,7 @@ import (
 
 	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
+	"rtk-sidecar/ratelimit"
 	"rtk-sidecar/store"
 )
 
@@ -47,6 +48,10 @@ const (
 	maxMessage = 4000 // bytes of a message
 	// MaxHistory is the most messages History returns.
 	MaxHistory = 500
+	// Rate and Burst bound the messages of one participant: Rate a second,
+	// Burst at once.
+	Rate  = 5
+	Burst = 10
 )
 
 // DataSender sends data packets to a room. *lksdk.RoomServiceClient
@@ -72,11 +77,12 @@ type Packet = protocol.ChatPacket
 // Service sends, keeps and exports chat messages. It is safe for
 // concurrent use and starts nothing.
 type Service struct {
-	st    store.Store
-	rooms DataSender
-	links Links
-	log   *slog.Logger
-	now   func() time.Time
+	st     store.Store
+	rooms  DataSender
+	links  Links
+	log    *slog.Logger
+	now    func() time.Time
+	limits *ratelimit.PerKey // messages per participant
 }
 
 // New returns a Service. links may be nil: sessions' chats then have no
@@ -85,13 +91,14 @@ func New(st store.Store, rooms DataSender, links Links, log *slog.Logger) *Servi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, rooms: rooms, links: links, log: log, now: time.Now}
+	return &Service{st: st, rooms: rooms, links: links, log: log, now: time.Now, limits: ratelimit.New(Rate, Burst)}
 }
 
 // Send sends text to everyone in the room p is in now (the latest room it
 // joined, while a move overlaps two) and stores it in that room's live
-// session. p must be in a room (FailedPrecondition otherwise), and its
-// effective preset there must allow public text chat (PermissionDenied).
+// session. p must be in a room (FailedPrecondition otherwise), its
+// effective preset there must allow public text chat (PermissionDenied),
+// and it may send Rate messages a second, Burst at once (ResourceExhausted).
 // The message is stored before it is sent, and Send returns it once it is
 // stored: when LiveKit then fails to take it (logged), the room-mates find
 // it in History, and a retry by the sender would only repeat it.
@@ -115,6 +122,10 @@ func (s *Service) Send(ctx context.Context, p store.Participant, text string) (M
 	if pub := doc.Permissions.Chat.Public; !pub.CanSend || !pub.Text {
 		return Message{}, psrpc.NewErrorf(psrpc.PermissionDenied,
 			"the participant's preset does not allow sending text to the chat in meeting %s", stint.MeetingID)
+	}
+	if !s.limits.Allow(p.ID) {
+		return Message{}, psrpc.NewErrorf(psrpc.ResourceExhausted,
+			"too many chat messages: at most %d a second (%d at once)", Rate, Burst)
 	}
 	m := store.ChatMessage{ID: uuid.NewString(), AppID: p.AppID, SessionID: stint.SessionID, MeetingID: stint.MeetingID,
 		ParticipantID: p.ID, Name: p.Name, Message: text, CreatedAt: s.now().UTC()}

@@ -291,3 +291,27 @@ func TestExportAndDownload(t *testing.T) {
 		t.Errorf("Export of another app's session = %v", err)
 	}
 }
+
+func TestSendRate(t *testing.T) {
+	e := newEnv(t)
+	m, s := e.live("Room")
+	ada := e.participant(m, "ada", presets.GroupCallParticipant)
+	bob := e.participant(m, "bob", presets.GroupCallParticipant)
+	now := time.Now().UTC()
+	e.enter(ada, s, now)
+	e.enter(bob, s, now)
+	for i := range chat.Burst {
+		if _, err := e.chat.Send(t.Context(), ada, "spam"); err != nil {
+			t.Fatalf("message %d of the burst: %v", i+1, err)
+		}
+	}
+	if _, err := e.chat.Send(t.Context(), ada, "one too many"); code(err) != psrpc.ResourceExhausted {
+		t.Errorf("beyond the burst: %v, want ResourceExhausted", err)
+	}
+	if _, err := e.chat.Send(t.Context(), bob, "hi"); err != nil {
+		t.Errorf("another participant: %v", err)
+	}
+	if hist, _ := e.chat.History(t.Context(), bob); len(hist) != chat.Burst+1 {
+		t.Errorf("%d messages kept, want %d (the refused one is not)", len(hist), chat.Burst+1)
+	}
+}
