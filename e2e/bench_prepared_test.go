@@ -46,26 +46,13 @@ func TestBenchmarkPublishBurst(t *testing.T) {
 		clients[i] = cl
 	}
 	// One feeder: 20 ms Opus frames to every microphone once it exists.
-	stop := make(chan struct{})
-	fed := make(chan struct{})
-	go func() {
-		defer close(fed)
-		tick := time.NewTicker(audioFrameInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				for _, cl := range clients {
-					if m := cl.mic.Load(); m != nil {
-						_ = m.WriteSample(mediaSample(opusFrame, audioFrameInterval))
-					}
-				}
+	every(t, audioFrameInterval, func() {
+		for _, cl := range clients {
+			if m := cl.mic.Load(); m != nil {
+				_ = m.WriteSample(mediaSample(opusFrame, audioFrameInterval))
 			}
 		}
-	}()
-	t.Cleanup(func() { close(stop); <-fed })
+	})
 
 	joinStart := time.Now()
 	var wg sync.WaitGroup

@@ -728,25 +728,13 @@ func (b *benchClient) arrival(moveID string) (time.Time, bool) {
 // feedAll writes an Opus frame every 20 ms to the microphone of every client that is not in
 // the parent, from one goroutine, until the test ends.
 func feedAll(t *testing.T, clients []*benchClient, parent string) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(audioFrameInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				for _, c := range clients {
-					if r := c.c.Room(); r != "" && r != parent {
-						_ = c.mic.WriteSample(mediaSample(opusFrame, audioFrameInterval))
-					}
-				}
+	every(t, audioFrameInterval, func() {
+		for _, c := range clients {
+			if r := c.c.Room(); r != "" && r != parent {
+				_ = c.mic.WriteSample(mediaSample(opusFrame, audioFrameInterval))
 			}
 		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	})
 }
 
 // ---- statistics ----

@@ -858,6 +858,15 @@ func (m *member) closing() (rtkclient.Closing, time.Time, bool) {
 // feed writes frame to tr every interval until the test ends; when gate is not nil, only
 // while gate() is true.
 func feed(t testing.TB, tr *rtkclient.Track, frame []byte, interval time.Duration, gate func() bool) {
+	every(t, interval, func() {
+		if gate == nil || gate() {
+			_ = tr.WriteSample(mediaSample(frame, interval))
+		}
+	})
+}
+
+// every calls f every interval, from one goroutine, until the test ends.
+func every(t testing.TB, interval time.Duration, f func()) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -868,9 +877,7 @@ func feed(t testing.TB, tr *rtkclient.Track, frame []byte, interval time.Duratio
 			case <-stop:
 				return
 			case <-tick.C:
-				if gate == nil || gate() {
-					_ = tr.WriteSample(mediaSample(frame, interval))
-				}
+				f()
 			}
 		}
 	}()

@@ -395,21 +395,7 @@ func (mc *moveClient) publish(t *testing.T, opts rtkclient.TrackOptions, frame [
 	if err != nil {
 		t.Fatalf("publish %s: %v", opts.Name, err)
 	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				_ = tr.WriteSample(media.Sample{Data: frame, Duration: interval})
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	every(t, interval, func() { _ = tr.WriteSample(media.Sample{Data: frame, Duration: interval}) })
 	return tr
 }
 
