@@ -34,10 +34,11 @@ type slot struct {
 type dispatcher struct {
 	s *Service
 
-	mu    sync.Mutex
-	ctx   context.Context // set by run; nil before
-	slots map[string]*slot
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	ctx     context.Context // set by run; nil before
+	stopped bool            // run's ctx ended: no new work may join wg
+	slots   map[string]*slot
+	wg      sync.WaitGroup
 }
 
 func newDispatcher(s *Service) *dispatcher {
@@ -58,7 +59,7 @@ func (d *dispatcher) enqueue(j *job) {
 		sl.next.done() // superseded before it ran
 	}
 	sl.next = j
-	if !sl.running && d.ctx != nil {
+	if !sl.running && d.ctx != nil && !d.stopped {
 		sl.running = true
 		d.wg.Go(func() { d.work(d.ctx, id, sl) })
 	}
@@ -89,6 +90,11 @@ func (d *dispatcher) run(ctx context.Context) {
 	}
 	d.mu.Unlock()
 	<-ctx.Done()
+	// From here on nothing joins wg (a Go concurrent with Wait is a race):
+	// a change committed while the Service stops starts no more work.
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
 	d.wg.Wait()
 }
 
@@ -96,7 +102,7 @@ func (d *dispatcher) run(ctx context.Context) {
 func (d *dispatcher) goOwned(f func(ctx context.Context)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx == nil {
+	if d.ctx == nil || d.stopped {
 		return // not running: nothing may outlive the caller
 	}
 	ctx := d.ctx
