@@ -21,6 +21,11 @@ type Family struct {
 	Version   int64
 	Status    string    // FamilyIdle, FamilyRunning or FamilyClosing
 	ClosingAt time.Time // set while FamilyClosing, zero otherwise
+	// EndsAt is when a running family's timer closes its rooms, and WarnAt
+	// when the close countdown before that begins (the family becomes
+	// FamilyClosing with ClosingAt = EndsAt). Both are zero without a timer.
+	EndsAt    time.Time
+	WarnAt    time.Time
 	UpdatedAt time.Time
 }
 
@@ -49,6 +54,9 @@ type BreakoutQueries interface {
 	// ListClosingFamilies returns the families in FamilyClosing whose
 	// ClosingAt is at or before the given time, in any app.
 	ListClosingFamilies(ctx context.Context, before time.Time) ([]Family, error)
+	// ListTimedFamilies returns the families in FamilyRunning whose WarnAt
+	// is set and at or before the given time, in any app.
+	ListTimedFamilies(ctx context.Context, before time.Time) ([]Family, error)
 
 	// ListPlacements returns every placement in a family.
 	ListPlacements(ctx context.Context, parentID string) ([]Placement, error)

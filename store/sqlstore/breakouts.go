@@ -9,7 +9,7 @@ import (
 	"rtk-sidecar/store"
 )
 
-const familyColumns = `parent_id, app_id, version, status, closing_at, updated_at`
+const familyColumns = `parent_id, app_id, version, status, closing_at, ends_at, warn_at, updated_at`
 
 // GetFamily returns the family of a parent meeting.
 func (q *queries) GetFamily(ctx context.Context, appID, parentID string) (store.Family, error) {
@@ -19,13 +19,10 @@ func (q *queries) GetFamily(ctx context.Context, appID, parentID string) (store.
 
 // SaveFamily writes f if the stored version is f.Version-1.
 func (q *queries) SaveFamily(ctx context.Context, f store.Family) error {
-	closing := any(nil)
-	if !f.ClosingAt.IsZero() {
-		closing = micros(f.ClosingAt)
-	}
-	res, err := q.exec(ctx, `UPDATE families SET version = ?, status = ?, closing_at = ?, updated_at = ?
+	closing, ends, warn := optMicros(f.ClosingAt), optMicros(f.EndsAt), optMicros(f.WarnAt)
+	res, err := q.exec(ctx, `UPDATE families SET version = ?, status = ?, closing_at = ?, ends_at = ?, warn_at = ?, updated_at = ?
 		WHERE app_id = ? AND parent_id = ? AND version = ?`,
-		f.Version, f.Status, closing, micros(f.UpdatedAt), f.AppID, f.ParentID, f.Version-1)
+		f.Version, f.Status, closing, ends, warn, micros(f.UpdatedAt), f.AppID, f.ParentID, f.Version-1)
 	if err != nil {
 		return fmt.Errorf("sqlstore: save family %s: %w", f.ParentID, err)
 	}
@@ -37,8 +34,8 @@ func (q *queries) SaveFamily(ctx context.Context, f store.Family) error {
 	if f.Version != 1 {
 		return fmt.Errorf("sqlstore: save family %s: version %d is stale: %w", f.ParentID, f.Version-1, store.ErrConflict)
 	}
-	_, err = q.exec(ctx, `INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		f.ParentID, f.AppID, f.Version, f.Status, closing, micros(f.UpdatedAt))
+	_, err = q.exec(ctx, `INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ParentID, f.AppID, f.Version, f.Status, closing, ends, warn, micros(f.UpdatedAt))
 	switch {
 	case q.d.isUnique(err):
 		return fmt.Errorf("sqlstore: save family %s: version 0 is stale: %w", f.ParentID, store.ErrConflict)
@@ -64,16 +61,29 @@ func (q *queries) ListClosingFamilies(ctx context.Context, before time.Time) ([]
 	return fs, nil
 }
 
+// ListTimedFamilies returns the running families whose timer's countdown is
+// due at or before a time.
+func (q *queries) ListTimedFamilies(ctx context.Context, before time.Time) ([]store.Family, error) {
+	rows, err := q.query(ctx, `SELECT `+familyColumns+` FROM families
+		WHERE status = ? AND warn_at <= ? ORDER BY warn_at, parent_id`, store.FamilyRunning, micros(before))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list timed families: %w", err)
+	}
+	fs, err := scanAll(rows, scanFamily)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list timed families: %w", err)
+	}
+	return fs, nil
+}
+
 func scanFamily(s scanner) (store.Family, error) {
 	var f store.Family
-	var closing sql.NullInt64
+	var closing, ends, warn sql.NullInt64
 	var updated int64
-	if err := s.Scan(&f.ParentID, &f.AppID, &f.Version, &f.Status, &closing, &updated); err != nil {
+	if err := s.Scan(&f.ParentID, &f.AppID, &f.Version, &f.Status, &closing, &ends, &warn, &updated); err != nil {
 		return store.Family{}, err
 	}
-	if closing.Valid {
-		f.ClosingAt = fromMicros(closing.Int64)
-	}
+	f.ClosingAt, f.EndsAt, f.WarnAt = optTime(closing), optTime(ends), optTime(warn)
 	f.UpdatedAt = fromMicros(updated)
 	return f, nil
 }

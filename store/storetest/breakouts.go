@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +69,43 @@ func testBreakouts(t *testing.T, open func(t *testing.T) store.Store) {
 			if len(ids) != len(tc.want) || (len(ids) > 0 && (ids[0] != tc.want[0] || ids[len(ids)-1] != tc.want[len(tc.want)-1])) {
 				t.Errorf("closing before %v = %v, want %v", tc.before, ids, tc.want)
 			}
+		}
+	})
+
+	t.Run("ListTimedFamilies", func(t *testing.T) {
+		s := open(t)
+		w := seed(t, s)
+		ctx := t.Context()
+		timed := store.Family{ParentID: w.m1.ID, AppID: w.app1.ID, Version: 1, Status: store.FamilyRunning,
+			EndsAt: at(20), WarnAt: at(10), UpdatedAt: at(1)}
+		must(t, s.SaveFamily(ctx, timed))
+		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.m2.ID, AppID: w.app1.ID, Version: 1, Status: store.FamilyRunning, UpdatedAt: at(1)}))
+		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.mOther.ID, AppID: w.app2.ID, Version: 1, Status: store.FamilyClosing,
+			ClosingAt: at(20), EndsAt: at(20), WarnAt: at(5), UpdatedAt: at(1)}))
+		got, err := s.GetFamily(ctx, w.app1.ID, w.m1.ID)
+		must(t, err)
+		if !got.EndsAt.Equal(at(20).Truncate(time.Microsecond)) || !got.WarnAt.Equal(at(10).Truncate(time.Microsecond)) || !got.ClosingAt.IsZero() {
+			t.Errorf("timed family = %+v", got)
+		}
+		for _, tc := range []struct {
+			before time.Time
+			want   []string
+		}{{at(9), nil}, {at(10), []string{w.m1.ID}}, {at(30), []string{w.m1.ID}}} {
+			fs, err := s.ListTimedFamilies(ctx, tc.before)
+			must(t, err)
+			var ids []string
+			for _, f := range fs {
+				ids = append(ids, f.ParentID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("timed before %v = %v, want %v (running with a timer only)", tc.before, ids, tc.want)
+			}
+		}
+		// The timer is cleared by saving the family without it.
+		timed.Version, timed.EndsAt, timed.WarnAt, timed.UpdatedAt = 2, time.Time{}, time.Time{}, at(2)
+		must(t, s.SaveFamily(ctx, timed))
+		if got, err := s.GetFamily(ctx, w.app1.ID, w.m1.ID); err != nil || !got.EndsAt.IsZero() || !got.WarnAt.IsZero() {
+			t.Errorf("family after its timer was cleared = %+v, %v", got, err)
 		}
 	})
 
