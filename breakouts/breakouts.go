@@ -49,6 +49,11 @@ const (
 	MaxRooms = 100
 	// MaxGrace bounds the countdown of a close-all.
 	MaxGrace = 10 * time.Minute
+	// MaxDuration bounds the timer of started rooms.
+	MaxDuration = 24 * time.Hour
+	// DefaultWarning is the countdown before a timer closes the rooms,
+	// unless the start says otherwise.
+	DefaultWarning = time.Minute
 )
 
 // Rooms is the part of the LiveKit bridge the package uses.
@@ -163,6 +168,7 @@ func (s *Service) Run(ctx context.Context) error {
 			wg.Wait()
 			return nil
 		case <-t.C:
+			s.warnDue(ctx)
 			s.closeDue(ctx)
 		}
 	}

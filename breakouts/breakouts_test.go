@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/breakouts/breakoutstest"
@@ -159,7 +162,7 @@ func TestCountdownSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err = first.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version); err != nil {
+	if st, err = first.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = first.Close(ctx, appID, w.meeting, breakouts.Admin, &st.Version, time.Second); err != nil {
@@ -216,5 +219,79 @@ func TestAutoAssignIsEven(t *testing.T) {
 		if total != tc.people+1 {
 			t.Errorf("with hosts: %d assigned, want %d", total, tc.people+1)
 		}
+	}
+}
+
+// A timer closes started rooms: the family runs with endsAt, turns closing (with the closing
+// event to the rooms) when the warning begins, and closes at endsAt. A start without a timer
+// keeps the one set; a zero duration removes it; bad timers are refused.
+func TestTimer(t *testing.T) {
+	w := newWorld(t, 2)
+	ctx := t.Context()
+	mover := breakoutstest.NewMover()
+	for _, p := range w.people {
+		mover.Connect(p, w.meeting)
+	}
+	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, s)
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.Assignment{Manual: map[string][]string{ids[0]: w.people}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []breakouts.Timer{{Duration: -time.Second}, {Duration: 25 * time.Hour}, {Duration: time.Minute, Warning: 11 * time.Minute}} {
+		if _, err := s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &bad); code(err) != psrpc.InvalidArgument {
+			t.Errorf("timer %+v: %v, want InvalidArgument", bad, err)
+		}
+	}
+	// A long timer, then a start without one (it stays), then a zero one (it goes).
+	start := time.Now()
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &breakouts.Timer{Duration: time.Hour, Warning: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != store.FamilyRunning || st.EndsAt.Sub(start) < time.Hour-time.Second || st.EndsAt.Sub(start) > time.Hour+time.Second || !st.ClosingAt.IsZero() {
+		t.Fatalf("started with a timer: status %s, ends %v, closing %v", st.Status, st.EndsAt, st.ClosingAt)
+	}
+	ends := st.EndsAt
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, nil); err != nil || !st.EndsAt.Equal(ends) {
+		t.Fatalf("a start without a timer: ends %v (%v), want %v kept", st.EndsAt, err, ends)
+	}
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &breakouts.Timer{}); err != nil || !st.EndsAt.IsZero() {
+		t.Fatalf("a zero timer: ends %v (%v), want none", st.EndsAt, err)
+	}
+
+	// A short one: 1.5 s, the last second of it a countdown.
+	packets := len(w.rooms.Packets())
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &breakouts.Timer{Duration: 1500 * time.Millisecond, Warning: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	ends = st.EndsAt
+	wait(t, "the countdown to begin", func() bool {
+		st, err := s.State(ctx, appID, w.meeting, breakouts.Admin)
+		return err == nil && st.Status == store.FamilyClosing
+	})
+	if began := time.Now(); began.Before(ends.Add(-time.Second - 100*time.Millisecond)) {
+		t.Errorf("the countdown began %s before the end, want about 1 s", ends.Sub(began))
+	}
+	if st, _ := s.State(ctx, appID, w.meeting, breakouts.Admin); !st.ClosingAt.Equal(ends) {
+		t.Errorf("closing at %v, want the timer's end %v", st.ClosingAt, ends)
+	}
+	wait(t, "the closing event", func() bool {
+		for _, p := range w.rooms.Packets()[packets:] {
+			if strings.Contains(string(p.Data), `"type":"closing"`) {
+				return true
+			}
+		}
+		return false
+	})
+	wait(t, "the rooms to close at the end", func() bool {
+		st, err := s.State(ctx, appID, w.meeting, breakouts.Admin)
+		return err == nil && st.Status == store.FamilyIdle && len(st.Parent.Participants) == 3 && st.EndsAt.IsZero()
+	})
+	if now := time.Now(); now.Before(ends) {
+		t.Errorf("closed %s before the timer's end", ends.Sub(now))
 	}
 }

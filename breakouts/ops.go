@@ -434,8 +434,11 @@ func (f *family) assignManual(rooms map[string][]string) error {
 
 // Start sends every assigned participant to its room. Unassigned
 // participants stay where they are.
-func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, version *int64) (State, error) {
+func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, version *int64, timer *Timer) (State, error) {
 	if err := requireVersion(version); err != nil {
+		return State{}, err
+	}
+	if err := timer.validate(); err != nil {
 		return State{}, err
 	}
 	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
@@ -456,8 +459,42 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 			}
 		}
 		f.rec.Status = store.FamilyRunning
+		if timer != nil {
+			f.rec.EndsAt, f.rec.WarnAt = timer.times(s.now().UTC())
+		}
 		return nil
 	})
+}
+
+// Timer sets how long started breakout rooms run. When Duration has passed
+// they close as a close-all does, after a countdown of Warning (the
+// closing event, status closing) at the end of Duration.
+type Timer struct {
+	Duration time.Duration // from the start; zero removes the timer
+	Warning  time.Duration // at most MaxGrace; cut to Duration
+}
+
+func (t *Timer) validate() error {
+	switch {
+	case t == nil:
+		return nil
+	case t.Duration < 0 || t.Duration > MaxDuration:
+		return invalid("duration_seconds", "must be between 0 and %d", int(MaxDuration.Seconds()))
+	case t.Warning < 0 || t.Warning > MaxGrace:
+		return invalid("warning_seconds", "must be between 0 and %d", int(MaxGrace.Seconds()))
+	}
+	return nil
+}
+
+// times returns when the rooms close and when their countdown begins, for
+// a timer set at now; zero times for no timer. They are whole milliseconds,
+// as the store and the APIs keep them.
+func (t *Timer) times(now time.Time) (ends, warn time.Time) {
+	if t.Duration == 0 {
+		return time.Time{}, time.Time{}
+	}
+	ends = now.Add(t.Duration).Truncate(time.Millisecond)
+	return ends, ends.Add(-min(t.Warning, t.Duration))
 }
 
 // Close brings everyone back to the parent: at once when grace is zero,
@@ -500,6 +537,33 @@ func (ch *change) closeAll(ctx context.Context) error {
 	}
 	f.rec.Status = store.FamilyIdle
 	return nil
+}
+
+// warnDue begins the countdown of the running families whose timer is
+// nearly up: they become closing, and every room is told when they close.
+func (s *Service) warnDue(ctx context.Context) {
+	due, err := s.st.ListTimedFamilies(ctx, s.now())
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("breakouts: list timed families", "err", err)
+		}
+		return
+	}
+	for _, f := range due {
+		v := f.Version
+		_, err := s.change(ctx, f.AppID, f.ParentID, &v, func(ctx context.Context, ch *change) error {
+			r := &ch.f.rec
+			if r.Status != store.FamilyRunning || r.WarnAt.IsZero() || r.WarnAt.After(s.now()) {
+				return nil // changed since it was listed
+			}
+			r.Status, r.ClosingAt = store.FamilyClosing, r.EndsAt
+			ch.closing = true
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrStale) && ctx.Err() == nil {
+			s.log.Error("breakouts: begin the timer's countdown", "meeting", f.ParentID, "err", err)
+		}
+	}
 }
 
 // closeDue closes the families whose countdown has ended.

@@ -26,6 +26,10 @@ func (st State) Client() protocol.State {
 		t := st.ClosingAt.UTC()
 		out.ClosingAt = &t
 	}
+	if !st.EndsAt.IsZero() {
+		t := st.EndsAt.UTC()
+		out.EndsAt = &t
+	}
 	for _, r := range st.Rooms {
 		out.Meetings = append(out.Meetings, clientRoom(r, true))
 	}

@@ -20,6 +20,7 @@ type State struct {
 	Version   int64
 	Status    string    // store.FamilyIdle, FamilyRunning or FamilyClosing
 	ClosingAt time.Time // when a closing family closes; zero otherwise
+	EndsAt    time.Time // when a running family's timer closes its rooms; zero without a timer
 	Parent    Room
 	Rooms     []Room // the breakout rooms, oldest first
 }
@@ -208,7 +209,7 @@ func (f *family) permissions(ctx context.Context, p store.Participant) (presets.
 
 // state renders the family.
 func (f *family) state() State {
-	st := State{Version: f.rec.Version, Status: f.rec.Status, ClosingAt: f.rec.ClosingAt,
+	st := State{Version: f.rec.Version, Status: f.rec.Status, ClosingAt: f.rec.ClosingAt, EndsAt: f.rec.EndsAt,
 		Parent: Room{ID: f.parent.ID, Title: f.parent.Title, Participants: []Member{}}}
 	idx := map[string]int{}
 	for i, r := range f.rooms {
@@ -247,6 +248,9 @@ func (f *family) save(ctx context.Context, now time.Time) error {
 	f.rec.UpdatedAt = now
 	if f.rec.Status != store.FamilyClosing {
 		f.rec.ClosingAt = time.Time{}
+	}
+	if f.rec.Status != store.FamilyRunning { // a timer runs only while the rooms do
+		f.rec.EndsAt, f.rec.WarnAt = time.Time{}, time.Time{}
 	}
 	if err := f.q.SaveFamily(ctx, f.rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {

@@ -17,7 +17,10 @@ type State struct {
 	// Status is "idle", "running" or "closing".
 	Status string `json:"status"`
 	// ClosingAt is when every breakout room closes; null unless closing.
-	ClosingAt     *time.Time `json:"closingAt"`
+	ClosingAt *time.Time `json:"closingAt"`
+	// EndsAt is when the timer of the running rooms ends (they then close,
+	// after the countdown of a closing event); null without a timer.
+	EndsAt        *time.Time `json:"endsAt,omitempty"`
 	ParentMeeting Meeting    `json:"parentMeeting"`
 	Meetings      []Meeting  `json:"meetings"` // the breakout rooms
 }

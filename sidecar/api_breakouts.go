@@ -45,6 +45,7 @@ type stateJSON struct {
 	Version           int64      `json:"version"`
 	Status            string     `json:"status"`
 	ClosingAt         *string    `json:"closing_at"`
+	EndsAt            *string    `json:"ends_at"` // a running family's timer; null without one
 	ParentMeeting     roomJSON   `json:"parent_meeting"`
 	Meetings          []roomJSON `json:"meetings"`
 	CreatedMeetingIDs []string   `json:"created_meeting_ids,omitempty"`
@@ -70,6 +71,10 @@ func toStateJSON(st breakouts.State) stateJSON {
 	if !st.ClosingAt.IsZero() {
 		t := iso(st.ClosingAt)
 		out.ClosingAt = &t
+	}
+	if !st.EndsAt.IsZero() {
+		t := iso(st.EndsAt)
+		out.EndsAt = &t
 	}
 	for _, r := range st.Rooms {
 		out.Meetings = append(out.Meetings, toRoomJSON(r, true))
@@ -204,14 +209,28 @@ func (s *Server) adminAssign(c *gin.Context) error {
 	return nil
 }
 
+// adminStart handles POST .../connected-meetings/start {version,
+// duration_seconds?, warning_seconds?}: without duration_seconds a timer
+// set before stays; 0 removes it. warning_seconds defaults to 60.
 func (s *Server) adminStart(c *gin.Context) error {
 	var req struct {
-		Version *int64 `json:"version"`
+		Version         *int64 `json:"version"`
+		DurationSeconds *int   `json:"duration_seconds"`
+		WarningSeconds  *int   `json:"warning_seconds"`
 	}
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version)
+	var timer *breakouts.Timer
+	if req.DurationSeconds != nil {
+		timer = &breakouts.Timer{Duration: time.Duration(*req.DurationSeconds) * time.Second, Warning: breakouts.DefaultWarning}
+		if req.WarningSeconds != nil {
+			timer.Warning = time.Duration(*req.WarningSeconds) * time.Second
+		}
+	} else if req.WarningSeconds != nil {
+		return invalidArgument("%q goes with %q", "warning_seconds", "duration_seconds")
+	}
+	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, timer)
 	if err != nil {
 		return err
 	}

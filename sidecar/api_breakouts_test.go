@@ -515,6 +515,10 @@ func TestBreakoutsValidation(t *testing.T) {
 		{"move unknown preset", "/move", map[string]any{"version": 1, "source_meeting_id": f.meeting, "destination_meeting_id": room, "participants": []any{map[string]any{"id": f.people[0], "preset_id": "nope"}}}, 400, "preset_id"},
 		{"grace too long", "/close", map[string]any{"version": 1, "grace_seconds": 3600}, 400, `"grace_seconds"`},
 		{"version type", "/start", map[string]any{"version": "1"}, 400, `"version" must be an integer`},
+		{"timer too long", "/start", map[string]any{"version": 1, "duration_seconds": 90000}, 400, `"duration_seconds"`},
+		{"negative timer", "/start", map[string]any{"version": 1, "duration_seconds": -1}, 400, `"duration_seconds"`},
+		{"warning too long", "/start", map[string]any{"version": 1, "duration_seconds": 3600, "warning_seconds": 3600}, 400, `"warning_seconds"`},
+		{"warning without a timer", "/start", map[string]any{"version": 1, "warning_seconds": 30}, 400, `"warning_seconds" goes with "duration_seconds"`},
 	} {
 		if tc.status == 0 {
 			continue
@@ -587,5 +591,39 @@ func TestBreakoutsBroadcast(t *testing.T) {
 	}
 	if sent < 5 {
 		t.Errorf("refused after %d messages, want at least 5", sent)
+	}
+}
+
+// TestBreakoutsTimer: a start with duration_seconds shows when the rooms end (ends_at, and endsAt
+// for participants); a start without it keeps the timer, and 0 removes it.
+func TestBreakoutsTimer(t *testing.T) {
+	e := newEnv(t)
+	f := newFamily(t, e, 2)
+	e.must(201, "POST", f.base, map[string]any{"version": 0, "count": 1})
+	e.must(200, "POST", f.base+"/assign", map[string]any{"version": 1, "mode": "auto"})
+	before := time.Now()
+	st := e.must(200, "POST", f.base+"/start", map[string]any{"version": 2, "duration_seconds": 600, "warning_seconds": 30}).data()
+	ends, err := time.Parse(time.RFC3339, st["ends_at"].(string))
+	if err != nil || st["status"] != "running" || st["closing_at"] != nil || ends.Before(before.Add(599*time.Second)) || ends.After(time.Now().Add(601*time.Second)) {
+		t.Fatalf("started with a 600 s timer: %v (%v)", st, err)
+	}
+	sameTime := func(v any) bool {
+		s, _ := v.(string)
+		at, err := time.Parse(time.RFC3339, s)
+		return err == nil && at.Equal(ends)
+	}
+	if cs := f.client(f.people[0], "GET", "", nil).data(); !sameTime(cs["endsAt"]) {
+		t.Errorf("participants see endsAt %v, want %v", cs["endsAt"], st["ends_at"])
+	}
+	st = e.must(200, "POST", f.base+"/start", map[string]any{"version": 3}).data()
+	if !sameTime(st["ends_at"]) {
+		t.Errorf("a start without a timer changed it: %v, want %v", st["ends_at"], ends)
+	}
+	st = e.must(200, "POST", f.base+"/start", map[string]any{"version": 4, "duration_seconds": 0}).data()
+	if st["ends_at"] != nil {
+		t.Errorf("a zero timer left ends_at %v", st["ends_at"])
+	}
+	if cs := f.client(f.people[0], "GET", "", nil).data(); cs["endsAt"] != nil {
+		t.Errorf("participants still see endsAt %v", cs["endsAt"])
 	}
 }
