@@ -65,6 +65,8 @@ type Rooms interface {
 	DeleteRoom(ctx context.Context, room string) error
 	// SendData sends a reliable packet on a topic to a room.
 	SendData(ctx context.Context, room, topic string, payload []byte, identities ...string) error
+	// Admit makes sure a room exists and mints a LiveKit ticket for it.
+	Admit(ctx context.Context, a bridge.Admission) (bridge.Ticket, error)
 }
 
 var _ Rooms = (*bridge.Bridge)(nil)

@@ -224,13 +224,41 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		t.Errorf("the breakout's chat history: %+v, %v; want the message", h, err)
 	}
 	checkChatExport(t, sc, cm)
+	var apiErr *rtkclient.APIError
+
+	// The host, in the parent, listens in to the target room: it hears everyone talking there
+	// without leaving the parent, and leaves no trace once it stops. Others may not listen in.
+	l, err := host.c.ListenIn(ctx, target)
+	if err != nil {
+		t.Fatalf("host listens in: %v", err)
+	}
+	eventually(t, 10*time.Second, func() string {
+		for _, m := range all {
+			if where[m.id] == target && !m.muted && host.c.Received(target, m.id, rtkclient.Audio).Packets == 0 {
+				return fmt.Sprintf("the host, listening in, does not hear %s", m.name)
+			}
+		}
+		return ""
+	})
+	if host.c.Room() != parent {
+		t.Errorf("the host listening in is in %s, want still the parent", short(host.c.Room()))
+	}
+	l.Close()
+	eventually(t, 10*time.Second, func() string {
+		if ids, err := sc.identities(target); err != nil || slices.Contains(ids, "listen-"+host.id) {
+			return fmt.Sprintf("the room still lists the listener: %v (%v)", ids, err)
+		}
+		return ""
+	})
+	if _, err := plain[1].c.ListenIn(ctx, target); !errors.As(err, &apiErr) || apiErr.Status != 403 {
+		t.Errorf("a plain participant listens in: %v, want 403", err)
+	}
 
 	// A plain participant may not switch back to the parent: 403, and nothing changes.
 	p := plain[3]
 	before, moved := fam.state(t), len(p.reports())
 	_, err = p.c.MoveParticipants(ctx, rtkclient.MoveParticipantsRequest{
 		SourceMeetingID: where[p.id], DestinationMeetingID: parent, ParticipantIDs: []string{p.id}})
-	var apiErr *rtkclient.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 403 || !strings.Contains(apiErr.Message, "can_switch_to_parent_meeting") {
 		t.Fatalf("plain participant's move to the parent: %v, want 403 (can_switch_to_parent_meeting)", err)
 	}

@@ -126,3 +126,18 @@ type BroadcastRequest struct {
 	Payload    json.RawMessage `json:"payload"`
 	MeetingIDs []string        `json:"meetingIds,omitempty"`
 }
+
+// ListenRequest is the body of POST /client/v1/connected-meetings/listen.
+type ListenRequest struct {
+	MeetingID string `json:"meetingId"`
+}
+
+// ListenTicket is its answer: a hidden, receive-only LiveKit connection to
+// the room of MeetingID, for a host to hear it without leaving its own.
+type ListenTicket struct {
+	URL       string `json:"url"`   // LiveKit server URL
+	Token     string `json:"token"` // LiveKit access token
+	Room      string `json:"room"`
+	Identity  string `json:"identity"` // "listen-" + the participant id
+	MeetingID string `json:"meetingId"`
+}

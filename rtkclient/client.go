@@ -120,6 +120,7 @@ type Client struct {
 	closed      bool
 	cur         *roomConn              // the room the application is in
 	conns       map[*roomConn]struct{} // every open connection (two during a move)
+	listeners   map[*Listener]struct{} // open ListenIn connections
 	tracks      []*Track
 	identity    string
 	meeting     MeetingRef // current meeting
@@ -149,7 +150,7 @@ func New(baseURL, participantToken string, opts ...Option) *Client {
 		connector: lkConnector{},
 		ctx:       ctx, cancel: cancel,
 		events: newDispatcher(), stopEv: make(chan struct{}), evDone: make(chan struct{}),
-		conns: map[*roomConn]struct{}{}, moves: map[string]moveStatus{},
+		conns: map[*roomConn]struct{}{}, listeners: map[*Listener]struct{}{}, moves: map[string]moveStatus{},
 		wake: make(chan struct{}, 1), stats: map[statsKey]*MediaStats{},
 	}
 	for _, o := range opts {
@@ -312,9 +313,16 @@ func (c *Client) Close() {
 	c.closed = true
 	started := c.started
 	conns := c.openConnsLocked()
+	listeners := make([]*Listener, 0, len(c.listeners))
+	for l := range c.listeners {
+		listeners = append(listeners, l)
+	}
 	c.mu.Unlock()
 
 	c.cancel()
+	for _, l := range listeners {
+		l.Close()
+	}
 	for _, rc := range conns {
 		c.closeConn(rc)
 	}

@@ -37,6 +37,7 @@ func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
 	c.POST("/delete", handle(s.clientDeleteRooms))
 	c.POST("/move", handle(s.clientMove))
 	c.POST("/broadcast", handle(s.clientBroadcast))
+	c.POST("/listen", handle(s.clientListen))
 }
 
 // ---- admin wire types ----
@@ -466,5 +467,28 @@ func (s *Server) clientBroadcast(c *gin.Context) error {
 		return err
 	}
 	ok(c, http.StatusOK, m)
+	return nil
+}
+
+// clientListen handles POST /client/v1/connected-meetings/listen
+// {meetingId}: a host's hidden, receive-only connection to a room of its
+// family.
+func (s *Server) clientListen(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req protocol.ListenRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.MeetingID == "" {
+		return invalidArgument("%q is required", "meetingId")
+	}
+	t, err := s.Breakouts.ListenIn(c.Request.Context(), app, parent, who, req.MeetingID)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, protocol.ListenTicket{URL: t.URL, Token: t.Token, Room: t.Room, Identity: t.Identity, MeetingID: req.MeetingID})
 	return nil
 }
