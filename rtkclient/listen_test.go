@@ -14,7 +14,7 @@ import (
 // (or with the client).
 func TestListenIn(t *testing.T) {
 	s := newSidecar(t, map[string]answer{
-		"POST /client/v1/join": {200, `{"success":true,"data":{"url":"ws://lk","token":"main/p1","room":"main","identity":"p1","meeting_id":"main","participant_id":"p1"}}`},
+		"POST /client/v1/join":                      {200, `{"success":true,"data":{"url":"ws://lk","token":"main/p1","room":"main","identity":"p1","meeting_id":"main","participant_id":"p1"}}`},
 		"POST /client/v1/connected-meetings/listen": {200, `{"success":true,"data":{"url":"ws://lk","token":"bo-1/listen-p1","room":"bo-1","identity":"listen-p1","meetingId":"bo-1"}}`},
 	})
 	f := newFakeLiveKit()
