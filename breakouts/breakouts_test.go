@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,17 @@ type world struct {
 	host    string
 	people  []string
 	log     *slog.Logger
+	svc     *meetings.Service
+}
+
+// add adds a participant to the world's meeting.
+func (w *world) add(t *testing.T, custom, preset string) store.Participant {
+	t.Helper()
+	p, _, err := w.svc.AddParticipant(t.Context(), appID, w.meeting, meetings.ParticipantInput{CustomParticipantID: &custom, PresetName: &preset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Participant
 }
 
 func newWorld(t *testing.T, n int) *world {
@@ -60,7 +72,7 @@ func newWorld(t *testing.T, n int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{st: st, bridge: br, rooms: rooms, meeting: m.ID, log: log}
+	w := &world{st: st, bridge: br, rooms: rooms, meeting: m.ID, log: log, svc: svc}
 	add := func(custom, preset string) string {
 		p, _, err := svc.AddParticipant(ctx, appID, m.ID, meetings.ParticipantInput{CustomParticipantID: &custom, PresetName: &preset})
 		if err != nil {
@@ -162,7 +174,7 @@ func TestCountdownSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err = first.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, nil); err != nil {
+	if st, err = first.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = first.Close(ctx, appID, w.meeting, breakouts.Admin, &st.Version, time.Second); err != nil {
@@ -243,29 +255,29 @@ func TestTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range []breakouts.Timer{{Duration: -time.Second}, {Duration: 25 * time.Hour}, {Duration: time.Minute, Warning: 11 * time.Minute}} {
-		if _, err := s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &bad); code(err) != psrpc.InvalidArgument {
+		if _, err := s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{Timer: &bad}); code(err) != psrpc.InvalidArgument {
 			t.Errorf("timer %+v: %v, want InvalidArgument", bad, err)
 		}
 	}
 	// A long timer, then a start without one (it stays), then a zero one (it goes).
 	start := time.Now()
-	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &breakouts.Timer{Duration: time.Hour, Warning: time.Minute}); err != nil {
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{Timer: &breakouts.Timer{Duration: time.Hour, Warning: time.Minute}}); err != nil {
 		t.Fatal(err)
 	}
 	if st.Status != store.FamilyRunning || st.EndsAt.Sub(start) < time.Hour-time.Second || st.EndsAt.Sub(start) > time.Hour+time.Second || !st.ClosingAt.IsZero() {
 		t.Fatalf("started with a timer: status %s, ends %v, closing %v", st.Status, st.EndsAt, st.ClosingAt)
 	}
 	ends := st.EndsAt
-	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, nil); err != nil || !st.EndsAt.Equal(ends) {
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil || !st.EndsAt.Equal(ends) {
 		t.Fatalf("a start without a timer: ends %v (%v), want %v kept", st.EndsAt, err, ends)
 	}
-	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &breakouts.Timer{}); err != nil || !st.EndsAt.IsZero() {
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{Timer: &breakouts.Timer{}}); err != nil || !st.EndsAt.IsZero() {
 		t.Fatalf("a zero timer: ends %v (%v), want none", st.EndsAt, err)
 	}
 
 	// A short one: 1.5 s, the last second of it a countdown.
 	packets := len(w.rooms.Packets())
-	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, &breakouts.Timer{Duration: 1500 * time.Millisecond, Warning: time.Second}); err != nil {
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{Timer: &breakouts.Timer{Duration: 1500 * time.Millisecond, Warning: time.Second}}); err != nil {
 		t.Fatal(err)
 	}
 	ends = st.EndsAt
@@ -293,5 +305,61 @@ func TestTimer(t *testing.T) {
 	})
 	if now := time.Now(); now.Before(ends) {
 		t.Errorf("closed %s before the timer's end", ends.Sub(now))
+	}
+}
+
+// Late joiners: with AssignLateJoiners, a participant added after the start is placed in the
+// least full room when it joins, once; hosts are not, nor anyone once the rooms are closed or
+// without the setting.
+func TestLateJoiners(t *testing.T) {
+	w := newWorld(t, 3)
+	ctx := t.Context()
+	s := breakouts.New(w.st, w.bridge, breakoutstest.NewMover(), w.log)
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two in the first room, one in the second: the second is the least full.
+	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{ids[0]: w.people[:2], ids[1]: w.people[2:]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := w.add(t, "late", presets.GroupCallParticipant)
+	if room, err := s.PlaceLateJoiner(ctx, late); err != nil || room != "" {
+		t.Fatalf("before the start: placed in %q (%v)", room, err)
+	}
+	on := true
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{AssignLateJoiners: &on}); err != nil || !st.AssignLateJoiners {
+		t.Fatalf("start: %+v, %v", st, err)
+	}
+	room, err := s.PlaceLateJoiner(ctx, late)
+	if err != nil || room != ids[1] {
+		t.Fatalf("late joiner placed in %q (%v), want the least full room %s", room, err, ids[1])
+	}
+	if again, err := s.PlaceLateJoiner(ctx, late); err != nil || again != "" {
+		t.Errorf("placed twice: %q (%v)", again, err)
+	}
+	st, _ = s.State(ctx, appID, w.meeting, breakouts.Admin)
+	if r := st.Rooms[1]; len(r.Participants) != 2 || !slices.Contains(r.Assigned, late.ID) {
+		t.Errorf("room %s: %+v", ids[1], r)
+	}
+	// The next one goes to the first room (2 and 2: the oldest of the least full).
+	next := w.add(t, "next", presets.GroupCallParticipant)
+	if room, err := s.PlaceLateJoiner(ctx, next); err != nil || room != ids[0] {
+		t.Errorf("the next late joiner placed in %q (%v), want %s", room, err, ids[0])
+	}
+	host := w.add(t, "cohost", presets.GroupCallHost)
+	if room, err := s.PlaceLateJoiner(ctx, host); err != nil || room != "" {
+		t.Errorf("a host placed in %q (%v)", room, err)
+	}
+	// Once closed, nobody is placed, and the setting is gone.
+	st, _ = s.State(ctx, appID, w.meeting, breakouts.Admin)
+	if st, err = s.Close(ctx, appID, w.meeting, breakouts.Admin, &st.Version, 0); err != nil || st.AssignLateJoiners {
+		t.Fatalf("close: %+v, %v", st, err)
+	}
+	last := w.add(t, "last", presets.GroupCallParticipant)
+	if room, err := s.PlaceLateJoiner(ctx, last); err != nil || room != "" {
+		t.Errorf("after the close: placed in %q (%v)", room, err)
 	}
 }

@@ -25,7 +25,7 @@ func TestListenIn(t *testing.T) {
 	if _, err := s.ListenIn(ctx, appID, w.meeting, host, room); code(err) != psrpc.FailedPrecondition {
 		t.Errorf("before the start: %v, want FailedPrecondition", err)
 	}
-	if _, err := s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, nil); err != nil {
+	if _, err := s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -432,12 +432,23 @@ func (f *family) assignManual(rooms map[string][]string) error {
 	return nil
 }
 
+// StartOptions are the optional settings of a start. A nil field keeps
+// what an earlier start of the running rooms set.
+type StartOptions struct {
+	// Timer sets the rooms' timer; a zero Duration removes it.
+	Timer *Timer
+	// AssignLateJoiners turns on or off the placement of late joiners
+	// (PlaceLateJoiner).
+	AssignLateJoiners *bool
+}
+
 // Start sends every assigned participant to its room. Unassigned
 // participants stay where they are.
-func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, version *int64, timer *Timer) (State, error) {
+func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, version *int64, opts StartOptions) (State, error) {
 	if err := requireVersion(version); err != nil {
 		return State{}, err
 	}
+	timer := opts.Timer
 	if err := timer.validate(); err != nil {
 		return State{}, err
 	}
@@ -461,6 +472,9 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 		f.rec.Status = store.FamilyRunning
 		if timer != nil {
 			f.rec.EndsAt, f.rec.WarnAt = timer.times(s.now().UTC())
+		}
+		if opts.AssignLateJoiners != nil {
+			f.rec.AssignLate = *opts.AssignLateJoiners
 		}
 		return nil
 	})

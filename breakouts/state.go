@@ -21,8 +21,10 @@ type State struct {
 	Status    string    // store.FamilyIdle, FamilyRunning or FamilyClosing
 	ClosingAt time.Time // when a closing family closes; zero otherwise
 	EndsAt    time.Time // when a running family's timer closes its rooms; zero without a timer
-	Parent    Room
-	Rooms     []Room // the breakout rooms, oldest first
+	// AssignLateJoiners: late joiners are placed in the least full room.
+	AssignLateJoiners bool
+	Parent            Room
+	Rooms             []Room // the breakout rooms, oldest first
 }
 
 // Room is one meeting of a family.
@@ -209,7 +211,7 @@ func (f *family) permissions(ctx context.Context, p store.Participant) (presets.
 
 // state renders the family.
 func (f *family) state() State {
-	st := State{Version: f.rec.Version, Status: f.rec.Status, ClosingAt: f.rec.ClosingAt, EndsAt: f.rec.EndsAt,
+	st := State{Version: f.rec.Version, Status: f.rec.Status, ClosingAt: f.rec.ClosingAt, EndsAt: f.rec.EndsAt, AssignLateJoiners: f.rec.AssignLate,
 		Parent: Room{ID: f.parent.ID, Title: f.parent.Title, Participants: []Member{}}}
 	idx := map[string]int{}
 	for i, r := range f.rooms {
@@ -251,6 +253,9 @@ func (f *family) save(ctx context.Context, now time.Time) error {
 	}
 	if f.rec.Status != store.FamilyRunning { // a timer runs only while the rooms do
 		f.rec.EndsAt, f.rec.WarnAt = time.Time{}, time.Time{}
+	}
+	if f.rec.Status == store.FamilyIdle { // late joiners join only running rooms
+		f.rec.AssignLate = false
 	}
 	if err := f.q.SaveFamily(ctx, f.rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {

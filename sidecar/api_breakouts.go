@@ -47,6 +47,7 @@ type stateJSON struct {
 	Status            string     `json:"status"`
 	ClosingAt         *string    `json:"closing_at"`
 	EndsAt            *string    `json:"ends_at"` // a running family's timer; null without one
+	AssignLateJoiners bool       `json:"assign_late_joiners"`
 	ParentMeeting     roomJSON   `json:"parent_meeting"`
 	Meetings          []roomJSON `json:"meetings"`
 	CreatedMeetingIDs []string   `json:"created_meeting_ids,omitempty"`
@@ -68,7 +69,8 @@ type memberJSON struct {
 }
 
 func toStateJSON(st breakouts.State) stateJSON {
-	out := stateJSON{Version: st.Version, Status: st.Status, ParentMeeting: toRoomJSON(st.Parent, false), Meetings: []roomJSON{}}
+	out := stateJSON{Version: st.Version, Status: st.Status, AssignLateJoiners: st.AssignLateJoiners,
+		ParentMeeting: toRoomJSON(st.Parent, false), Meetings: []roomJSON{}}
 	if !st.ClosingAt.IsZero() {
 		t := iso(st.ClosingAt)
 		out.ClosingAt = &t
@@ -211,13 +213,15 @@ func (s *Server) adminAssign(c *gin.Context) error {
 }
 
 // adminStart handles POST .../connected-meetings/start {version,
-// duration_seconds?, warning_seconds?}: without duration_seconds a timer
-// set before stays; 0 removes it. warning_seconds defaults to 60.
+// duration_seconds?, warning_seconds?, assign_late_joiners?}: without
+// duration_seconds a timer set before stays; 0 removes it. warning_seconds
+// defaults to 60. Without assign_late_joiners the setting stays.
 func (s *Server) adminStart(c *gin.Context) error {
 	var req struct {
-		Version         *int64 `json:"version"`
-		DurationSeconds *int   `json:"duration_seconds"`
-		WarningSeconds  *int   `json:"warning_seconds"`
+		Version           *int64 `json:"version"`
+		DurationSeconds   *int   `json:"duration_seconds"`
+		WarningSeconds    *int   `json:"warning_seconds"`
+		AssignLateJoiners *bool  `json:"assign_late_joiners"`
 	}
 	if err := bindJSON(c, &req); err != nil {
 		return err
@@ -231,7 +235,8 @@ func (s *Server) adminStart(c *gin.Context) error {
 	} else if req.WarningSeconds != nil {
 		return invalidArgument("%q goes with %q", "warning_seconds", "duration_seconds")
 	}
-	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, timer)
+	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version,
+		breakouts.StartOptions{Timer: timer, AssignLateJoiners: req.AssignLateJoiners})
 	if err != nil {
 		return err
 	}

@@ -627,3 +627,29 @@ func TestBreakoutsTimer(t *testing.T) {
 		t.Errorf("participants still see endsAt %v", cs["endsAt"])
 	}
 }
+
+// TestLateJoinersJoin: with assign_late_joiners, a participant added after the start joins the
+// least full room.
+func TestLateJoinersJoin(t *testing.T) {
+	e := newEnv(t)
+	f := newFamily(t, e, 2)
+	created := e.must(201, "POST", f.base, map[string]any{"version": 0, "count": 2}).data()
+	rs := ids(created["created_meeting_ids"].([]any))
+	e.must(200, "POST", f.base+"/assign", map[string]any{"version": 1, "mode": "manual",
+		"rooms": map[string]any{rs[0]: f.people}})
+	st := e.must(200, "POST", f.base+"/start", map[string]any{"version": 2, "assign_late_joiners": true}).data()
+	if st["assign_late_joiners"] != true {
+		t.Fatalf("started: %v", st)
+	}
+	_, tok := e.addParticipant(f.meeting, "late", presets.GroupCallParticipant)
+	j := e.joinAs(tok)
+	if j.Status != 200 || j.data()["room"] != rs[1] || j.data()["meeting_id"] != rs[1] {
+		t.Fatalf("late joiner joined %v, want the empty room %s: %s", j.data()["room"], rs[1], j.Raw)
+	}
+	// Without the setting (a start that turns it off), a late joiner stays in the parent.
+	e.must(200, "POST", f.base+"/start", map[string]any{"version": version(f.state()), "assign_late_joiners": false})
+	_, tok = e.addParticipant(f.meeting, "later", presets.GroupCallParticipant)
+	if j := e.joinAs(tok); j.Status != 200 || j.data()["room"] != f.meeting {
+		t.Fatalf("with late joiners off, joined %v, want the parent: %s", j.data()["room"], j.Raw)
+	}
+}

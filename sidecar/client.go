@@ -41,11 +41,20 @@ func (s *Server) participant(c *gin.Context) (store.Participant, error) {
 }
 
 // join handles POST /client/v1/join: a participant token in, a LiveKit
-// connection out, for the room the participant currently belongs to.
+// connection out, for the room the participant currently belongs to. A
+// late joiner of running breakout rooms that take them is placed in one
+// first (breakouts.PlaceLateJoiner); should that fail, it joins where it is.
 func (s *Server) join(c *gin.Context) error {
 	tok, err := participantToken(c)
 	if err != nil {
 		return err
+	}
+	if s.Breakouts != nil {
+		if p, err := s.meetings.Authenticate(c.Request.Context(), tok); err == nil {
+			if _, err := s.Breakouts.PlaceLateJoiner(c.Request.Context(), p); err != nil {
+				s.log.Warn("join: place a late joiner", "participant", p.ID, "err", err)
+			}
+		}
 	}
 	j, err := s.meetings.Join(c.Request.Context(), tok)
 	if err != nil {

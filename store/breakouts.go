@@ -24,9 +24,12 @@ type Family struct {
 	// EndsAt is when a running family's timer closes its rooms, and WarnAt
 	// when the close countdown before that begins (the family becomes
 	// FamilyClosing with ClosingAt = EndsAt). Both are zero without a timer.
-	EndsAt    time.Time
-	WarnAt    time.Time
-	UpdatedAt time.Time
+	EndsAt time.Time
+	WarnAt time.Time
+	// AssignLate places a participant without an assignment who joins while
+	// the rooms run in the least full room.
+	AssignLate bool
+	UpdatedAt  time.Time
 }
 
 // Placement is where a participant of a family belongs. A participant of

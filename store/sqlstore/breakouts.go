@@ -9,7 +9,7 @@ import (
 	"rtk-sidecar/store"
 )
 
-const familyColumns = `parent_id, app_id, version, status, closing_at, ends_at, warn_at, updated_at`
+const familyColumns = `parent_id, app_id, version, status, closing_at, ends_at, warn_at, assign_late, updated_at`
 
 // GetFamily returns the family of a parent meeting.
 func (q *queries) GetFamily(ctx context.Context, appID, parentID string) (store.Family, error) {
@@ -20,9 +20,9 @@ func (q *queries) GetFamily(ctx context.Context, appID, parentID string) (store.
 // SaveFamily writes f if the stored version is f.Version-1.
 func (q *queries) SaveFamily(ctx context.Context, f store.Family) error {
 	closing, ends, warn := optMicros(f.ClosingAt), optMicros(f.EndsAt), optMicros(f.WarnAt)
-	res, err := q.exec(ctx, `UPDATE families SET version = ?, status = ?, closing_at = ?, ends_at = ?, warn_at = ?, updated_at = ?
+	res, err := q.exec(ctx, `UPDATE families SET version = ?, status = ?, closing_at = ?, ends_at = ?, warn_at = ?, assign_late = ?, updated_at = ?
 		WHERE app_id = ? AND parent_id = ? AND version = ?`,
-		f.Version, f.Status, closing, ends, warn, micros(f.UpdatedAt), f.AppID, f.ParentID, f.Version-1)
+		f.Version, f.Status, closing, ends, warn, f.AssignLate, micros(f.UpdatedAt), f.AppID, f.ParentID, f.Version-1)
 	if err != nil {
 		return fmt.Errorf("sqlstore: save family %s: %w", f.ParentID, err)
 	}
@@ -34,8 +34,8 @@ func (q *queries) SaveFamily(ctx context.Context, f store.Family) error {
 	if f.Version != 1 {
 		return fmt.Errorf("sqlstore: save family %s: version %d is stale: %w", f.ParentID, f.Version-1, store.ErrConflict)
 	}
-	_, err = q.exec(ctx, `INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ParentID, f.AppID, f.Version, f.Status, closing, ends, warn, micros(f.UpdatedAt))
+	_, err = q.exec(ctx, `INSERT INTO families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ParentID, f.AppID, f.Version, f.Status, closing, ends, warn, f.AssignLate, micros(f.UpdatedAt))
 	switch {
 	case q.d.isUnique(err):
 		return fmt.Errorf("sqlstore: save family %s: version 0 is stale: %w", f.ParentID, store.ErrConflict)
@@ -80,7 +80,7 @@ func scanFamily(s scanner) (store.Family, error) {
 	var f store.Family
 	var closing, ends, warn sql.NullInt64
 	var updated int64
-	if err := s.Scan(&f.ParentID, &f.AppID, &f.Version, &f.Status, &closing, &ends, &warn, &updated); err != nil {
+	if err := s.Scan(&f.ParentID, &f.AppID, &f.Version, &f.Status, &closing, &ends, &warn, &f.AssignLate, &updated); err != nil {
 		return store.Family{}, err
 	}
 	f.ClosingAt, f.EndsAt, f.WarnAt = optTime(closing), optTime(ends), optTime(warn)

@@ -77,14 +77,14 @@ func testBreakouts(t *testing.T, open func(t *testing.T) store.Store) {
 		w := seed(t, s)
 		ctx := t.Context()
 		timed := store.Family{ParentID: w.m1.ID, AppID: w.app1.ID, Version: 1, Status: store.FamilyRunning,
-			EndsAt: at(20), WarnAt: at(10), UpdatedAt: at(1)}
+			EndsAt: at(20), WarnAt: at(10), AssignLate: true, UpdatedAt: at(1)}
 		must(t, s.SaveFamily(ctx, timed))
 		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.m2.ID, AppID: w.app1.ID, Version: 1, Status: store.FamilyRunning, UpdatedAt: at(1)}))
 		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.mOther.ID, AppID: w.app2.ID, Version: 1, Status: store.FamilyClosing,
 			ClosingAt: at(20), EndsAt: at(20), WarnAt: at(5), UpdatedAt: at(1)}))
 		got, err := s.GetFamily(ctx, w.app1.ID, w.m1.ID)
 		must(t, err)
-		if !got.EndsAt.Equal(at(20).Truncate(time.Microsecond)) || !got.WarnAt.Equal(at(10).Truncate(time.Microsecond)) || !got.ClosingAt.IsZero() {
+		if !got.EndsAt.Equal(at(20).Truncate(time.Microsecond)) || !got.WarnAt.Equal(at(10).Truncate(time.Microsecond)) || !got.ClosingAt.IsZero() || !got.AssignLate {
 			t.Errorf("timed family = %+v", got)
 		}
 		for _, tc := range []struct {
@@ -102,9 +102,9 @@ func testBreakouts(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		}
 		// The timer is cleared by saving the family without it.
-		timed.Version, timed.EndsAt, timed.WarnAt, timed.UpdatedAt = 2, time.Time{}, time.Time{}, at(2)
+		timed.Version, timed.EndsAt, timed.WarnAt, timed.AssignLate, timed.UpdatedAt = 2, time.Time{}, time.Time{}, false, at(2)
 		must(t, s.SaveFamily(ctx, timed))
-		if got, err := s.GetFamily(ctx, w.app1.ID, w.m1.ID); err != nil || !got.EndsAt.IsZero() || !got.WarnAt.IsZero() {
+		if got, err := s.GetFamily(ctx, w.app1.ID, w.m1.ID); err != nil || !got.EndsAt.IsZero() || !got.WarnAt.IsZero() || got.AssignLate {
 			t.Errorf("family after its timer was cleared = %+v, %v", got, err)
 		}
 	})
