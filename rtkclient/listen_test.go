@@ -30,8 +30,8 @@ func TestListenIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s.last(); !reflect.DeepEqual(r.body, map[string]any{"meetingId": "bo-1"}) {
-		t.Errorf("sent %v", r.body)
+	if r, ok := s.find("POST", "/client/v1/connected-meetings/listen"); !ok || r.auth != "Bearer ptok" || !reflect.DeepEqual(r.body, map[string]any{"meetingId": "bo-1"}) {
+		t.Errorf("sent %+v (%v)", r, ok)
 	}
 	if l.Room() != "bo-1" || c.Room() != "main" {
 		t.Errorf("listening to %q from %q", l.Room(), c.Room())
