@@ -95,14 +95,17 @@ func New(st store.Store, rooms DataSender, links Links, log *slog.Logger) *Servi
 }
 
 // Send sends text to everyone in the room p is in now (the latest room it
-// joined, while a move overlaps two) and stores it in that room's live
-// session. p must be in a room (FailedPrecondition otherwise), its
-// effective preset there must allow public text chat (PermissionDenied),
-// and it may send Rate messages a second, Burst at once (ResourceExhausted).
+// joined, while a move overlaps two), or with to (a participant id) only to
+// that participant, who must be in the same room; it stores the message in
+// that room's live session. p must be in a room (FailedPrecondition
+// otherwise); its effective preset there must allow public text chat, or
+// for a private message private text chat, and the recipient's must allow
+// receiving private messages (PermissionDenied); p may send Rate messages a
+// second, Burst at once (ResourceExhausted).
 // The message is stored before it is sent, and Send returns it once it is
 // stored: when LiveKit then fails to take it (logged), the room-mates find
 // it in History, and a retry by the sender would only repeat it.
-func (s *Service) Send(ctx context.Context, p store.Participant, text string) (Message, error) {
+func (s *Service) Send(ctx context.Context, p store.Participant, text, to string) (Message, error) {
 	switch {
 	case strings.TrimSpace(text) == "":
 		return Message{}, invalid("message", "is required")
@@ -119,16 +122,28 @@ func (s *Service) Send(ctx context.Context, p store.Participant, text string) (M
 	if err != nil {
 		return Message{}, err
 	}
-	if pub := doc.Permissions.Chat.Public; !pub.CanSend || !pub.Text {
-		return Message{}, psrpc.NewErrorf(psrpc.PermissionDenied,
-			"the participant's preset does not allow sending text to the chat in meeting %s", stint.MeetingID)
+	var destinations []string
+	if to == "" {
+		if pub := doc.Permissions.Chat.Public; !pub.CanSend || !pub.Text {
+			return Message{}, psrpc.NewErrorf(psrpc.PermissionDenied,
+				"the participant's preset does not allow sending text to the chat in meeting %s", stint.MeetingID)
+		}
+	} else {
+		if priv := doc.Permissions.Chat.Private; !priv.CanSend || !priv.Text {
+			return Message{}, psrpc.NewErrorf(psrpc.PermissionDenied,
+				"the participant's preset does not allow sending private text messages in meeting %s", stint.MeetingID)
+		}
+		if err := s.mayReceive(ctx, p, to, stint); err != nil {
+			return Message{}, err
+		}
+		destinations = []string{to, p.ID}
 	}
 	if !s.limits.Allow(p.ID) {
 		return Message{}, psrpc.NewErrorf(psrpc.ResourceExhausted,
 			"too many chat messages: at most %d a second (%d at once)", Rate, Burst)
 	}
 	m := store.ChatMessage{ID: uuid.NewString(), AppID: p.AppID, SessionID: stint.SessionID, MeetingID: stint.MeetingID,
-		ParticipantID: p.ID, Name: p.Name, Message: text, CreatedAt: s.now().UTC()}
+		ParticipantID: p.ID, Name: p.Name, Message: text, ToParticipantID: to, CreatedAt: s.now().UTC()}
 	if err := s.st.CreateChatMessage(ctx, m); err != nil {
 		return Message{}, fmt.Errorf("chat: store: %w", err)
 	}
@@ -139,15 +154,46 @@ func (s *Service) Send(ctx context.Context, p store.Participant, text string) (M
 	}
 	topic := Topic
 	if _, err := s.rooms.SendData(ctx, &livekit.SendDataRequest{Room: stint.MeetingID, Data: b,
-		Kind: livekit.DataPacket_RELIABLE, Topic: &topic}); err != nil {
+		Kind: livekit.DataPacket_RELIABLE, Topic: &topic, DestinationIdentities: destinations}); err != nil {
 		s.log.Warn("chat: send to the room; the message is kept", "meeting", stint.MeetingID, "message", m.ID, "err", err)
 	}
 	return msg, nil
 }
 
+// mayReceive checks the recipient of a private message from p: another
+// participant of the app, in p's room now, whose effective preset there
+// allows receiving private messages.
+func (s *Service) mayReceive(ctx context.Context, p store.Participant, to string, stint store.SessionParticipant) error {
+	if to == p.ID {
+		return invalid("to", "is the sender")
+	}
+	rp, err := s.st.GetParticipantByID(ctx, p.AppID, to)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("to", "%s is not a participant", to)
+	}
+	if err != nil {
+		return err
+	}
+	rs, err := s.st.GetSessionParticipant(ctx, stint.SessionID, to)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !rs.Live()) {
+		return invalid("to", "%s is not in meeting %s now", to, stint.MeetingID)
+	}
+	if err != nil {
+		return err
+	}
+	doc, err := presets.Effective(ctx, s.st, rp, stint.MeetingID)
+	if err != nil {
+		return err
+	}
+	if !doc.Permissions.Chat.Private.CanReceive {
+		return psrpc.NewErrorf(psrpc.PermissionDenied, "the preset of %s does not allow receiving private messages", to)
+	}
+	return nil
+}
+
 // History returns the last messages (at most MaxHistory) of the live
 // session of the room p is in now, oldest first: what was said before p
-// came in, a move included.
+// came in, a move included. Private messages between others are left out.
 func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, error) {
 	stint, err := s.current(ctx, p)
 	if err != nil {
@@ -159,7 +205,9 @@ func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, 
 	}
 	out := make([]Message, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, view(m))
+		if m.ToParticipantID == "" || m.ToParticipantID == p.ID || m.ParticipantID == p.ID {
+			out = append(out, view(m))
+		}
 	}
 	return out, nil
 }
@@ -215,7 +263,7 @@ func (s *Service) Download(ctx context.Context, appID, sessionID, name, expires,
 }
 
 // CSVHeader is the first row of a chat export.
-var CSVHeader = []string{"id", "sent_at", "participant_id", "display_name", "message"}
+var CSVHeader = []string{"id", "sent_at", "participant_id", "display_name", "message", "to_participant_id"}
 
 // WriteCSV writes messages as a chat export: CSVHeader, then one row a
 // message, sent_at in RFC 3339 with milliseconds (UTC).
@@ -225,7 +273,7 @@ func WriteCSV(w io.Writer, ms []store.ChatMessage) error {
 		return err
 	}
 	for _, m := range ms {
-		row := []string{m.ID, m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), m.ParticipantID, m.Name, m.Message}
+		row := []string{m.ID, m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), m.ParticipantID, m.Name, m.Message, m.ToParticipantID}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -236,7 +284,7 @@ func WriteCSV(w io.Writer, ms []store.ChatMessage) error {
 
 func view(m store.ChatMessage) Message {
 	return Message{ID: m.ID, MeetingID: m.MeetingID, SessionID: m.SessionID, ParticipantID: m.ParticipantID,
-		DisplayName: m.Name, Message: m.Message, SentAt: m.CreatedAt.UTC()}
+		DisplayName: m.Name, Message: m.Message, ToParticipantID: m.ToParticipantID, SentAt: m.CreatedAt.UTC()}
 }
 
 func invalid(field, format string, args ...any) error {

@@ -107,7 +107,7 @@ func TestSendStoresAndSendsToTheRoom(t *testing.T) {
 	ada := e.participant(m, "ada", presets.GroupCallParticipant)
 	e.enter(ada, s, time.Now().UTC())
 
-	msg, err := e.chat.Send(t.Context(), ada, "hello, \"room\"")
+	msg, err := e.chat.Send(t.Context(), ada, "hello, \"room\"", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestSendRefuses(t *testing.T) {
 		{"in no room", away, "hi", psrpc.FailedPrecondition},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := e.chat.Send(t.Context(), tc.p, tc.text); code(err) != tc.want {
+			if _, err := e.chat.Send(t.Context(), tc.p, tc.text, ""); code(err) != tc.want {
 				t.Errorf("Send = %v, want %s", err, tc.want)
 			}
 		})
@@ -166,7 +166,7 @@ func TestSendRefuses(t *testing.T) {
 	if _, err := e.chat.History(t.Context(), away); code(err) != psrpc.FailedPrecondition {
 		t.Errorf("History of a participant in no room = %v", err)
 	}
-	if _, err := e.chat.Send(t.Context(), ada, strings.Repeat("é", 2000)); err != nil {
+	if _, err := e.chat.Send(t.Context(), ada, strings.Repeat("é", 2000), ""); err != nil {
 		t.Errorf("a message of exactly 4000 bytes: %v", err)
 	}
 }
@@ -182,12 +182,12 @@ func TestEachRoomHasItsOwnChat(t *testing.T) {
 	now := time.Now().UTC()
 	e.enter(ada, ps, now.Add(-time.Minute))
 	e.enter(bob, ps, now.Add(-time.Minute))
-	if _, err := e.chat.Send(t.Context(), bob, "in the parent"); err != nil {
+	if _, err := e.chat.Send(t.Context(), bob, "in the parent", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.enter(ada, rs, now) // ada is moving: still in the parent, already in the breakout
 
-	msg, err := e.chat.Send(t.Context(), ada, "in the breakout")
+	msg, err := e.chat.Send(t.Context(), ada, "in the breakout", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestSendKeepsTheMessageWhenLiveKitFails(t *testing.T) {
 	e.enter(ada, s, time.Now().UTC())
 	e.sfu.SetErr(errors.New("sfu down"))
 
-	msg, err := e.chat.Send(t.Context(), ada, "kept")
+	msg, err := e.chat.Send(t.Context(), ada, "kept", "")
 	if err != nil || msg.ID == "" {
 		t.Fatalf("Send = %+v, %v; want the message, kept", msg, err)
 	}
@@ -236,7 +236,7 @@ func TestExportAndDownload(t *testing.T) {
 	e.enter(ada, s, time.Now().UTC())
 	texts := []string{"first", "with, a comma", "with \"quotes\"\nand a new line"}
 	for _, text := range texts {
-		if _, err := e.chat.Send(t.Context(), ada, text); err != nil {
+		if _, err := e.chat.Send(t.Context(), ada, text, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -259,7 +259,7 @@ func TestExportAndDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
-	if err != nil || len(rows) != 1+len(texts) || strings.Join(rows[0], ",") != "id,sent_at,participant_id,display_name,message" {
+	if err != nil || len(rows) != 1+len(texts) || strings.Join(rows[0], ",") != "id,sent_at,participant_id,display_name,message,to_participant_id" {
 		t.Fatalf("CSV rows %q (%v)", rows, err)
 	}
 	for i, text := range texts {
@@ -301,17 +301,73 @@ func TestSendRate(t *testing.T) {
 	e.enter(ada, s, now)
 	e.enter(bob, s, now)
 	for i := range chat.Burst {
-		if _, err := e.chat.Send(t.Context(), ada, "spam"); err != nil {
+		if _, err := e.chat.Send(t.Context(), ada, "spam", ""); err != nil {
 			t.Fatalf("message %d of the burst: %v", i+1, err)
 		}
 	}
-	if _, err := e.chat.Send(t.Context(), ada, "one too many"); code(err) != psrpc.ResourceExhausted {
+	if _, err := e.chat.Send(t.Context(), ada, "one too many", ""); code(err) != psrpc.ResourceExhausted {
 		t.Errorf("beyond the burst: %v, want ResourceExhausted", err)
 	}
-	if _, err := e.chat.Send(t.Context(), bob, "hi"); err != nil {
+	if _, err := e.chat.Send(t.Context(), bob, "hi", ""); err != nil {
 		t.Errorf("another participant: %v", err)
 	}
 	if hist, _ := e.chat.History(t.Context(), bob); len(hist) != chat.Burst+1 {
 		t.Errorf("%d messages kept, want %d (the refused one is not)", len(hist), chat.Burst+1)
+	}
+}
+
+// A private message goes to its recipient and the sender only, and only they see it in the
+// history; the presets and the room decide who may send and receive.
+func TestPrivateMessages(t *testing.T) {
+	e := newEnv(t)
+	m, s := e.live("Room")
+	_, other := e.live("Other room")
+	ada := e.participant(m, "ada", presets.GroupCallParticipant)
+	bob := e.participant(m, "bob", presets.GroupCallParticipant)
+	cy := e.participant(m, "cy", presets.GroupCallParticipant)
+	viewer := e.participant(m, "viewer", presets.WebinarViewer) // may receive, may not send
+	away := e.participant(m, "away", presets.GroupCallParticipant)
+	now := time.Now().UTC()
+	for _, p := range []store.Participant{ada, bob, cy, viewer} {
+		e.enter(p, s, now)
+	}
+	e.enter(away, other, now)
+
+	msg, err := e.chat.Send(t.Context(), ada, "psst", bob.ID)
+	if err != nil || msg.ToParticipantID != bob.ID {
+		t.Fatalf("private message: %+v, %v", msg, err)
+	}
+	ps := e.sfu.Packets()
+	if len(ps) != 1 || ps[0].Room != m.ID || strings.Join(ps[0].Identities, ",") != bob.ID+","+ada.ID {
+		t.Fatalf("packets %+v: want one to bob and ada only", ps)
+	}
+	if _, err := e.chat.Send(t.Context(), cy, "to everyone", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		p    store.Participant
+		want int
+	}{{ada, 2}, {bob, 2}, {cy, 1}} {
+		if h, err := e.chat.History(t.Context(), tc.p); err != nil || len(h) != tc.want {
+			t.Errorf("history of %s: %d messages (%v), want %d", tc.p.Name, len(h), err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		from store.Participant
+		to   string
+		want psrpc.ErrorCode
+	}{
+		{"to oneself", ada, ada.ID, psrpc.InvalidArgument},
+		{"to nobody", ada, "no-such-participant", psrpc.InvalidArgument},
+		{"to someone in another room", ada, away.ID, psrpc.InvalidArgument},
+		{"from a preset without private sending", viewer, ada.ID, psrpc.PermissionDenied},
+	} {
+		if _, err := e.chat.Send(t.Context(), tc.from, "x", tc.to); code(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	if _, err := e.chat.Send(t.Context(), ada, "to the viewer", viewer.ID); err != nil {
+		t.Errorf("to a viewer, who may receive: %v", err)
 	}
 }

@@ -13,13 +13,16 @@ const ChatTypeMessage = "chat.message"
 // (the parent or a breakout room): the answers of POST and GET
 // /client/v1/chat, and the message of a ChatPacket.
 type ChatMessage struct {
-	ID            string    `json:"id"` // unique; clients deduplicate on it
-	MeetingID     string    `json:"meetingId"`
-	SessionID     string    `json:"sessionId"`
-	ParticipantID string    `json:"participantId"` // the sender
-	DisplayName   string    `json:"displayName"`   // the sender's name when sending
-	Message       string    `json:"message"`
-	SentAt        time.Time `json:"sentAt"`
+	ID            string `json:"id"` // unique; clients deduplicate on it
+	MeetingID     string `json:"meetingId"`
+	SessionID     string `json:"sessionId"`
+	ParticipantID string `json:"participantId"` // the sender
+	DisplayName   string `json:"displayName"`   // the sender's name when sending
+	Message       string `json:"message"`
+	// ToParticipantID is the one recipient of a private message, which
+	// only it and the sender get; absent for a message to everyone.
+	ToParticipantID string    `json:"toParticipantId,omitempty"`
+	SentAt          time.Time `json:"sentAt"`
 }
 
 // ChatPacket is the payload of a packet on ChatTopic.
@@ -29,9 +32,11 @@ type ChatPacket struct {
 	Message ChatMessage `json:"message"`
 }
 
-// SendChatRequest is the body of POST /client/v1/chat.
+// SendChatRequest is the body of POST /client/v1/chat. With To (a
+// participant id), the message is private to that participant.
 type SendChatRequest struct {
 	Message string `json:"message"`
+	To      string `json:"to,omitempty"`
 }
 
 // ChatHistory is the answer of GET /client/v1/chat: the chat so far of the

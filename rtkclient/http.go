@@ -153,6 +153,15 @@ func (c *Client) SendChat(ctx context.Context, text string) (ChatMessage, error)
 	return m, err
 }
 
+// SendPrivateChat sends text to participant to alone, who must be in the
+// same room (POST /client/v1/chat with "to"). Both presets must allow it
+// (chat.private: can_send for the sender, can_receive for the recipient).
+func (c *Client) SendPrivateChat(ctx context.Context, to, text string) (ChatMessage, error) {
+	var m ChatMessage
+	err := c.do(ctx, http.MethodPost, "/client/v1/chat", protocol.SendChatRequest{Message: text, To: to}, &m)
+	return m, err
+}
+
 // ChatHistory returns the chat so far of the room this client is in now,
 // oldest first (GET /client/v1/chat; the last 500 messages).
 func (c *Client) ChatHistory(ctx context.Context) ([]ChatMessage, error) {

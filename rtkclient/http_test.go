@@ -291,6 +291,12 @@ func TestChat(t *testing.T) {
 	if r := s.last(); r.auth != "Bearer ptok" || !reflect.DeepEqual(r.body, map[string]any{"message": "hi"}) {
 		t.Errorf("sent %s %v", r.auth, r.body)
 	}
+	if _, err := c.SendPrivateChat(context.Background(), "p2", "psst"); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.last(); !reflect.DeepEqual(r.body, map[string]any{"message": "psst", "to": "p2"}) {
+		t.Errorf("sent %v", r.body)
+	}
 	h, err := c.ChatHistory(context.Background())
 	if err != nil || len(h) != 1 || h[0] != m {
 		t.Errorf("ChatHistory = %+v, %v", h, err)

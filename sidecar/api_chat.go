@@ -39,6 +39,7 @@ func (s *Server) chatDownloadRoutes(r *gin.Engine) {
 // sendChatRequest is protocol.SendChatRequest, with the message required.
 type sendChatRequest struct {
 	Message *string `json:"message"`
+	To      string  `json:"to"`
 }
 
 // sendChat handles POST /client/v1/chat: a message to the room the
@@ -55,7 +56,7 @@ func (s *Server) sendChat(c *gin.Context) error {
 	if req.Message == nil {
 		return invalidArgument("%q is required", "message")
 	}
-	m, err := s.Chat.Send(c.Request.Context(), p, *req.Message)
+	m, err := s.Chat.Send(c.Request.Context(), p, *req.Message, req.To)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ func TestChatAPI(t *testing.T) {
 	ada, adaTok := e.addParticipant(m.ID, "ada", "group_call_participant")
 	// A preset that may not send to the chat.
 	doc := presetDoc(t, "mute_chat")
-	doc["permissions"].(map[string]any)["chat"].(map[string]any)["public"].(map[string]any)["can_send"] = false
+	chatPerms := doc["permissions"].(map[string]any)["chat"].(map[string]any)
+	chatPerms["public"].(map[string]any)["can_send"] = false
+	chatPerms["private"].(map[string]any)["can_receive"] = false
 	e.must(200, "POST", basePathF+"/presets", doc)
 	quiet, quietTok := e.addParticipant(m.ID, "quiet", "mute_chat")
 	send := func(tok string, body any) response { return e.do("POST", "/client/v1/chat", "Bearer "+tok, body) }
@@ -39,10 +41,19 @@ func TestChatAPI(t *testing.T) {
 	}
 	e.join(m, quiet)
 	wantError(t, send(quietTok, map[string]any{"message": "psst"}), 403, "does not allow")
+	wantError(t, send(adaTok, map[string]any{"message": "psst", "to": quiet}), 403, "does not allow receiving private messages")
+	// A private message to someone who may receive it: to the two of them only.
+	pm := send(quietTok, map[string]any{"message": "just you", "to": ada})
+	if pm.Status != 201 || pm.data()["toParticipantId"] != ada {
+		t.Fatalf("private message: %d %s", pm.Status, pm.Raw)
+	}
+	if pk := e.sfu.Packets(); len(pk) != 2 || strings.Join(pk[1].Identities, ",") != ada+","+quiet {
+		t.Errorf("private packet to %v", pk[len(pk)-1].Identities)
+	}
 
 	h := e.do("GET", "/client/v1/chat", "Bearer "+adaTok, nil)
 	msgs, _ := h.data()["messages"].([]any)
-	if h.Status != 200 || len(msgs) != 1 || msgs[0].(map[string]any)["message"] != "hello, room" {
+	if h.Status != 200 || len(msgs) != 2 || msgs[0].(map[string]any)["message"] != "hello, room" || msgs[1].(map[string]any)["message"] != "just you" {
 		t.Fatalf("history: %d %s", h.Status, h.Raw)
 	}
 
@@ -65,7 +76,7 @@ func TestChatAPI(t *testing.T) {
 	res.Body.Close()
 	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || err != nil ||
-		len(rows) != 2 || rows[1][2] != ada || rows[1][4] != "hello, room" {
+		len(rows) != 3 || rows[1][2] != ada || rows[1][4] != "hello, room" || rows[2][5] != ada {
 		t.Fatalf("download: %d %q %q (%v)", res.StatusCode, res.Header.Get("Content-Type"), body, err)
 	}
 	q := u.Query()

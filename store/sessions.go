@@ -146,7 +146,10 @@ type ChatMessage struct {
 	ParticipantID string // the sender
 	Name          string // the sender's display name when sending
 	Message       string
-	CreatedAt     time.Time
+	// ToParticipantID is the one recipient of a private message; "" for a
+	// message to everyone in the room.
+	ToParticipantID string
+	CreatedAt       time.Time
 }
 
 // SessionQueries keep LiveKit room sessions and their participants, the ids

@@ -481,12 +481,12 @@ func (q *queries) ListPollVotes(ctx context.Context, pollID string) ([]store.Pol
 
 // chatColumns are a chat message's fields; the table's seq column, the
 // insertion order, is not one of them.
-const chatColumns = `id, app_id, session_id, meeting_id, participant_id, name, message, created_at`
+const chatColumns = `id, app_id, session_id, meeting_id, participant_id, name, message, to_participant_id, created_at`
 
 // CreateChatMessage stores a chat message of an existing session.
 func (q *queries) CreateChatMessage(ctx context.Context, m store.ChatMessage) error {
-	_, err := q.exec(ctx, `INSERT INTO chat_messages (`+chatColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.AppID, m.SessionID, m.MeetingID, m.ParticipantID, m.Name, m.Message, micros(m.CreatedAt))
+	_, err := q.exec(ctx, `INSERT INTO chat_messages (`+chatColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.AppID, m.SessionID, m.MeetingID, m.ParticipantID, m.Name, m.Message, nullString(m.ToParticipantID), micros(m.CreatedAt))
 	switch {
 	case q.d.isUnique(err):
 		return fmt.Errorf("sqlstore: create chat message %s: %w", m.ID, store.ErrConflict)
@@ -523,11 +523,13 @@ func (q *queries) ListChatMessages(ctx context.Context, sessionID string, limit 
 
 func scanChatMessage(s scanner) (store.ChatMessage, error) {
 	var m store.ChatMessage
+	var to sql.NullString
 	var created int64
-	err := s.Scan(&m.ID, &m.AppID, &m.SessionID, &m.MeetingID, &m.ParticipantID, &m.Name, &m.Message, &created)
+	err := s.Scan(&m.ID, &m.AppID, &m.SessionID, &m.MeetingID, &m.ParticipantID, &m.Name, &m.Message, &to, &created)
 	if err != nil {
 		return store.ChatMessage{}, err
 	}
+	m.ToParticipantID = to.String
 	m.CreatedAt = fromMicros(created)
 	return m, nil
 }

@@ -376,6 +376,7 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 		// the order they were stored, not in id order.
 		late := msg(s1, "c-late", "pa", at(15))
 		z := msg(s1, "c-z", "pb", at(12))
+		z.ToParticipantID = "pa" // private: it round-trips; the others are to everyone
 		other := msg(s2, "o-1", "pa", at(12))
 		a := msg(s1, "c-a", "pa", at(12))
 		m := msg(s1, "c-m", "pc", at(12).Add(100*time.Nanosecond))
