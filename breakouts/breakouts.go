@@ -119,6 +119,7 @@ type Service struct {
 	events *notifier
 	moves  *dispatcher
 	limits *ratelimit.PerKey // broadcast messages per participant
+	help   *ratelimit.PerKey // help requests per participant
 	late   lateArrivals      // failed moves whose participant may still arrive
 
 	// tick is how often Run looks for families whose close countdown ended.
@@ -134,6 +135,8 @@ type Service struct {
 // family's parent meeting id. Broadcast must not block.
 type Streams interface {
 	Broadcast(group string, m eventstream.Message) int
+	// Send delivers m to one participant's streams.
+	Send(identity string, m eventstream.Message) int
 }
 
 // Option configures a Service.
@@ -147,7 +150,8 @@ func WithStreams(s Streams) Option { return func(svc *Service) { svc.events.stre
 // New returns a Service. It starts nothing.
 func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{st: st, rooms: rooms, mover: mover, log: log, now: time.Now, tick: 200 * time.Millisecond,
-		retireGrace: 1500 * time.Millisecond, limits: ratelimit.New(broadcastRate, broadcastRate)}
+		retireGrace: 1500 * time.Millisecond, limits: ratelimit.New(broadcastRate, broadcastRate),
+		help: ratelimit.New(1/helpInterval.Seconds(), 1)}
 	s.events = newNotifier(rooms, log, 50*time.Millisecond)
 	s.moves = newDispatcher(s)
 	for _, o := range opts {

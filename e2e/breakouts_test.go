@@ -254,6 +254,30 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		t.Errorf("a plain participant listens in: %v, want 403", err)
 	}
 
+	// A participant in the target room asks for help: the host, in the parent, gets it once;
+	// nobody else does.
+	hr, err := sender.c.AskForHelp(ctx, "we are stuck")
+	if err != nil || hr.MeetingID != target {
+		t.Fatalf("ask for help: %+v, %v", hr, err)
+	}
+	helped := func(m *member) int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.helps[hr.ID]
+	}
+	eventually(t, 10*time.Second, func() string {
+		if n := helped(host); n != 1 {
+			return fmt.Sprintf("the host has the request %d times", n)
+		}
+		return ""
+	})
+	time.Sleep(500 * time.Millisecond) // time for a stray copy
+	for _, m := range all {
+		if want := map[bool]int{true: 1, false: 0}[m == host]; helped(m) != want {
+			t.Errorf("%s has the help request %d times, want %d", m.name, helped(m), want)
+		}
+	}
+
 	// A plain participant may not switch back to the parent: 403, and nothing changes.
 	p := plain[3]
 	before, moved := fam.state(t), len(p.reports())
@@ -780,12 +804,13 @@ type member struct {
 	disconnects []rtkclient.Disconnected
 	broadcasts  map[string]int // broadcast message id -> times received
 	chats       map[string]int // chat message id -> times received
+	helps       map[string]int // help request id -> times received
 }
 
 // newMember adds a participant over REST and prepares its client and tracks; join connects it.
 func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, video bool) *member {
 	t.Helper()
-	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}, broadcasts: map[string]int{}, chats: map[string]int{}}
+	m := &member{name: name, muted: muted, video: video, sc: sc, arrivals: map[string][]string{}, broadcasts: map[string]int{}, chats: map[string]int{}, helps: map[string]int{}}
 	m.id, m.token = sc.AddParticipant(t, meeting, name, preset)
 	log := clientLog(t, name)
 	m.c = rtkclient.New(sc.BaseURL, m.token, rtkclient.WithLogger(log), rtkclient.WithHandlers(rtkclient.Handlers{
@@ -823,6 +848,11 @@ func newMember(t *testing.T, sc *Sidecar, meeting, name, preset string, muted, v
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			m.chats[c.ID]++
+		},
+		HelpRequested: func(h rtkclient.HelpRequested) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.helps[h.ID]++
 		},
 		Disconnected: func(d rtkclient.Disconnected) {
 			log.Warn("disconnected by the server", "room", d.Room, "reason", d.Reason)

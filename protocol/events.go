@@ -80,3 +80,15 @@ type BroadcastedMessage struct {
 	MeetingIDs          []string  `json:"meetingIds"`
 	SentAt              time.Time `json:"sentAt"`
 }
+
+// HelpRequested is the data of a helpRequested event: a participant asks the
+// family's hosts (those with can_alter_connected_meetings) for help, from
+// the room it is in. Only the hosts get it, wherever they are.
+type HelpRequested struct {
+	ID            string    `json:"id"` // unique; clients deduplicate on it
+	ParticipantID string    `json:"participantId"`
+	DisplayName   string    `json:"displayName"`
+	MeetingID     string    `json:"meetingId"` // the room the participant asks from
+	Message       string    `json:"message,omitempty"`
+	SentAt        time.Time `json:"sentAt"`
+}

@@ -141,3 +141,8 @@ type ListenTicket struct {
 	Identity  string `json:"identity"` // "listen-" + the participant id
 	MeetingID string `json:"meetingId"`
 }
+
+// HelpRequest is the body of POST /client/v1/connected-meetings/help.
+type HelpRequest struct {
+	Message string `json:"message,omitempty"`
+}

@@ -41,4 +41,7 @@ const (
 	EventClosing = "closing"
 	// EventBroadcastedMessage carries a BroadcastedMessage.
 	EventBroadcastedMessage = "broadcastedMessage"
+	// EventHelpRequested carries a HelpRequested, to the family's hosts
+	// only.
+	EventHelpRequested = "helpRequested"
 )

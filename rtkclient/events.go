@@ -40,6 +40,8 @@ type (
 	BroadcastedMessage = protocol.BroadcastedMessage
 	// ChatMessage: a chat message sent to everyone in one meeting's room.
 	ChatMessage = protocol.ChatMessage
+	// HelpRequested: a participant asks the family's hosts for help.
+	HelpRequested = protocol.HelpRequested
 )
 
 // Disconnected: the server ended the connection to the current room (not
@@ -78,8 +80,11 @@ type Handlers struct {
 	// ChatMessage gets the chat messages of the meeting this client is in
 	// when they arrive, once each, its own included. What was said in a
 	// room before the client switched to it is in ChatHistory.
-	ChatMessage  func(ChatMessage)
-	Disconnected func(Disconnected)
+	ChatMessage func(ChatMessage)
+	// HelpRequested gets, for a host, each participant's request for help,
+	// once (AskForHelp).
+	HelpRequested func(HelpRequested)
+	Disconnected  func(Disconnected)
 	// MoveDone reports each attempt of this client to move.
 	MoveDone func(MoveReport)
 	// FirstPacket reports the first RTP packet of each remote identity and
@@ -228,6 +233,11 @@ func (c *Client) onEvent(payload []byte) {
 		c.mu.Unlock()
 		if here && c.firstSeen(protocol.EventBroadcastedMessage, m.ID, "") {
 			emit(c, c.h.BroadcastedMessage, m)
+		}
+	case protocol.EventHelpRequested:
+		var m HelpRequested
+		if json.Unmarshal(env.Data, &m) == nil && m.ID != "" && c.firstSeen(protocol.EventHelpRequested, m.ID, "") {
+			emit(c, c.h.HelpRequested, m)
 		}
 	case protocol.EventClosing:
 		var e Closing

@@ -209,6 +209,7 @@ func (e *events) handlers() Handlers {
 		Closing:            func(v Closing) { e.add(fmt.Sprintf("closing %d", v.Seconds), v) },
 		BroadcastedMessage: func(v BroadcastedMessage) { e.add("broadcast "+v.ID+" "+v.Type, v) },
 		ChatMessage:        func(v ChatMessage) { e.add("chat "+v.ID+" "+v.Message, v) },
+		HelpRequested:      func(v HelpRequested) { e.add("help "+v.ID+" "+v.ParticipantID, v) },
 		Disconnected:       func(v Disconnected) { e.add("disconnected "+v.Room, v) },
 		MoveDone: func(r MoveReport) {
 			if r.Err != nil {

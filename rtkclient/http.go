@@ -153,6 +153,15 @@ func (c *Client) SendChat(ctx context.Context, text string) (ChatMessage, error)
 	return m, err
 }
 
+// AskForHelp asks the family's hosts for help, from the room this client is
+// in (POST /client/v1/connected-meetings/help): each host gets a
+// HelpRequested, wherever it is. At most once every 10 s.
+func (c *Client) AskForHelp(ctx context.Context, message string) (HelpRequested, error) {
+	var m HelpRequested
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/help", protocol.HelpRequest{Message: message}, &m)
+	return m, err
+}
+
 // SendPrivateChat sends text to participant to alone, who must be in the
 // same room (POST /client/v1/chat with "to"). Both presets must allow it
 // (chat.private: can_send for the sender, can_receive for the recipient).

@@ -302,3 +302,16 @@ func TestChat(t *testing.T) {
 		t.Errorf("ChatHistory = %+v, %v", h, err)
 	}
 }
+
+func TestAskForHelp(t *testing.T) {
+	s := newSidecar(t, map[string]answer{"POST /client/v1/connected-meetings/help": {200,
+		`{"success":true,"data":{"id":"h1","participantId":"p1","displayName":"Ada","meetingId":"bo-1","message":"stuck","sentAt":"2026-12-03T07:00:00Z"}}`}})
+	c := New(s.URL, "ptok")
+	m, err := c.AskForHelp(context.Background(), "stuck")
+	if err != nil || m.ID != "h1" || m.MeetingID != "bo-1" || m.SentAt.IsZero() {
+		t.Fatalf("AskForHelp = %+v, %v", m, err)
+	}
+	if r := s.last(); r.auth != "Bearer ptok" || !reflect.DeepEqual(r.body, map[string]any{"message": "stuck"}) {
+		t.Errorf("sent %s %v", r.auth, r.body)
+	}
+}

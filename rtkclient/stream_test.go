@@ -317,3 +317,24 @@ func TestChatMessages(t *testing.T) {
 		t.Errorf("events %q", got)
 	}
 }
+
+// TestHelpRequests: a help request, from the stream and LiveKit, is passed on once.
+func TestHelpRequests(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	joined(t, s, f, ev)
+	script := make(chan string, 2)
+	s.scripts <- script
+	req := event("helpRequested", HelpRequested{ID: "h1", ParticipantID: "ada", MeetingID: "bo-1", Message: "stuck"})
+	script <- sseEvent(req)
+	got := ev.waitFor(t, "help h1 ada").(HelpRequested)
+	if got.Message != "stuck" || got.MeetingID != "bo-1" {
+		t.Errorf("request %+v", got)
+	}
+	f.conn("main").h.data(EventsTopic, req)
+	time.Sleep(50 * time.Millisecond)
+	if got := ev.Log(); strings.Join(got, "|") != "help h1 ada" {
+		t.Errorf("events %q, want h1 once", got)
+	}
+}

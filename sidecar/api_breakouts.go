@@ -38,6 +38,7 @@ func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
 	c.POST("/move", handle(s.clientMove))
 	c.POST("/broadcast", handle(s.clientBroadcast))
 	c.POST("/listen", handle(s.clientListen))
+	c.POST("/help", handle(s.clientHelp))
 }
 
 // ---- admin wire types ----
@@ -495,5 +496,24 @@ func (s *Server) clientListen(c *gin.Context) error {
 		return err
 	}
 	ok(c, http.StatusOK, protocol.ListenTicket{URL: t.URL, Token: t.Token, Room: t.Room, Identity: t.Identity, MeetingID: req.MeetingID})
+	return nil
+}
+
+// clientHelp handles POST /client/v1/connected-meetings/help {message?}: a
+// participant asks the family's hosts for help.
+func (s *Server) clientHelp(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req protocol.HelpRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := s.Breakouts.AskForHelp(c.Request.Context(), app, parent, who, req.Message)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, m)
 	return nil
 }

@@ -653,3 +653,18 @@ func TestLateJoinersJoin(t *testing.T) {
 		t.Fatalf("with late joiners off, joined %v, want the parent: %s", j.data()["room"], j.Raw)
 	}
 }
+
+// TestAskForHelpAPI: a participant asks for help (the answer is the event); the envelope for
+// a second request at once and for a bad body.
+func TestAskForHelpAPI(t *testing.T) {
+	e := newEnv(t)
+	f := newFamily(t, e, 1)
+	p := f.people[0]
+	r := f.client(p, "POST", "/help", map[string]any{"message": "stuck"})
+	if r.Status != 200 || r.data()["participantId"] != p || r.data()["message"] != "stuck" || r.data()["id"] == "" || r.data()["meetingId"] != f.meeting {
+		t.Fatalf("help: %d %s", r.Status, r.Raw)
+	}
+	wantError(t, f.client(p, "POST", "/help", nil), 429, "less than 10 s ago")
+	wantError(t, f.client(f.people[0], "POST", "/help", "{"), 400)
+	wantError(t, e.do("POST", "/client/v1/connected-meetings/help", "-", nil), 401)
+}
