@@ -728,6 +728,11 @@ func (s *Service) Join(ctx context.Context, token string) (Joined, error) {
 	if err != nil {
 		return Joined{}, err
 	}
+	return s.JoinAs(ctx, p)
+}
+
+// JoinAs is Join for a participant its caller has authenticated already.
+func (s *Service) JoinAs(ctx context.Context, p store.Participant) (Joined, error) {
 	home, err := s.st.GetMeeting(ctx, p.AppID, p.MeetingID)
 	if err != nil {
 		return Joined{}, err

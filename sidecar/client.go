@@ -49,14 +49,16 @@ func (s *Server) join(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	p, err := s.meetings.Authenticate(c.Request.Context(), tok)
+	if err != nil {
+		return err
+	}
 	if s.Breakouts != nil {
-		if p, err := s.meetings.Authenticate(c.Request.Context(), tok); err == nil {
-			if _, err := s.Breakouts.PlaceLateJoiner(c.Request.Context(), p); err != nil {
-				s.log.Warn("join: place a late joiner", "participant", p.ID, "err", err)
-			}
+		if _, err := s.Breakouts.PlaceLateJoiner(c.Request.Context(), p); err != nil {
+			s.log.Warn("join: place a late joiner", "participant", p.ID, "err", err)
 		}
 	}
-	j, err := s.meetings.Join(c.Request.Context(), tok)
+	j, err := s.meetings.JoinAs(c.Request.Context(), p)
 	if err != nil {
 		return err
 	}
