@@ -3,6 +3,7 @@ package breakouts_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/livekit/protocol/livekit"
@@ -112,12 +113,5 @@ func TestAskForHelp(t *testing.T) {
 func joinIDs(ids []string) string {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
-	return string(must(json.Marshal(ids)))
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
+	return strings.Join(ids, ",")
 }
