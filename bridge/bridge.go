@@ -69,6 +69,8 @@ type Admission struct {
 	Identity string // LiveKit identity (the participant id)
 	Name     string
 	Metadata string // LiveKit participant metadata
+	// Attributes are LiveKit participant attributes; nil sets none.
+	Attributes map[string]string
 	// Grant holds the participant's permissions in the room; its Room must
 	// equal Room. The caller derives it from the preset.
 	Grant *auth.VideoGrant
@@ -96,6 +98,9 @@ func (b *Bridge) Admit(ctx context.Context, a Admission) (Ticket, error) {
 		SetMetadata(a.Metadata).
 		SetVideoGrant(a.Grant).
 		SetValidFor(b.tokenTTL)
+	if len(a.Attributes) > 0 {
+		at.SetAttributes(a.Attributes)
+	}
 	tok, err := at.ToJWT()
 	if err != nil {
 		return Ticket{}, fmt.Errorf("bridge: sign token for %s: %w", a.Identity, err)

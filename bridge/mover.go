@@ -181,6 +181,7 @@ type moverConfig struct {
 	rpcTimeout   time.Duration
 	tokenTTL     time.Duration
 	streams      Streams
+	revealed     func(ctx context.Context, room string, p *livekit.ParticipantInfo)
 }
 
 // Streams delivers move instructions over the participants' event streams
@@ -195,6 +196,25 @@ type Streams interface {
 // that does not depend on the SFU's data channel to the client, which can
 // stall for seconds under load. The client acts on the first copy.
 func WithStreams(s Streams) MoverOption { return func(c *moverConfig) { c.streams = s } }
+
+// WithRevealed calls f after the Mover has revealed a prepared connection
+// (Move), with the participant as LiveKit now lists it in room. LiveKit
+// sends no webhook when a hidden participant becomes visible, so f is where
+// the arrival must be recorded as a participant_joined would be (sessions,
+// outgoing webhooks). f runs on the moving goroutine, before the
+// instruction goes out.
+func WithRevealed(f func(ctx context.Context, room string, p *livekit.ParticipantInfo)) MoverOption {
+	return func(c *moverConfig) { c.revealed = f }
+}
+
+// Prepared reports whether p is a prepared connection that has not been
+// revealed yet: hidden, with protocol.PreparedAttribute
+// (docs/protocol.md §4.6). It is not an arrival, and not a participant of
+// the room.
+func Prepared(p *livekit.ParticipantInfo) bool {
+	_, ok := p.GetAttributes()[protocol.PreparedAttribute]
+	return ok && p.GetPermission().GetHidden()
+}
 
 // WithMoveTimeout sets how long Move waits for the participant to arrive
 // (default 10 s).
@@ -327,6 +347,9 @@ func (m *Mover) Observe(ev *livekit.WebhookEvent) {
 	defer m.mu.Unlock()
 	switch ev.GetEvent() {
 	case "participant_joined":
+		if Prepared(p) {
+			return // not there yet: the move reveals it
+		}
 		for _, a := range m.arrivals[room][p.Identity] {
 			a.offer(p.Sid)
 		}
@@ -353,6 +376,13 @@ func (m *Mover) Observe(ev *livekit.WebhookEvent) {
 // carry a psrpc class: InvalidArgument for a bad order, Unavailable (or
 // NotFound) from LiveKit, DeadlineExceeded for ErrMoveTimeout, Unavailable
 // for ErrMoverStopped.
+//
+// A participant with a prepared connection in o.ToRoom (Prepared: hidden,
+// connected before the move, docs/protocol.md §4.6) is not sent there: the
+// Mover reveals that connection (UpdateParticipant), which makes it
+// present at once, and then sends the instruction, marked prepared, once.
+// A prepared connection that is still connecting is replaced by the
+// handoff's join.
 //
 // Once the participant has arrived by handoff, the connection the
 // instruction went to is removed from o.FromRoom if it is still listed
@@ -400,13 +430,26 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	if dstErr != nil {
 		return fail(dstErr)
 	}
+	prepared := dst != nil && Prepared(dst)
 	switch {
-	case src == nil && dst == nil:
+	case src == nil && (dst == nil || prepared):
 		res.Outcome = MoveOffline
 		return res
 	case src == nil:
 		res.Outcome = MoveAlreadyThere
 		return res
+	case prepared:
+		// The client connected to the destination ahead of the move, hidden:
+		// reveal that connection instead of sending it there.
+		if dst.State == livekit.ParticipantInfo_ACTIVE {
+			if done, err := m.reveal(ctx, o, grant, src, &res); done || err != nil {
+				if err != nil {
+					return fail(err)
+				}
+				return res
+			}
+		}
+		// Still connecting, or gone: the handoff's join replaces it.
 	case dst != nil && joinedMs(dst) >= joinedMs(src):
 		// The destination copy is the newer connection: the participant has
 		// moved already, and the source copy is a leftover.
@@ -443,7 +486,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 		res.Outcome = MoveOffline
 		return res
 	}
-	payload, err := m.instruction(o, grant, src)
+	payload, err := m.instruction(o, grant, src, false)
 	if err != nil {
 		return fail(err)
 	}
@@ -490,6 +533,54 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
 	res.Outcome = MoveArrived
 	return res
+}
+
+// reveal makes the participant's prepared connection in o.ToRoom visible
+// with its permissions, name, metadata and attributes there (those a
+// handoff's token would carry), reports it (WithRevealed), and tells the
+// client, whose connection is in the destination already. done is false,
+// with no error, when the prepared connection has gone meanwhile: the
+// caller hands off instead.
+func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo, res *MoveResult) (done bool, err error) {
+	g := destinationGrant(o, grant, src)
+	md := or(o.Metadata, src.Metadata)
+	attrs := map[string]string{protocol.PreparedAttribute: ""} // "" removes it
+	for k, v := range src.Attributes {
+		attrs[k] = v
+	}
+	cctx, cancel := callContext(ctx)
+	p, err := m.rooms.UpdateParticipant(cctx, &livekit.UpdateParticipantRequest{
+		Room: o.ToRoom, Identity: o.Identity, Name: src.Name, Metadata: md, Attributes: attrs,
+		Permission: g.ToPermission(),
+	})
+	cancel()
+	switch {
+	case isNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fromLiveKit("reveal "+o.Identity+" in "+o.ToRoom, err)
+	}
+	if m.cfg.revealed != nil {
+		m.cfg.revealed(ctx, o.ToRoom, p)
+	}
+	payload, err := m.instruction(o, grant, src, true)
+	if err != nil {
+		return false, err
+	}
+	res.Deliveries = 1
+	if m.cfg.streams != nil {
+		res.Streams = m.cfg.streams.Send(o.Identity,
+			eventstream.Message{Event: protocol.MoveMethod, ID: o.MoveID, Data: payload})
+	}
+	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
+	if res.Via, err = m.deliver(ctx, o, payload, useRPC); err != nil && res.Streams == 0 {
+		return false, err
+	}
+	// The client leaves the source once it hears the destination; should
+	// its leave get lost, the sweep removes the copy.
+	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
+	res.Outcome = MoveArrived
+	return true, nil
 }
 
 // validate checks o and returns its destination grant (nil: carry over).
@@ -642,20 +733,26 @@ func (m *Mover) updateMoved(ctx context.Context, o MoveOrder, grant *auth.VideoG
 	return nil
 }
 
+// destinationGrant is the participant's grant in o.ToRoom: the order's, or
+// else src's live permissions.
+func destinationGrant(o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo) *auth.VideoGrant {
+	if grant != nil {
+		return grant
+	}
+	grant = &auth.VideoGrant{RoomJoin: true, Room: o.ToRoom}
+	grant.UpdateFromPermission(src.GetPermission())
+	if len(src.GetPermission().GetCanPublishSources()) == 0 {
+		grant.CanPublishSources = nil // none listed: every source, as LiveKit reads it
+	}
+	return grant
+}
+
 // instruction mints the destination token and encodes the instruction.
 // Without a grant in the order, the token carries src's live permissions.
-func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo) ([]byte, error) {
-	if grant == nil {
-		grant = &auth.VideoGrant{RoomJoin: true, Room: o.ToRoom}
-		grant.UpdateFromPermission(src.GetPermission())
-		if len(src.GetPermission().GetCanPublishSources()) == 0 {
-			grant.CanPublishSources = nil // none listed: every source, as LiveKit reads it
-		}
-	}
-	md := o.Metadata
-	if md == "" {
-		md = src.Metadata
-	}
+// prepared says that the participant's prepared connection was revealed.
+func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo, prepared bool) ([]byte, error) {
+	grant = destinationGrant(o, grant, src)
+	md := or(o.Metadata, src.Metadata)
 	at := auth.NewAccessToken(m.keys.APIKey, m.keys.APISecret).
 		SetIdentity(o.Identity).SetName(src.Name).SetMetadata(md).
 		SetVideoGrant(grant).SetValidFor(m.cfg.tokenTTL)
@@ -670,7 +767,7 @@ func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.Pa
 		V: protocol.Version, MoveID: o.MoveID, ParticipantID: o.Identity,
 		FromMeetingID: or(o.FromMeetingID, o.FromRoom), ToMeetingID: or(o.ToMeetingID, o.ToRoom),
 		Meeting: o.Meeting, LiveKit: protocol.LiveKitRoom{URL: m.publicURL, Token: tok, Room: o.ToRoom},
-		PresetID: o.PresetID,
+		PresetID: o.PresetID, Prepared: prepared,
 	}
 	in.Meeting.ID = or(in.Meeting.ID, in.ToMeetingID)
 	if o.Permissions != nil {
@@ -885,7 +982,7 @@ func (m *Mover) poll(room string) {
 		}
 		m.mu.Lock()
 		for _, p := range res.Participants {
-			if p.State == livekit.ParticipantInfo_DISCONNECTED {
+			if p.State == livekit.ParticipantInfo_DISCONNECTED || Prepared(p) {
 				continue
 			}
 			for _, a := range m.arrivals[room][p.Identity] {

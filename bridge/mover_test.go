@@ -674,3 +674,145 @@ func TestMoveOverStream(t *testing.T) {
 		}
 	})
 }
+
+// preparedToken is a prepared connection's ticket: hidden, with no right
+// to publish or subscribe, marked with protocol.PreparedAttribute.
+func preparedToken(t *testing.T, id, room string) string {
+	t.Helper()
+	g := &auth.VideoGrant{RoomJoin: true, Room: room, Hidden: true}
+	g.SetCanPublish(false)
+	g.SetCanSubscribe(false)
+	g.SetCanPublishData(false)
+	tok, err := auth.NewAccessToken(testKey, testSecret).SetIdentity(id).SetVideoGrant(g).
+		SetAttributes(map[string]string{protocol.PreparedAttribute: "1"}).SetValidFor(time.Minute).ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestMovePrepared: a participant with a prepared connection in the
+// destination is revealed there, not sent there. It is present at once with
+// the permissions, name, metadata and attributes a handoff's token would
+// give, the revealed hook sees it, the instruction says so, and no second
+// connection joins. The prepared connection's join confirms nothing.
+func TestMovePrepared(t *testing.T) {
+	lk := newLiveKit()
+	var mu sync.Mutex
+	var revealed []*livekit.ParticipantInfo
+	m := newMover(t, lk, append(fast, bridge.WithRevealed(func(_ context.Context, room string, p *livekit.ParticipantInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		if room == "bo-1" {
+			revealed = append(revealed, p)
+		}
+	}))...)
+	var joins []string
+	var jmu sync.Mutex
+	lk.OnEvent(func(ev *livekit.WebhookEvent) {
+		m.Observe(ev)
+		if ev.Event == "participant_joined" {
+			jmu.Lock()
+			joins = append(joins, ev.Room.Name+"/"+ev.Participant.Sid)
+			jmu.Unlock()
+		}
+	})
+	p := participant("p")
+	p.Metadata = `{"participant_id":"p"}`
+	p.Attributes = map[string]string{"role": "student"}
+	lk.Join("main", p, bridgetest.Behavior{})
+	hidden, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bridge.Prepared(hidden) {
+		t.Fatalf("the prepared connection %v is not Prepared", hidden)
+	}
+
+	res := m.Move(context.Background(), order("p"))
+	if res.Outcome != bridge.MoveArrived || res.Deliveries != 1 || res.Via != bridge.ViaRPC {
+		t.Fatalf("Move = %v via %q, %d deliveries (%v); want arrived via rpc, 1", res.Outcome, res.Via, res.Deliveries, res.Err)
+	}
+	got := lk.Participant("bo-1", "p")
+	if got.Sid != hidden.Sid {
+		t.Errorf("in bo-1: %s, want the prepared connection %s", got.Sid, hidden.Sid)
+	}
+	if bridge.Prepared(got) || got.Permission.Hidden || !got.Permission.CanPublish || !got.Permission.CanSubscribe ||
+		!got.Permission.CanPublishData {
+		t.Errorf("revealed permission %v, want visible with the live rights", got.Permission)
+	}
+	if got.Name != p.Name || got.Metadata != p.Metadata || !reflect.DeepEqual(got.Attributes, p.Attributes) {
+		t.Errorf("revealed %q %q %v, want %q %q %v", got.Name, got.Metadata, got.Attributes, p.Name, p.Metadata, p.Attributes)
+	}
+	mu.Lock()
+	if len(revealed) != 1 || revealed[0].Sid != hidden.Sid || revealed[0].Permission.Hidden {
+		t.Errorf("revealed hook got %v, want the visible prepared connection once", revealed)
+	}
+	mu.Unlock()
+
+	ds := lk.Deliveries("p")
+	if len(ds) != 1 {
+		t.Fatalf("deliveries %+v, want 1", ds)
+	}
+	var in protocol.MoveInstruction
+	if err := json.Unmarshal(ds[0].Payload, &in); err != nil || !in.Prepared || in.LiveKit.Token == "" {
+		t.Errorf("instruction %+v (%v), want prepared, with a token", in, err)
+	}
+	// The simulated client leaves the source; nothing joined bo-1 but the
+	// prepared connection.
+	eventually(t, time.Second, func() string {
+		if lk.Participant("main", "p") != nil {
+			return "p is still in main"
+		}
+		return ""
+	})
+	jmu.Lock()
+	if len(joins) != 2 || joins[1] != "bo-1/"+hidden.Sid {
+		t.Errorf("joins %v, want main's, then only the prepared one in bo-1 (%s)", joins, hidden.Sid)
+	}
+	jmu.Unlock()
+}
+
+// TestMovePreparedConnecting: a prepared connection that is still connecting is
+// not revealed, and is no arrival: the handoff's join replaces it.
+func TestMovePreparedConnecting(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	hidden, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk.SetState("bo-1", "p", livekit.ParticipantInfo_JOINING)
+
+	res := m.Move(context.Background(), order("p"))
+	if res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v (%v), want arrived", res.Outcome, res.Err)
+	}
+	got := lk.Participant("bo-1", "p")
+	if got.Sid == hidden.Sid || bridge.Prepared(got) || got.Permission.Hidden {
+		t.Errorf("in bo-1: %v, want a new, visible connection", got)
+	}
+	var in protocol.MoveInstruction
+	if ds := lk.Deliveries("p"); len(ds) != 1 || json.Unmarshal(ds[0].Payload, &in) != nil || in.Prepared {
+		t.Errorf("deliveries %+v, want one instruction, not prepared", ds)
+	}
+}
+
+// TestMovePreparedOffline: a participant that left the source but still has
+// a prepared connection is offline (it lands in its room when it joins),
+// not already there.
+func TestMovePreparedOffline(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	if res := m.Move(context.Background(), order("p")); res.Outcome != bridge.MoveOffline {
+		t.Fatalf("Move = %v (%v), want offline", res.Outcome, res.Err)
+	}
+	if !bridge.Prepared(lk.Participant("bo-1", "p")) {
+		t.Error("the prepared connection was revealed")
+	}
+}

@@ -142,6 +142,17 @@ type ListenTicket struct {
 	MeetingID string `json:"meetingId"`
 }
 
+// PrepareTicket is the answer of POST /client/v1/connected-meetings/prepare:
+// a hidden LiveKit connection to the breakout room the participant is
+// assigned to (docs/protocol.md §4.6). It publishes and subscribes to
+// nothing until the server reveals it at the move there.
+type PrepareTicket struct {
+	URL       string `json:"url"`   // LiveKit server URL
+	Token     string `json:"token"` // LiveKit access token
+	Room      string `json:"room"`
+	MeetingID string `json:"meetingId"` // the room the participant is assigned to
+}
+
 // HelpRequest is the body of POST /client/v1/connected-meetings/help.
 type HelpRequest struct {
 	Message string `json:"message,omitempty"`

@@ -190,6 +190,26 @@ func lkEmit(fn func(*livekit.WebhookEvent), evs ...*livekit.WebhookEvent) {
 	}
 }
 
+// JoinWithToken connects a simulated client with a LiveKit token, as a
+// client with a ticket would (a prepared connection, for one), and returns
+// the participant as the token admits it.
+func (l *LiveKit) JoinWithToken(token string, b Behavior) (*livekit.ParticipantInfo, error) {
+	p, room, err := l.verify(token)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.behaviors[p.Identity] == nil {
+		l.behaviors[p.Identity] = &clientState{Behavior: b}
+	}
+	ev := l.addLocked(room, p)
+	out := proto.Clone(p).(*livekit.ParticipantInfo)
+	fn := l.onEvent
+	l.mu.Unlock()
+	lkEmit(fn, ev)
+	return out, nil
+}
+
 // SetState sets the state of identity's connection in room (Join makes it
 // ACTIVE), for participants that are still connecting.
 func (l *LiveKit) SetState(room, identity string, st livekit.ParticipantInfo_State) {
@@ -360,8 +380,9 @@ func (l *LiveKit) RemoveParticipant(_ context.Context, req *livekit.RoomParticip
 	return &livekit.RemoveParticipantResponse{}, nil
 }
 
-// UpdateParticipant changes a participant's metadata (when not empty) and
-// permission (when set).
+// UpdateParticipant changes a participant's name and metadata (when not
+// empty), attributes (an empty value removes one) and permission (when
+// set).
 func (l *LiveKit) UpdateParticipant(_ context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -374,6 +395,19 @@ func (l *LiveKit) UpdateParticipant(_ context.Context, req *livekit.UpdatePartic
 	}
 	if req.Metadata != "" {
 		p.Metadata = req.Metadata
+	}
+	if req.Name != "" {
+		p.Name = req.Name
+	}
+	for k, v := range req.Attributes {
+		if p.Attributes == nil {
+			p.Attributes = map[string]string{}
+		}
+		if v == "" {
+			delete(p.Attributes, k) // as LiveKit does
+		} else {
+			p.Attributes[k] = v
+		}
 	}
 	if req.Permission != nil {
 		p.Permission = proto.Clone(req.Permission).(*livekit.ParticipantPermission)
@@ -564,6 +598,7 @@ func (l *LiveKit) follow(d Delivery, sid string, b Behavior) {
 			Token string `json:"token"`
 			Room  string `json:"room"`
 		} `json:"livekit"`
+		Prepared bool `json:"prepared"`
 	}
 	if err := json.Unmarshal(d.Payload, &in); err != nil {
 		return
@@ -573,7 +608,12 @@ func (l *LiveKit) follow(d Delivery, sid string, b Behavior) {
 		return // a client cannot join with a bad token
 	}
 	l.mu.Lock()
-	joined := l.addLocked(room, p)
+	var joined *livekit.WebhookEvent
+	if !in.Prepared || l.rooms[room][d.Identity] == nil {
+		// A revealed prepared connection is there already; any other
+		// client joins.
+		joined = l.addLocked(room, p)
+	}
 	var left *livekit.WebhookEvent
 	if !b.LoseLeave {
 		left = l.removeLocked(d.Room, d.Identity, sid)
