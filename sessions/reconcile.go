@@ -123,15 +123,28 @@ func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.Participant
 	if err != nil || !ok {
 		return err
 	}
-	s, ok, err := x.sessionOf(m, room.GetSid(), roomStart(room, x.now), true)
-	if err != nil || !ok || s.Status != store.SessionLive {
-		return err
-	}
 	// Joins are recorded in the order they happened.
 	participants = slices.Clone(participants)
 	slices.SortStableFunc(participants, func(a, b *livekit.ParticipantInfo) int {
 		return joinTime(a, x.now).Compare(joinTime(b, x.now))
 	})
+	// A room with nobody visible in it opens no session (see the package
+	// doc); it may still end the stints of one.
+	first := -1
+	for i, p := range participants {
+		if !Hidden(p) && p.GetState() != livekit.ParticipantInfo_DISCONNECTED {
+			first = i
+			break
+		}
+	}
+	start := x.now
+	if first >= 0 {
+		start = joinTime(participants[first], x.now)
+	}
+	s, ok, err := x.sessionOf(m, room.GetSid(), start, first >= 0)
+	if err != nil || !ok || s.Status != store.SessionLive {
+		return err
+	}
 	present := map[string]bool{}
 	for _, p := range participants {
 		if Hidden(p) || p.GetState() == livekit.ParticipantInfo_DISCONNECTED {

@@ -6,8 +6,9 @@
 // and active-session API (Service): reads, kick, kick-all, mute, mute-all.
 //
 // A meeting's LiveKit room is named by the meeting id. A session opens when
-// the room starts (or when its first participant joins, if the start was
-// missed) and ends when the room finishes; a meeting has at most one LIVE
+// the first participant that is not hidden joins the room (as RealtimeKit's
+// sessions do; a room may exist long before, with hidden participants
+// only) and ends when the room finishes; a meeting has at most one LIVE
 // session, and a session belongs to one LiveKit room instance (its sid), so
 // late events of a finished room never touch the next session. Participants
 // hidden by Hidden are not session participants. Every state change and the
@@ -218,8 +219,10 @@ func (x *tx) apply(ev *livekit.WebhookEvent) error {
 	room := ev.GetRoom()
 	switch ev.GetEvent() {
 	case webhookRoomStarted:
-		_, _, err := x.sessionOf(m, room.GetSid(), roomStart(room, x.now), true)
-		return err
+		// A room is no session until someone is in it: rooms are created
+		// ahead of their participants (a breakout room before its start,
+		// or for prepared connections, which are hidden).
+		return nil
 	case webhookRoomFinished:
 		s, ok, err := x.sessionOf(m, room.GetSid(), time.Time{}, false)
 		if err != nil || !ok || s.Status != store.SessionLive {
@@ -235,7 +238,7 @@ func (x *tx) apply(ev *livekit.WebhookEvent) error {
 		if Hidden(p) {
 			return nil
 		}
-		s, ok, err := x.sessionOf(m, room.GetSid(), roomStart(room, x.now), true)
+		s, ok, err := x.sessionOf(m, room.GetSid(), joinTime(p, x.now), true)
 		if err != nil || !ok || s.Status != store.SessionLive {
 			return err // a late join into a room that has finished
 		}
@@ -245,7 +248,7 @@ func (x *tx) apply(ev *livekit.WebhookEvent) error {
 		if Hidden(p) {
 			return nil
 		}
-		s, ok, err := x.sessionOf(m, room.GetSid(), roomStart(room, x.now), true)
+		s, ok, err := x.sessionOf(m, room.GetSid(), joinTime(p, x.now), true)
 		if err != nil || !ok || s.Status != store.SessionLive {
 			return err
 		}

@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -51,8 +52,21 @@ func TestSessionLifecycle(t *testing.T) {
 	bob := e.participant(m, "bob", presets.GroupCallParticipant)
 	rec := e.participant(m, "recorder", presets.Recorder)
 
+	// A room, and hidden participants in it, are no session yet.
 	e.sfu.StartRoom(m.ID, roomMeta(m))
-	evs := e.wantEvents(webhooks.MeetingStarted)
+	e.join(m, rec) // a recorder preset: hidden
+	e.sfu.Join(m.ID, hiddenInfo("EG_egress", nil))
+	e.sfu.Join(m.ID, hiddenInfo("someone-hidden", &auth.VideoGrant{Hidden: true}))
+	e.wantEvents()
+	if _, err := e.st.GetLiveSession(e.ctx, m.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("live session before anyone visible joined: %v", err)
+	}
+
+	// The first visible participant starts the session.
+	e.join(m, ada)
+	e.join(m, bob)
+	evs := e.wantEvents(webhooks.MeetingStarted, webhooks.MeetingParticipantJoined+":"+ada.ID,
+		webhooks.MeetingParticipantJoined+":"+bob.ID)
 	s := e.live(m)
 	if s.Status != store.SessionLive || s.AppID != appID || s.Title != "Standup" || s.RoomSID == "" {
 		t.Fatalf("session = %+v", s)
@@ -62,13 +76,10 @@ func TestSessionLifecycle(t *testing.T) {
 		mb["organizedBy"].(map[string]any)["name"] != "My app" || mb["startedAt"] == nil || mb["parentMeetingId"] != nil {
 		t.Errorf("meeting block = %v", mb)
 	}
-
-	e.join(m, ada)
-	e.join(m, bob)
-	e.join(m, rec) // a recorder preset: hidden
-	e.sfu.Join(m.ID, hiddenInfo("EG_egress", nil))
-	e.sfu.Join(m.ID, hiddenInfo("someone-hidden", &auth.VideoGrant{Hidden: true}))
-	evs = e.wantEvents(webhooks.MeetingParticipantJoined+":"+ada.ID, webhooks.MeetingParticipantJoined+":"+bob.ID)
+	if ada0 := e.stint(s, ada); !s.StartedAt.Equal(ada0.JoinedAt) {
+		t.Errorf("session started at %v, want ada's join %v", s.StartedAt, ada0.JoinedAt)
+	}
+	evs = evs[1:]
 	p := evs[0].participant()
 	if p["customParticipantId"] != "ada" || p["clientSpecificId"] != "ada" || p["userDisplayName"] != "Name ada" ||
 		p["presetName"] != presets.GroupCallHost || p["peerId"] == "" || p["joinedAt"] == nil || p["leftAt"] != nil {
@@ -370,7 +381,7 @@ func TestBreakBeforeMakeMoves(t *testing.T) {
 }
 
 // TestReconcile: with every LiveKit webhook missed, reconciliation opens
-// and ends sessions and stints as LiveKit shows them, and sends the missed
+// (once someone visible is in the room) and ends sessions and stints as LiveKit shows them, and sends the missed
 // webhooks, marked reconciled.
 func TestReconcile(t *testing.T) {
 	e := newEnv(t)
@@ -378,10 +389,16 @@ func TestReconcile(t *testing.T) {
 	ada := e.participant(m, "ada", presets.GroupCallHost)
 	bob := e.participant(m, "bob", presets.GroupCallHost)
 	e.setMode("drop")
+	// A room with only hidden participants (a prepared connection, say) is
+	// no session.
+	e.sfu.Join(m.ID, hiddenInfo("rtk-agent-polls", nil))
+	if err := e.tracker.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.wantEvents()
 	e.join(m, ada)
 	time.Sleep(2 * time.Millisecond) // LiveKit's join times have millisecond resolution
 	e.join(m, bob)
-	e.sfu.Join(m.ID, hiddenInfo("rtk-agent-polls", nil))
 	if err := e.tracker.Reconcile(e.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
+
 	"rtk-sidecar/webhooks"
 )
 
@@ -333,8 +335,9 @@ func TestWebhookFailures(t *testing.T) {
 		return e.must(200, "GET", basePathF+"/webhooks/"+hookID+"/deliveries?status="+status, nil).list()
 	}
 
+	// A session starts with its first participant.
 	m := e.meeting("Refused")
-	e.sfu.StartRoom(m.ID, "")
+	e.sfu.Join(m.ID, &livekit.ParticipantInfo{Identity: "someone"})
 	eventuallyT(t, 5*time.Second, func() string {
 		if n := len(deliveries("failed")); n != 1 {
 			return fmt.Sprintf("%d failed deliveries", n)
@@ -350,7 +353,7 @@ func TestWebhookFailures(t *testing.T) {
 	answer = 500
 	mu.Unlock()
 	m2 := e.meeting("Down")
-	e.sfu.StartRoom(m2.ID, "")
+	e.sfu.Join(m2.ID, &livekit.ParticipantInfo{Identity: "someone"})
 	eventuallyT(t, 5*time.Second, func() string {
 		if n := len(deliveries("dead")); n != 1 {
 			return fmt.Sprintf("%d dead deliveries", n)

@@ -242,9 +242,18 @@ func TestLiveKitWebhookIntake(t *testing.T) {
 	}
 	wantError(t, e.do("GET", basePathF+"/meetings/"+m.ID+"/active-session", "", nil), 404, "no active session")
 
-	// The genuine event, twice: applied once.
+	// Genuine events, each twice: applied once. The room's start opens no
+	// session; the first participant's join does.
 	for range 2 {
 		if status := e.send(signedWebhook(t, e.srv.URL, started, lkKey, lkSecret)); status != http.StatusNoContent {
+			t.Fatalf("genuine webhook: status %d: %s", status, e.lastErr)
+		}
+	}
+	wantError(t, e.do("GET", basePathF+"/meetings/"+m.ID+"/active-session", "", nil), 404, "no active session")
+	joined := &livekit.WebhookEvent{Id: "EV_joined", Event: "participant_joined", Room: room, CreatedAt: time.Now().Unix(),
+		Participant: &livekit.ParticipantInfo{Sid: "PA_1", Identity: "someone", JoinedAt: time.Now().Unix()}}
+	for range 2 {
+		if status := e.send(signedWebhook(t, e.srv.URL, joined, lkKey, lkSecret)); status != http.StatusNoContent {
 			t.Fatalf("genuine webhook: status %d: %s", status, e.lastErr)
 		}
 	}
@@ -254,7 +263,7 @@ func TestLiveKitWebhookIntake(t *testing.T) {
 	}
 	list := e.must(200, "GET", basePathF+"/sessions?associated_id="+m.ID, nil).data()["sessions"].([]any)
 	if len(list) != 1 {
-		t.Errorf("sessions after a duplicate room_started: %d, want 1", len(list))
+		t.Errorf("sessions after duplicate events: %d, want 1", len(list))
 	}
 	// An event for a room that is no meeting is accepted and ignored.
 	other := &livekit.WebhookEvent{Id: "EV_other", Event: "room_started", Room: &livekit.Room{Sid: "RM_x", Name: "not-a-meeting"}}
