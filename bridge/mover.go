@@ -17,6 +17,7 @@ import (
 	"github.com/livekit/psrpc"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/proto"
 
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
@@ -214,6 +215,17 @@ func WithRevealed(f func(ctx context.Context, room string, p *livekit.Participan
 func Prepared(p *livekit.ParticipantInfo) bool {
 	_, ok := p.GetAttributes()[protocol.PreparedAttribute]
 	return ok && p.GetPermission().GetHidden()
+}
+
+// RevealedEvent is the participant_joined webhook event LiveKit would send
+// for a prepared connection that the Mover revealed in room at at (it sends
+// none): p as revealed, joined at at. Its id is unique per connection,
+// which is revealed once.
+func RevealedEvent(room string, p *livekit.ParticipantInfo, at time.Time) *livekit.WebhookEvent {
+	p = proto.Clone(p).(*livekit.ParticipantInfo)
+	p.JoinedAt, p.JoinedAtMs = at.Unix(), at.UnixMilli()
+	return &livekit.WebhookEvent{Id: "RTK_REVEALED_" + p.Sid, Event: "participant_joined",
+		Room: &livekit.Room{Name: room}, Participant: p, CreatedAt: at.Unix()}
 }
 
 // WithMoveTimeout sets how long Move waits for the participant to arrive

@@ -816,3 +816,20 @@ func TestMovePreparedOffline(t *testing.T) {
 		t.Error("the prepared connection was revealed")
 	}
 }
+
+// TestRevealedEvent: the participant_joined a revealed connection stands
+// for: the participant as revealed, joined at the reveal, with an id of its
+// connection.
+func TestRevealedEvent(t *testing.T) {
+	p := participant("p")
+	p.Sid, p.JoinedAt, p.JoinedAtMs = "PA_1", 100, 100_000
+	at := time.UnixMilli(1_700_000_000_123)
+	ev := bridge.RevealedEvent("bo-1", p, at)
+	if ev.Event != "participant_joined" || ev.Id != "RTK_REVEALED_PA_1" || ev.Room.Name != "bo-1" ||
+		ev.Participant.Identity != "p" || ev.Participant.JoinedAtMs != at.UnixMilli() || ev.Participant.JoinedAt != at.Unix() {
+		t.Errorf("event %v", ev)
+	}
+	if p.JoinedAt != 100 {
+		t.Error("RevealedEvent changed its argument")
+	}
+}

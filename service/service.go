@@ -80,15 +80,6 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		}
 	}
 
-	// Move instructions and the families' events go over the clients' event
-	// streams as well as LiveKit.
-	streams := eventstream.NewHub()
-	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, log.With("component", "mover"),
-		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter),
-		bridge.WithStreams(streams))
-	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"),
-		breakouts.WithStreams(streams))
-
 	// Outgoing webhooks: a persistent outbox, signed with their own key.
 	whKey, err := keyfile.LoadOrCreate(cfg.Webhooks.SigningKeyFile)
 	if err != nil {
@@ -120,6 +111,25 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 			return chatLinks.URL(appID, sessionID, chat.FileName, now)
 		},
 	})
+
+	// Move instructions and the families' events go over the clients' event
+	// streams as well as LiveKit. A revealed prepared connection is an
+	// arrival LiveKit sends no webhook for: it goes to the intake as the
+	// participant_joined LiveKit would have sent (reconciliation repairs a
+	// failure to record it).
+	streams := eventstream.NewHub()
+	moverLog := log.With("component", "mover")
+	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, moverLog,
+		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter),
+		bridge.WithStreams(streams),
+		bridge.WithRevealed(func(ctx context.Context, room string, p *livekit.ParticipantInfo) {
+			if err := tracker.HandleLiveKitEvent(ctx, bridge.RevealedEvent(room, p, time.Now())); err != nil {
+				moverLog.Warn("record a revealed participant", "room", room, "identity", p.Identity, "err", err)
+			}
+		}))
+	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"),
+		breakouts.WithStreams(streams))
+
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
 		log.With("component", "polls"))
 	tracker.Subscribe(func(_ context.Context, ev *livekit.WebhookEvent) { mover.Observe(ev) })

@@ -38,6 +38,7 @@ func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
 	c.POST("/move", handle(s.clientMove))
 	c.POST("/broadcast", handle(s.clientBroadcast))
 	c.POST("/listen", handle(s.clientListen))
+	c.POST("/prepare", handle(s.clientPrepare))
 	c.POST("/help", handle(s.clientHelp))
 }
 
@@ -496,6 +497,22 @@ func (s *Server) clientListen(c *gin.Context) error {
 		return err
 	}
 	ok(c, http.StatusOK, protocol.ListenTicket{URL: t.URL, Token: t.Token, Room: t.Room, Identity: t.Identity, MeetingID: req.MeetingID})
+	return nil
+}
+
+// clientPrepare handles POST /client/v1/connected-meetings/prepare: a
+// hidden connection to the breakout room the caller is assigned to, made
+// ahead of the start (docs/protocol.md §4.6).
+func (s *Server) clientPrepare(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	t, err := s.Breakouts.Prepare(c.Request.Context(), app, parent, who)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, protocol.PrepareTicket{URL: t.URL, Token: t.Token, Room: t.Room, MeetingID: t.Room})
 	return nil
 }
 

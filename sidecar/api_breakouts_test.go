@@ -668,3 +668,23 @@ func TestAskForHelpAPI(t *testing.T) {
 	wantError(t, f.client(f.people[0], "POST", "/help", "{"), 400)
 	wantError(t, e.do("POST", "/client/v1/connected-meetings/help", "-", nil), 401)
 }
+
+// TestPrepareAPI: an assigned participant gets its prepared connection's ticket before the
+// start; the envelope when it is not assigned, once the rooms run, and without a token.
+func TestPrepareAPI(t *testing.T) {
+	e := newEnv(t)
+	f := newFamily(t, e, 2)
+	created := e.must(201, "POST", f.base, map[string]any{"version": 0, "count": 1}).data()
+	room := ids(created["created_meeting_ids"].([]any))[0]
+	wantError(t, f.client(f.people[0], "POST", "/prepare", nil), 412, "not assigned")
+	e.must(200, "POST", f.base+"/assign", map[string]any{"version": 1, "mode": "manual",
+		"rooms": map[string]any{room: f.people[:1]}})
+	r := f.client(f.people[0], "POST", "/prepare", nil)
+	if r.Status != 200 || r.data()["room"] != room || r.data()["meetingId"] != room || r.data()["token"] == "" || r.data()["url"] == "" {
+		t.Fatalf("prepare: %d %s", r.Status, r.Raw)
+	}
+	wantError(t, f.client(f.people[1], "POST", "/prepare", nil), 412, "not assigned")
+	e.must(200, "POST", f.base+"/start", map[string]any{"version": 2})
+	wantError(t, f.client(f.people[0], "POST", "/prepare", nil), 412, "are running")
+	wantError(t, e.do("POST", "/client/v1/connected-meetings/prepare", "-", nil), 401)
+}

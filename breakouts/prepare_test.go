@@ -1,0 +1,80 @@
+package breakouts_test
+
+import (
+	"testing"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/psrpc"
+
+	"rtk-sidecar/breakouts"
+	"rtk-sidecar/breakouts/breakoutstest"
+	"rtk-sidecar/protocol"
+)
+
+// A participant assigned to a room that it is not in gets a prepared connection to it, before
+// the start only: a ticket for a hidden connection with no right to publish, subscribe or send
+// data, marked with protocol.PreparedAttribute, under its own identity.
+func TestPrepare(t *testing.T) {
+	w := newWorld(t, 2)
+	ctx := t.Context()
+	s := breakouts.New(w.st, w.bridge, breakoutstest.NewMover(), w.log)
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada, bob := breakouts.Participant(w.people[0]), breakouts.Participant(w.people[1])
+	if _, err := s.Prepare(ctx, appID, w.meeting, ada); code(err) != psrpc.FailedPrecondition {
+		t.Errorf("before any assignment: %v, want FailedPrecondition", err)
+	}
+	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{ids[1]: {w.people[0]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    breakouts.Caller
+		want psrpc.ErrorCode
+	}{
+		{"an unassigned participant", bob, psrpc.FailedPrecondition},
+		{"a stranger", breakouts.Participant("nobody"), psrpc.PermissionDenied},
+		{"the app", breakouts.Admin, psrpc.InvalidArgument},
+	} {
+		if _, err := s.Prepare(ctx, appID, w.meeting, tc.c); code(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+
+	tk, err := s.Prepare(ctx, appID, w.meeting, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Room != ids[1] || tk.Identity != w.people[0] || tk.URL != "ws://sfu" {
+		t.Errorf("ticket %+v, want %s in %s", tk, w.people[0], ids[1])
+	}
+	verifier, err := auth.ParseAPIToken(tk.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, claims, err := verifier.Verify("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := claims.Video
+	if !v.RoomJoin || v.Room != ids[1] || !v.Hidden || v.GetCanSubscribe() || v.GetCanPublish() || v.GetCanPublishData() {
+		t.Errorf("prepared grant: %+v", v)
+	}
+	if claims.Attributes[protocol.PreparedAttribute] == "" {
+		t.Errorf("attributes %v, want %s", claims.Attributes, protocol.PreparedAttribute)
+	}
+	if w.rooms.Room(ids[1]) == nil {
+		t.Error("the room was not made sure of in LiveKit")
+	}
+
+	if _, err := s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prepare(ctx, appID, w.meeting, ada); code(err) != psrpc.FailedPrecondition {
+		t.Errorf("once running: %v, want FailedPrecondition", err)
+	}
+}
