@@ -93,6 +93,11 @@ func WithMaxOverlap(d time.Duration) Option { return func(c *Client) { c.maxOver
 // WithConnectTimeout bounds a connection to a LiveKit room (default 10 s).
 func WithConnectTimeout(d time.Duration) Option { return func(c *Client) { c.connectTimeout = d } }
 
+// WithoutPreparedConnections: the client does not connect to the breakout
+// room it is assigned to ahead of the start (docs/protocol.md §4.6); every
+// move joins the destination when its instruction comes.
+func WithoutPreparedConnections() Option { return func(c *Client) { c.noPrepare = true } }
+
 // Client is one participant of rtk-sidecar's meetings. It is safe for
 // concurrent use.
 type Client struct {
@@ -103,6 +108,7 @@ type Client struct {
 	h              Handlers
 	naive          bool
 	noStream       bool
+	noPrepare      bool
 	maxOverlap     time.Duration
 	connectTimeout time.Duration
 	connector      connector
@@ -121,6 +127,10 @@ type Client struct {
 	cur         *roomConn              // the room the application is in
 	conns       map[*roomConn]struct{} // every open connection (two during a move)
 	listeners   map[*Listener]struct{} // open ListenIn connections
+	prep        *roomConn              // the prepared connection (hidden), or nil
+	prepRoom    string                 // its room, or the room being prepared
+	prepBusy    chan struct{}          // closed when the prepare under way ends; nil when none is
+	lastState   *State                 // the newest family state seen
 	tracks      []*Track
 	identity    string
 	meeting     MeetingRef // current meeting
@@ -189,7 +199,7 @@ func (c *Client) Connect(ctx context.Context, url, token string) error {
 	c.startLocked()
 	c.mu.Unlock()
 
-	rc, err := c.open(ctx, url, token, "")
+	rc, err := c.open(ctx, url, token, "", false)
 	if err != nil {
 		return err
 	}
@@ -313,6 +323,10 @@ func (c *Client) Close() {
 	c.closed = true
 	started := c.started
 	conns := c.openConnsLocked()
+	if c.prep != nil {
+		conns = append(conns, c.prep)
+		c.prep = nil
+	}
 	listeners := make([]*Listener, 0, len(c.listeners))
 	for l := range c.listeners {
 		listeners = append(listeners, l)
@@ -342,6 +356,13 @@ type roomConn struct {
 	mu        sync.Mutex
 	published map[*Track]bool // claimed or published
 	closed    bool            // left by this client, or ended by the server
+	hidden    bool            // a prepared connection not revealed yet: it takes no instructions, events or chat
+}
+
+func (rc *roomConn) isHidden() bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.hidden
 }
 
 func (rc *roomConn) isClosed() bool {
@@ -386,22 +407,27 @@ func (c *Client) openConnsLocked() []*roomConn {
 
 // open connects to a room with the client's handlers and registers the
 // connection. The media stats of the room restart with it; room is the
-// room the token is for, when known.
-func (c *Client) open(ctx context.Context, url, token, room string) (*roomConn, error) {
+// room the token is for, when known. A hidden connection (a prepared one)
+// is not registered: the caller keeps it, and it ignores what it receives
+// until it is revealed.
+func (c *Client) open(ctx context.Context, url, token, room string, hidden bool) (*roomConn, error) {
 	if room != "" {
 		c.resetStats(room)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.connectTimeout)
 	defer cancel()
-	rc := &roomConn{published: map[*Track]bool{}}
+	rc := &roomConn{published: map[*Track]bool{}, hidden: hidden}
 	h := connHandlers{
 		rpc: func(payload string) string {
-			if c.onInstruction([]byte(payload), "rpc") {
+			if !rc.isHidden() && c.onInstruction([]byte(payload), "rpc") {
 				return `{"v":1,"accepted":true}`
 			}
 			return `{"v":1,"accepted":false}`
 		},
 		data: func(topic string, payload []byte) {
+			if rc.isHidden() {
+				return
+			}
 			switch topic {
 			case MoveTopic:
 				c.onInstruction(payload, "data")
@@ -429,7 +455,9 @@ func (c *Client) open(ctx context.Context, url, token, room string) (*roomConn, 
 		cn.disconnect()
 		return nil, ErrClosed
 	}
-	c.conns[rc] = struct{}{}
+	if !hidden {
+		c.conns[rc] = struct{}{}
+	}
 	c.mu.Unlock()
 	return rc, nil
 }
@@ -497,6 +525,10 @@ func (c *Client) onDisconnected(rc *roomConn, reason string) {
 	c.mu.Lock()
 	delete(c.conns, rc)
 	current := c.cur == rc
+	prepared := c.prep == rc
+	if prepared {
+		c.prep, c.prepRoom = nil, ""
+	}
 	tracks := append([]*Track(nil), c.tracks...)
 	c.mu.Unlock()
 	for _, t := range tracks {
@@ -504,6 +536,9 @@ func (c *Client) onDisconnected(rc *roomConn, reason string) {
 	}
 	if current {
 		emit(c, c.h.Disconnected, Disconnected{Room: rc.conn.room(), Reason: reason})
+	}
+	if prepared {
+		c.reprepare()
 	}
 }
 

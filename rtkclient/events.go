@@ -59,7 +59,8 @@ type MoveReport struct {
 	Via       string // "stream", "rpc", "data" or "livekit" (LiveKit's own room move)
 	From, To  string // LiveKit rooms
 	Received  time.Time
-	Joined    time.Time // connected to the destination
+	Joined    time.Time // connected to the destination (switched to the prepared connection, if Prepared)
+	Prepared  bool      // the move revealed the prepared connection (docs/protocol.md §4.6): no join
 	Published time.Time // own tracks published there (and the application switched)
 	Left      time.Time // source disconnected
 	Err       error
@@ -268,10 +269,12 @@ func (c *Client) offerState(s State) {
 	newer := s.Version > c.version || !c.haveVersion
 	if newer {
 		c.version, c.haveVersion = s.Version, true
+		c.lastState = &s
 	}
 	c.mu.Unlock()
 	if newer {
 		emit(c, c.h.StateUpdate, s)
+		c.considerPrepare()
 	}
 }
 

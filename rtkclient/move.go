@@ -83,7 +83,8 @@ func (c *Client) moveLoop() {
 }
 
 // move follows one instruction. Make-before-break (docs/protocol.md §4):
-// join the destination, publish the same tracks there (muted ones muted),
+// join the destination (or switch to the prepared connection there, which
+// the server revealed, §4.6), publish the same tracks there (muted ones muted),
 // switch, then leave the source once the destination is audible (every
 // unmuted audio track there delivers RTP) or after the maximum overlap.
 // With WithBreakBeforeMake it leaves first.
@@ -111,10 +112,15 @@ func (c *Client) move(req moveRequest) MoveReport {
 		c.closeConn(src)
 		rep.Left = time.Now()
 	}
-	dst, err := c.open(c.ctx, in.LiveKit.URL, in.LiveKit.Token, in.LiveKit.Room)
-	if err != nil {
-		rep.Err = err
-		return rep
+	dst := c.takePrepared(in)
+	if dst == nil {
+		var err error
+		if dst, err = c.open(c.ctx, in.LiveKit.URL, in.LiveKit.Token, in.LiveKit.Room, false); err != nil {
+			rep.Err = err
+			return rep
+		}
+	} else {
+		rep.Prepared = true
 	}
 	rep.Joined = time.Now()
 	if dst.conn.room() != in.LiveKit.Room {
