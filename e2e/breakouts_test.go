@@ -20,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/rtkclient"
 )
@@ -108,6 +109,32 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		t.Logf("%s (%s) assigned to %s", m.name, m.id, short(assigned[m.id]))
 	}
 
+	// Prepared connections (docs/protocol.md §4.6): before the start, every online participant
+	// with a room holds a hidden connection to it, which nobody sees and which is no session.
+	eventually(t, 20*time.Second, func() string {
+		for _, m := range online {
+			if got := m.c.Prepared(); got != assigned[m.id] {
+				return fmt.Sprintf("%s holds a prepared connection to %q, want %q", m.name, short(got), short(assigned[m.id]))
+			}
+		}
+		return ""
+	})
+	for _, room := range rooms {
+		res, err := sc.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range res.Participants {
+			if assigned[p.Identity] != room || !bridge.Prepared(p) {
+				t.Errorf("before the start, room %s lists %s (hidden %v, attributes %v): want prepared connections only",
+					short(room), p.Identity, p.Permission.GetHidden(), p.Attributes)
+			}
+		}
+		if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+room+"/active-session", "", nil, nil); st != 404 {
+			t.Errorf("room %s has an active session before the start (status %d)", short(room), st)
+		}
+	}
+
 	// Start: everyone but the host goes to its room; the offline one is placed there.
 	st = fam.admin(t, 200, "POST", "/start", map[string]any{"version": st.Version})
 	if st.Status != "running" {
@@ -152,6 +179,31 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		vias[rs[0].Via]++
 	}
 	t.Logf("start instructions followed, by path: %v", vias)
+	// Every mover switched to its prepared connection, and each room's session has its people.
+	for _, m := range online {
+		if rs := m.reports(); m != host && !rs[0].Prepared {
+			t.Errorf("%s joined its room at the start instead of switching to its prepared connection: %+v", m.name, rs[0])
+		}
+	}
+	for _, room := range rooms {
+		want := 0
+		for _, m := range online {
+			if assigned[m.id] == room {
+				want++
+			}
+		}
+		eventually(t, 10*time.Second, func() string {
+			var active struct {
+				Status           string `json:"status"`
+				LiveParticipants int    `json:"live_participants"`
+			}
+			if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+room+"/active-session", "", nil, &active); st != 200 ||
+				active.Status != "LIVE" || active.LiveParticipants != want {
+				return fmt.Sprintf("room %s: active session %d %+v, want LIVE with %d", short(room), st, active, want)
+			}
+			return ""
+		})
+	}
 	if vias["stream"] == 0 || vias["stream"]+vias["rpc"]+vias["data"] != len(online)-1 {
 		t.Errorf("start instructions followed by path %v: want some over the event stream, all over stream, rpc or data", vias)
 	}
@@ -694,7 +746,8 @@ func (s *Sidecar) identities(room string) ([]string, error) {
 	}
 	var out []string
 	for _, p := range res.Participants {
-		if !strings.HasPrefix(p.Identity, observerPrefix) {
+		// A prepared connection (docs/protocol.md §4.6) is nobody in the room yet.
+		if !strings.HasPrefix(p.Identity, observerPrefix) && !bridge.Prepared(p) {
 			out = append(out, p.Identity)
 		}
 	}
