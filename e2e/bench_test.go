@@ -20,6 +20,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/configs"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/rtkclient"
@@ -167,30 +168,34 @@ func TestBenchmarkStart(t *testing.T) {
 	}
 }
 
-// The start's modes: the clients' default make-before-break moves, and the naive
-// break-before-make rejoin (rtkclient.WithBreakBeforeMake) as the baseline.
+// The start's modes: rtkclient's default (make-before-break moves, with connections prepared
+// ahead of the start, docs/protocol.md §4.6), make-before-break moves that join at the start, and
+// the naive break-before-make rejoin (rtkclient.WithBreakBeforeMake) as the baseline.
 const (
-	modeMBB   = "make-before-break"
-	modeNaive = "break-before-make"
+	modePrepared = "prepared"
+	modeMBB      = "make-before-break"
+	modeNaive    = "break-before-make"
 )
 
 // startModes are the modes the start benchmark runs, one after the other on the same sidecar and
 // SFU, each with a family and clients of its own: RTK_BENCH_START_MODES, a comma-separated list of
-// "mbb" and "naive" (default both, make-before-break first).
+// "prepared", "mbb" and "naive" (default all three, in that order).
 func startModes(t *testing.T) []string {
 	v := os.Getenv("RTK_BENCH_START_MODES")
 	if v == "" {
-		return []string{modeMBB, modeNaive}
+		return []string{modePrepared, modeMBB, modeNaive}
 	}
 	var modes []string
 	for m := range strings.SplitSeq(v, ",") {
 		switch strings.TrimSpace(m) {
+		case "prepared":
+			modes = append(modes, modePrepared)
 		case "mbb":
 			modes = append(modes, modeMBB)
 		case "naive":
 			modes = append(modes, modeNaive)
 		default:
-			t.Fatalf("RTK_BENCH_START_MODES: %q is neither mbb nor naive", m)
+			t.Fatalf("RTK_BENCH_START_MODES: %q is not prepared, mbb or naive", m)
 		}
 	}
 	return modes
@@ -212,8 +217,13 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 			opts = append(opts, rtkclient.WithoutEventStream())
 		}
 		name := fmt.Sprintf("m%03d", i)
-		if mode == modeNaive {
-			opts = append(opts, rtkclient.WithBreakBeforeMake())
+		switch mode {
+		case modePrepared:
+			name = fmt.Sprintf("p%03d", i)
+		case modeMBB:
+			opts = append(opts, rtkclient.WithoutPreparedConnections())
+		case modeNaive:
+			opts = append(opts, rtkclient.WithBreakBeforeMake(), rtkclient.WithoutPreparedConnections())
 			name = fmt.Sprintf("n%03d", i)
 		}
 		clients[i] = newBenchClient(t, sc, parent, name, false, opts...)
@@ -275,20 +285,42 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 	for _, c := range clients {
 		byRoom[roomOf[c.id]] = append(byRoom[roomOf[c.id]], c)
 	}
-	// Warm-up: one participant there and back, so that the mover has learnt that LiveKit has no
-	// MoveParticipant (it asks once per process) and the sidecar's paths are warm.
-	w := clients[0]
-	fam.move(t, w.id, parent, roomOf[w.id])
-	w.waitIn(t, roomOf[w.id])
-	fam.move(t, w.id, roomOf[w.id], parent)
-	w.waitIn(t, parent)
-	eventually(t, 10*time.Second, func() string {
-		if ids, _ := sc.identities(roomOf[w.id]); len(ids) != 0 {
-			return "the warm-up room still lists someone"
-		}
-		return ""
-	})
-	time.Sleep(time.Second)
+	if mode == modePrepared {
+		// The clients prepare their connections when they see the assignment; the start waits
+		// for all of them. (A reveal never asks LiveKit's MoveParticipant: no warm-up.)
+		cpuPrep, prepStart := readCPU(sc), time.Now()
+		eventually(t, 120*time.Second, func() string {
+			k := 0
+			for _, c := range clients {
+				if c.c.Prepared() == roomOf[c.id] {
+					k++
+				}
+			}
+			if k < n {
+				return fmt.Sprintf("%d of %d clients hold their prepared connection", k, n)
+			}
+			return ""
+		})
+		t.Logf(tag+" prepare: %d clients prepared their connections %s after the assignment (%s)",
+			n, ms(time.Since(prepStart)), readCPU(sc).sub(cpuPrep))
+		idle := waitIdle(t, sc, 60*time.Second)
+		t.Logf(tag+" settle: CPU quiet after %s", ms(idle))
+	} else {
+		// Warm-up: one participant there and back, so that the mover has learnt that LiveKit
+		// has no MoveParticipant (it asks once per process) and the sidecar's paths are warm.
+		w := clients[0]
+		fam.move(t, w.id, parent, roomOf[w.id])
+		w.waitIn(t, roomOf[w.id])
+		fam.move(t, w.id, roomOf[w.id], parent)
+		w.waitIn(t, parent)
+		eventually(t, 10*time.Second, func() string {
+			if ids, _ := sc.identities(roomOf[w.id]); len(ids) != 0 {
+				return "the warm-up room still lists someone"
+			}
+			return ""
+		})
+		time.Sleep(time.Second)
+	}
 	st = fam.state(t)
 
 	stopProfile := func() {}
@@ -311,8 +343,10 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 
 	// All present: LiveKit's own arrival time of each participant (joined_at_ms, set when the
 	// SFU accepts the join, which is when it starts listing the participant), read once the
-	// room lists it. Nothing polls LiveKit while the start runs: polling costs the SFU the
-	// CPU it is being measured on.
+	// room lists it; for a revealed prepared connection, whose joined_at_ms is its hidden join,
+	// the time the sidecar revealed it (after LiveKit's answer to UpdateParticipant), which the
+	// room's session records as its join. The rooms are listed every 250 ms until everyone is
+	// there.
 	deadline := t0.Add(90 * time.Second)
 	presentAt := make(map[string]time.Time, n)
 	for len(presentAt) < n {
@@ -336,9 +370,20 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 			if err != nil {
 				continue
 			}
+			var joins map[string]time.Time
 			for _, p := range res.Participants {
-				if want[p.Identity] && p.State != livekit.ParticipantInfo_DISCONNECTED {
+				if !want[p.Identity] || p.State == livekit.ParticipantInfo_DISCONNECTED || bridge.Prepared(p) {
+					continue
+				}
+				if mode != modePrepared {
 					presentAt[p.Identity] = time.UnixMilli(p.JoinedAtMs)
+					continue
+				}
+				if joins == nil {
+					joins = sessionJoins(t, sc, room)
+				}
+				if at, ok := joins[p.Identity]; ok {
+					presentAt[p.Identity] = at
 				}
 			}
 		}
@@ -422,7 +467,7 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 		}
 		return ""
 	})
-	var failed, serverFailed, reports int
+	var failed, serverFailed, reports, unprepared int
 	via := map[string]int{}
 	var overlap, roomless, received, joinedAt, published []time.Duration
 	type row struct {
@@ -444,6 +489,10 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 			received = append(received, r.Received.Sub(t0))
 			joinedAt = append(joinedAt, r.Joined.Sub(t0))
 			published = append(published, r.Published.Sub(t0))
+
+			if mode == modePrepared && !r.Prepared {
+				unprepared++
+			}
 			switch {
 			case r.Left.IsZero():
 			case mode == modeNaive:
@@ -476,14 +525,41 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 	} else { // joined and published in the destination, then left the parent
 		t.Logf(tag+" metric=source_overlap n=%d %s", len(overlap), summary(overlap))
 	}
-	t.Logf(tag+" moves: %d client move reports, %d failed at the client, %d moveFailed from the server, instructions followed by path %v; cpu %s; %d UDP datagrams dropped at full receive buffers",
-		reports, failed, serverFailed, via, cpu, udpDrops)
+	t.Logf(tag+" moves: %d client move reports, %d failed at the client, %d moveFailed from the server, %d joined instead of switching to a prepared connection, instructions followed by path %v; cpu %s; %d UDP datagrams dropped at full receive buffers",
+		reports, failed, serverFailed, unprepared, via, cpu, udpDrops)
 	t.Logf(tag+" targets: all present %s (target <= 1.5s: %v), all audible %s (target <= 3s: %v)",
 		ms(allPresent), allPresent <= 1500*time.Millisecond, ms(pct(audibleTimes, 100)), pct(audibleTimes, 100) <= 3*time.Second)
 
 	if sfuTraced() {
 		logSFUTrace(t, tag, filepath.Join(sc.Cfg.LiveKit.Embedded.DataDir, sfu.LogFile), t0, clients, roomOf, presentAt, audibleOf)
 	}
+}
+
+// sessionJoins returns when each participant of room's live session joined it, by the sidecar's
+// record (millisecond resolution); none while the room has no live session.
+func sessionJoins(t *testing.T, sc *Sidecar, room string) map[string]time.Time {
+	var active struct {
+		ID string `json:"id"`
+	}
+	if sc.Call(t, "GET", sc.AppPath+"/meetings/"+room+"/active-session", "", nil, &active) != 200 {
+		return nil
+	}
+	var parts struct {
+		Participants []struct {
+			UserID   string `json:"user_id"`
+			JoinedAt string `json:"joined_at"`
+		} `json:"participants"`
+	}
+	if sc.Call(t, "GET", sc.AppPath+"/sessions/"+active.ID+"/participants?per_page=100", "", nil, &parts) != 200 {
+		return nil
+	}
+	out := map[string]time.Time{}
+	for _, p := range parts.Participants {
+		if at, err := time.Parse(time.RFC3339Nano, p.JoinedAt); err == nil {
+			out[p.UserID] = at
+		}
+	}
+	return out
 }
 
 // ---- measuring one move ----

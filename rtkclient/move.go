@@ -85,8 +85,10 @@ func (c *Client) moveLoop() {
 // move follows one instruction. Make-before-break (docs/protocol.md §4):
 // join the destination (or switch to the prepared connection there, which
 // the server revealed, §4.6), publish the same tracks there (muted ones muted),
-// switch, then leave the source once the destination is audible (every
-// unmuted audio track there delivers RTP) or after the maximum overlap.
+// switch (the tracks stop feeding the source: the participant is heard in
+// the destination only), then leave the source once the destination is
+// audible (every unmuted audio track there delivers RTP) or after the
+// maximum overlap.
 // With WithBreakBeforeMake it leaves first.
 func (c *Client) move(req moveRequest) MoveReport {
 	in := req.in
@@ -155,6 +157,15 @@ func (c *Client) move(req moveRequest) MoveReport {
 	}
 
 	if !c.naive && src != nil {
+		// The participant is in the destination now: the source stops
+		// hearing it at once, while it still hears the source until the
+		// destination is audible.
+		c.mu.Lock()
+		tracks := append([]*Track(nil), c.tracks...)
+		c.mu.Unlock()
+		for _, t := range tracks {
+			t.detach(src)
+		}
 		c.waitAudible(dst)
 		c.closeConn(src)
 		rep.Left = time.Now()

@@ -77,6 +77,16 @@ func TestMoveMakeBeforeBreak(t *testing.T) {
 	if f.conn("main") == nil {
 		t.Fatal("left the source before hearing the destination")
 	}
+	// In the overlap the client hears both rooms but is heard in the destination only.
+	_, srcBefore := main.sink("camera").state()
+	_, dstBefore := bo.sink("camera").state()
+	_ = cam.WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	if _, n := main.sink("camera").state(); n != srcBefore {
+		t.Error("the source is still fed during the overlap")
+	}
+	if _, n := bo.sink("camera").state(); n != dstBefore+1 {
+		t.Error("the destination is not fed during the overlap")
+	}
 	bo.send("bob", Audio)
 	time.Sleep(30 * time.Millisecond)
 	if f.conn("main") == nil {
@@ -120,8 +130,8 @@ func TestMoveMakeBeforeBreak(t *testing.T) {
 	if _, after := main.sink("camera").state(); after != before {
 		t.Errorf("source camera still fed after the move: %d -> %d samples", before, after)
 	}
-	if _, n := bo.sink("camera").state(); n != 3 {
-		t.Errorf("destination camera got %d samples, want 3", n)
+	if _, n := bo.sink("camera").state(); n != 4 {
+		t.Errorf("destination camera got %d samples, want 4", n)
 	}
 	if _, n := bo.sink("microphone").state(); n != 0 {
 		t.Errorf("muted microphone sent %d samples", n)
