@@ -105,6 +105,9 @@ const (
 // safe for concurrent use; the service calls it from many goroutines.
 type Mover interface {
 	Move(ctx context.Context, m Move) (Outcome, error)
+	// DropPrepared disconnects the participant's prepared connection to
+	// room (Prepare), if it has one there, and nothing else.
+	DropPrepared(ctx context.Context, room, participantID string) error
 }
 
 // Service implements connected meetings. It is safe for concurrent use.

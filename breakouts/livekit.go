@@ -12,6 +12,11 @@ type BridgeMover struct{ M *bridge.Mover }
 
 var _ Mover = BridgeMover{}
 
+// DropPrepared disconnects a prepared connection on LiveKit.
+func (b BridgeMover) DropPrepared(ctx context.Context, room, participantID string) error {
+	return b.M.DropPrepared(ctx, room, participantID)
+}
+
 // Move carries a move out on LiveKit.
 func (b BridgeMover) Move(ctx context.Context, m Move) (Outcome, error) {
 	r := b.M.Move(ctx, bridge.MoveOrder{

@@ -219,6 +219,16 @@ func (s *Service) committed(ch *change, st State) {
 		batchDone.Add(1)
 		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(batchDone.Done)})
 	}
+	if len(ch.unassigned) > 0 {
+		unassigned := ch.unassigned
+		s.moves.goOwned(func(ctx context.Context) {
+			for _, u := range unassigned {
+				if err := s.mover.DropPrepared(ctx, u.room, u.participant); err != nil && ctx.Err() == nil {
+					s.log.Warn("breakouts: drop a prepared connection", "participant", u.participant, "room", u.room, "err", err)
+				}
+			}
+		})
+	}
 	if len(ch.retired) > 0 {
 		retired := ch.retired
 		s.moves.goOwned(func(ctx context.Context) {

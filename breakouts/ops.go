@@ -76,7 +76,13 @@ type change struct {
 	moves   []Move
 	retired []string // rooms to close in LiveKit once the moves out of them are done
 	closing bool     // a countdown began
+	// unassigned are the participants assigned away from a breakout room,
+	// whose prepared connections there (Prepare) must go.
+	unassigned []placedIn
 }
+
+// placedIn is a participant and a room.
+type placedIn struct{ participant, room string }
 
 // moveTo places a participant in room with an optional preset, recording
 // the move it takes if its room changes.
@@ -372,10 +378,22 @@ func (s *Service) Assign(ctx context.Context, appID, parentID string, c Caller, 
 		if len(f.rooms) == 0 {
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "meeting %s has no breakout rooms to assign to; create rooms first", f.parent.ID)
 		}
-		if a.Auto {
-			return f.assignAuto(ctx, a.IncludeHosts)
+		before := map[string]string{}
+		for _, p := range f.people {
+			before[p.ID] = f.placement(p.ID).AssignedID
 		}
-		return f.assignManual(a.Manual)
+		var err error
+		if a.Auto {
+			err = f.assignAuto(ctx, a.IncludeHosts)
+		} else {
+			err = f.assignManual(a.Manual)
+		}
+		for _, p := range f.people {
+			if old := before[p.ID]; old != "" && old != f.placement(p.ID).AssignedID && f.roomIndex(old) >= 0 {
+				ch.unassigned = append(ch.unassigned, placedIn{participant: p.ID, room: old})
+			}
+		}
+		return err
 	})
 }
 

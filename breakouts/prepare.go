@@ -12,7 +12,7 @@ import (
 )
 
 // Prepare gives a participant a prepared connection to the breakout room it
-// is assigned to (docs/protocol.md §4.6): a LiveKit ticket for a second
+// is assigned to (docs/protocol.md §5): a LiveKit ticket for a second
 // connection to that room that is hidden (not listed to the room, no session
 // participant), publishes nothing, subscribes to nothing and sends no data,
 // and carries protocol.PreparedAttribute. When the participant is moved

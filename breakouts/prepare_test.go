@@ -1,6 +1,7 @@
 package breakouts_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/livekit/protocol/auth"
@@ -77,4 +78,38 @@ func TestPrepare(t *testing.T) {
 	if _, err := s.Prepare(ctx, appID, w.meeting, ada); code(err) != psrpc.FailedPrecondition {
 		t.Errorf("once running: %v, want FailedPrecondition", err)
 	}
+}
+
+// A participant assigned away from a room loses its prepared connection there; the others keep
+// theirs.
+func TestAssignDropsPrepared(t *testing.T) {
+	w := newWorld(t, 3)
+	ctx := t.Context()
+	mover := breakoutstest.NewMover()
+	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, s)
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{ids[0]: w.people[:2], ids[1]: w.people[2:]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mover.Dropped(); len(d) != 0 {
+		t.Fatalf("a first assignment dropped %v", d)
+	}
+	// people[0] to the other room, people[1] back to the parent; people[2] stays.
+	if _, err := s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{ids[1]: {w.people[0], w.people[2]}, w.meeting: {w.people[1]}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ids[0] + "/" + w.people[0], ids[0] + "/" + w.people[1]}
+	wait(t, "the prepared connections to be dropped", func() bool {
+		d := mover.Dropped()
+		slices.Sort(d)
+		slices.Sort(want)
+		return slices.Equal(d, want)
+	})
 }

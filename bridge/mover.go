@@ -210,7 +210,7 @@ func WithRevealed(f func(ctx context.Context, room string, p *livekit.Participan
 
 // Prepared reports whether p is a prepared connection that has not been
 // revealed yet: hidden, with protocol.PreparedAttribute
-// (docs/protocol.md §4.6). It is not an arrival, and not a participant of
+// (docs/protocol.md §5). It is not an arrival, and not a participant of
 // the room.
 func Prepared(p *livekit.ParticipantInfo) bool {
 	_, ok := p.GetAttributes()[protocol.PreparedAttribute]
@@ -390,7 +390,7 @@ func (m *Mover) Observe(ev *livekit.WebhookEvent) {
 // for ErrMoverStopped.
 //
 // A participant with a prepared connection in o.ToRoom (Prepared: hidden,
-// connected before the move, docs/protocol.md §4.6) is not sent there: the
+// connected before the move, docs/protocol.md §5) is not sent there: the
 // Mover reveals that connection (UpdateParticipant), which makes it
 // present at once, and then sends the instruction, marked prepared, once.
 // A prepared connection that is still connecting is replaced by the
@@ -593,6 +593,25 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
 	res.Outcome = MoveArrived
 	return true, nil
+}
+
+// DropPrepared disconnects identity's prepared connection in room (Prepared),
+// if it has one there; any other connection of the identity stays. It is
+// for a participant no longer assigned to room: its client should close the
+// connection itself, and this makes sure it does not keep receiving the
+// room's data packets.
+func (m *Mover) DropPrepared(ctx context.Context, room, identity string) error {
+	p, err := m.participant(ctx, room, identity)
+	if err != nil || p == nil || !Prepared(p) {
+		return err
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	_, err = m.rooms.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+	if err != nil && !isNotFound(err) {
+		return fromLiveKit("drop the prepared connection of "+identity+" in "+room, err)
+	}
+	return nil
 }
 
 // validate checks o and returns its destination grant (nil: carry over).

@@ -833,3 +833,26 @@ func TestRevealedEvent(t *testing.T) {
 		t.Error("RevealedEvent changed its argument")
 	}
 }
+
+// TestDropPrepared: a prepared connection goes; any other connection of the identity, or none,
+// is left alone.
+func TestDropPrepared(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	ctx := context.Background()
+	if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	lk.Join("bo-2", participant("p"), bridgetest.Behavior{})
+	for _, room := range []string{"bo-1", "bo-2", "bo-3"} {
+		if err := m.DropPrepared(ctx, room, "p"); err != nil {
+			t.Errorf("DropPrepared in %s: %v", room, err)
+		}
+	}
+	if lk.Participant("bo-1", "p") != nil {
+		t.Error("the prepared connection is still in bo-1")
+	}
+	if lk.Participant("bo-2", "p") == nil {
+		t.Error("the visible connection in bo-2 was removed")
+	}
+}

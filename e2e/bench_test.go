@@ -169,7 +169,7 @@ func TestBenchmarkStart(t *testing.T) {
 }
 
 // The start's modes: rtkclient's default (make-before-break moves, with connections prepared
-// ahead of the start, docs/protocol.md §4.6), make-before-break moves that join at the start, and
+// ahead of the start, docs/protocol.md §5), make-before-break moves that join at the start, and
 // the naive break-before-make rejoin (rtkclient.WithBreakBeforeMake) as the baseline.
 const (
 	modePrepared = "prepared"

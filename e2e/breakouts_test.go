@@ -109,7 +109,7 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		t.Logf("%s (%s) assigned to %s", m.name, m.id, short(assigned[m.id]))
 	}
 
-	// Prepared connections (docs/protocol.md §4.6): before the start, every online participant
+	// Prepared connections (docs/protocol.md §5): before the start, every online participant
 	// with a room holds a hidden connection to it, which nobody sees and which is no session.
 	eventually(t, 20*time.Second, func() string {
 		for _, m := range online {
@@ -746,7 +746,7 @@ func (s *Sidecar) identities(room string) ([]string, error) {
 	}
 	var out []string
 	for _, p := range res.Participants {
-		// A prepared connection (docs/protocol.md §4.6) is nobody in the room yet.
+		// A prepared connection (docs/protocol.md §5) is nobody in the room yet.
 		if !strings.HasPrefix(p.Identity, observerPrefix) && !bridge.Prepared(p) {
 			out = append(out, p.Identity)
 		}

@@ -144,7 +144,7 @@ type ListenTicket struct {
 
 // PrepareTicket is the answer of POST /client/v1/connected-meetings/prepare:
 // a hidden LiveKit connection to the breakout room the participant is
-// assigned to (docs/protocol.md §4.6). It publishes and subscribes to
+// assigned to (docs/protocol.md §5). It publishes and subscribes to
 // nothing until the server reveals it at the move there.
 type PrepareTicket struct {
 	URL       string `json:"url"`   // LiveKit server URL

@@ -20,7 +20,7 @@ type MoveInstruction struct {
 	// destination; left out when empty.
 	Permissions json.RawMessage `json:"permissions,omitempty"`
 	// Prepared is true when the server has revealed the participant's
-	// prepared connection to the destination (docs/protocol.md §4.6): a
+	// prepared connection to the destination (docs/protocol.md §5): a
 	// client that holds that connection publishes there and switches to it
 	// instead of joining with the token. The token still serves a client
 	// that lost it. Left out when false.
@@ -30,7 +30,7 @@ type MoveInstruction struct {
 // PreparedAttribute is the LiveKit participant attribute that marks a
 // prepared connection: a participant's hidden connection to the breakout
 // room it is assigned to, opened before the start so that the start only
-// reveals it (docs/protocol.md §4.6). The server removes the attribute when
+// reveals it (docs/protocol.md §5). The server removes the attribute when
 // it reveals the connection.
 const PreparedAttribute = "rtk.prepared"
 

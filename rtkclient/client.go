@@ -94,7 +94,7 @@ func WithMaxOverlap(d time.Duration) Option { return func(c *Client) { c.maxOver
 func WithConnectTimeout(d time.Duration) Option { return func(c *Client) { c.connectTimeout = d } }
 
 // WithoutPreparedConnections: the client does not connect to the breakout
-// room it is assigned to ahead of the start (docs/protocol.md §4.6); every
+// room it is assigned to ahead of the start (docs/protocol.md §5); every
 // move joins the destination when its instruction comes.
 func WithoutPreparedConnections() Option { return func(c *Client) { c.noPrepare = true } }
 

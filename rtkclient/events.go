@@ -60,7 +60,7 @@ type MoveReport struct {
 	From, To  string // LiveKit rooms
 	Received  time.Time
 	Joined    time.Time // connected to the destination (switched to the prepared connection, if Prepared)
-	Prepared  bool      // the move revealed the prepared connection (docs/protocol.md §4.6): no join
+	Prepared  bool      // the move revealed the prepared connection (docs/protocol.md §5): no join
 	Published time.Time // own tracks published there (and the application switched)
 	Left      time.Time // source disconnected
 	Err       error

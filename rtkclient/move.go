@@ -84,7 +84,7 @@ func (c *Client) moveLoop() {
 
 // move follows one instruction. Make-before-break (docs/protocol.md §4):
 // join the destination (or switch to the prepared connection there, which
-// the server revealed, §4.6), publish the same tracks there (muted ones muted),
+// the server revealed, §5), publish the same tracks there (muted ones muted),
 // switch (the tracks stop feeding the source: the participant is heard in
 // the destination only), then leave the source once the destination is
 // audible (every unmuted audio track there delivers RTP) or after the

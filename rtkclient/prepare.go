@@ -9,7 +9,7 @@ import (
 	"rtk-sidecar/protocol"
 )
 
-// Prepared connections (docs/protocol.md §4.6). While the family is idle and
+// Prepared connections (docs/protocol.md §5). While the family is idle and
 // the client is assigned to a breakout room it is not in, it holds a hidden
 // connection to that room, asked for with POST
 // /client/v1/connected-meetings/prepare. The start then only reveals that

@@ -502,7 +502,7 @@ func (s *Server) clientListen(c *gin.Context) error {
 
 // clientPrepare handles POST /client/v1/connected-meetings/prepare: a
 // hidden connection to the breakout room the caller is assigned to, made
-// ahead of the start (docs/protocol.md §4.6).
+// ahead of the start (docs/protocol.md §5).
 func (s *Server) clientPrepare(c *gin.Context) error {
 	who, app, parent, err := s.participantFamily(c)
 	if err != nil {

@@ -20,6 +20,7 @@ type Mover struct {
 	failing map[string]bool
 	begun   int
 	moves   []breakouts.Move
+	dropped []string
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
 }
@@ -64,6 +65,23 @@ func (m *Mover) Moves() []breakouts.Move {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]breakouts.Move(nil), m.moves...)
+}
+
+// DropPrepared records that the participant's prepared connection to room
+// was to be dropped.
+func (m *Mover) DropPrepared(_ context.Context, room, participantID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dropped = append(m.dropped, room+"/"+participantID)
+	return nil
+}
+
+// Dropped returns the prepared connections dropped so far, as
+// "room/participant", in order.
+func (m *Mover) Dropped() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.dropped...)
 }
 
 // Move moves a connected participant that is in m.From; a participant that
