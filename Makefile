@@ -47,13 +47,14 @@ e2e: sfu
 		$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/
 
 # The benchmarks of connected meetings (docs/benchmarks.md): single moves
-# and the start of 100 participants into 10 rooms, each made-before-break
-# against a naive rejoin in the same run, against the real SFU (about 7
-# minutes on 2 cores: the start joins 100 clients twice). They are tests gated by
-# RTK_E2E_BENCH, so `make test` skips them; results are the lines with BENCH.
-# RTK_BENCH_MOVES, RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
-# RTK_BENCH_START_MODES=mbb (or naive) runs one start only. TestBenchmarkPublishBurst,
-# an experiment (docs/benchmarks.md), runs with them.
+# and the start of 100 participants into 10 rooms, made-before-break (with
+# and without prepared connections) against a naive rejoin in the same run,
+# against the real SFU (about 6 minutes on 2 cores: the start joins 100
+# clients three times). They are tests gated by RTK_E2E_BENCH, so `make test`
+# skips them; results are the lines with BENCH. RTK_BENCH_MOVES,
+# RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
+# RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
+# TestBenchmarkPublishBurst, an experiment (docs/benchmarks.md), runs with them.
 bench: sfu
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/

@@ -12,7 +12,9 @@
 // the package tells every room of the family (stateUpdate and move events
 // over LiveKit data) and hands the media moves to a Mover; a participant
 // who is offline lands in its room when it next joins, because the join
-// endpoint reads the placement.
+// endpoint reads the placement. Before a start, assigned participants may
+// hold hidden prepared connections to their rooms (Prepare), which the
+// Mover reveals at the move.
 //
 // The package speaks to LiveKit only through the Rooms and Mover
 // interfaces and knows nothing of HTTP.

@@ -202,8 +202,9 @@ func WithStreams(s Streams) MoverOption { return func(c *moverConfig) { c.stream
 // (Move), with the participant as LiveKit now lists it in room. LiveKit
 // sends no webhook when a hidden participant becomes visible, so f is where
 // the arrival must be recorded as a participant_joined would be (sessions,
-// outgoing webhooks). f runs on the moving goroutine, before the
-// instruction goes out.
+// outgoing webhooks). f runs on the moving goroutine, once the instruction
+// is on the participant's event streams (WithStreams) and before it goes
+// through LiveKit.
 func WithRevealed(f func(ctx context.Context, room string, p *livekit.ParticipantInfo)) MoverOption {
 	return func(c *moverConfig) { c.revealed = f }
 }
@@ -572,9 +573,6 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	case err != nil:
 		return false, fromLiveKit("reveal "+o.Identity+" in "+o.ToRoom, err)
 	}
-	if m.cfg.revealed != nil {
-		m.cfg.revealed(ctx, o.ToRoom, p)
-	}
 	payload, err := m.instruction(o, grant, src, true)
 	if err != nil {
 		return false, err
@@ -583,6 +581,12 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	if m.cfg.streams != nil {
 		res.Streams = m.cfg.streams.Send(o.Identity,
 			eventstream.Message{Event: protocol.MoveMethod, ID: o.MoveID, Data: payload})
+	}
+	// Recorded once the stream has the instruction: recording waits for the
+	// store, and the client must not (it leaves the source only after it
+	// has published in the destination and heard it, well after this).
+	if m.cfg.revealed != nil {
+		m.cfg.revealed(ctx, o.ToRoom, p)
 	}
 	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
 	if res.Via, err = m.deliver(ctx, o, payload, useRPC); err != nil && res.Streams == 0 {

@@ -35,7 +35,7 @@ import (
 //
 // RTK_BENCH_MOVES (default 24) sets the single moves per mode; RTK_BENCH_START (default 100)
 // and RTK_BENCH_ROOMS (default 10) size the start benchmark, and RTK_BENCH_START_MODES (default
-// "mbb,naive") picks its client modes; RTK_BENCH_NO_STREAM=1 runs the start
+// "prepared,mbb,naive") picks its client modes; RTK_BENCH_NO_STREAM=1 runs the start
 // without the clients' event streams, and RTK_BENCH_SFU_TRACE=1 adds the SFU's own timeline of
 // each mover's join (sfutrace_test.go). Results are logged as lines that start with "BENCH".
 const envBench = "RTK_E2E_BENCH"
@@ -148,9 +148,11 @@ func TestBenchmarkSingleMove(t *testing.T) {
 // 100 x 99 subscriptions but no media, which 2 cores could not carry. Every client subscribes to
 // everyone in its room (rtkclient always auto-subscribes).
 //
-// It runs twice on the same sidecar and SFU, one run after the other, each with a new family and
-// new clients (startModes): with make-before-break clients (rtkclient's default), then with naive
-// break-before-make ones, the baseline the single moves are compared with too.
+// It runs once per mode on the same sidecar and SFU, one run after the other, each with a new
+// family and new clients (startModes): with rtkclient's default clients, which prepare their
+// connections once assigned (docs/protocol.md §5; the start waits until all have), then with
+// make-before-break clients without them, then with naive break-before-make ones, the baseline the
+// single moves are compared with too.
 func TestBenchmarkStart(t *testing.T) {
 	requireBench(t)
 	n, nRooms := envInt("RTK_BENCH_START", 100), envInt("RTK_BENCH_ROOMS", 10)
