@@ -14,6 +14,16 @@ import (
 // (ListenIn): it never clashes with the participant's own connection.
 const ListenerPrefix = "listen-"
 
+// hiddenGrant joins room hidden, publishing nothing, neither media nor
+// data; subscribe says whether it hears the room.
+func hiddenGrant(room string, subscribe bool) *auth.VideoGrant {
+	g := &auth.VideoGrant{RoomJoin: true, Room: room, Hidden: true}
+	g.SetCanSubscribe(subscribe)
+	g.SetCanPublish(false)
+	g.SetCanPublishData(false)
+	return g
+}
+
 // ListenIn lets a participant who may alter the family (a host) hear a room
 // of the family without leaving its own: it returns a LiveKit ticket for a
 // second connection to the room of meetingID that is hidden (not listed to
@@ -43,10 +53,7 @@ func (s *Service) ListenIn(ctx context.Context, appID, parentID string, c Caller
 	if err != nil {
 		return bridge.Ticket{}, err
 	}
-	grant := &auth.VideoGrant{RoomJoin: true, Room: meetingID, Hidden: true}
-	grant.SetCanSubscribe(true)
-	grant.SetCanPublish(false)
-	grant.SetCanPublishData(false)
+	grant := hiddenGrant(meetingID, true)
 	meta := bridge.RoomMetadata{AppID: appID, MeetingID: meetingID}
 	if meetingID != parentID {
 		meta.ParentMeetingID = parentID

@@ -3,7 +3,6 @@ package breakouts
 import (
 	"context"
 
-	"github.com/livekit/protocol/auth"
 	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/bridge"
@@ -49,12 +48,8 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 	if err != nil {
 		return bridge.Ticket{}, err
 	}
-	grant := &auth.VideoGrant{RoomJoin: true, Room: room, Hidden: true}
-	grant.SetCanSubscribe(false)
-	grant.SetCanPublish(false)
-	grant.SetCanPublishData(false)
 	return s.rooms.Admit(ctx, bridge.Admission{Room: room,
 		RoomMeta: bridge.RoomMetadata{AppID: appID, MeetingID: room, ParentMeetingID: parentID},
-		Identity: who.ID, Name: who.Name, Grant: grant,
+		Identity: who.ID, Name: who.Name, Grant: hiddenGrant(room, false),
 		Attributes: map[string]string{protocol.PreparedAttribute: "1"}})
 }

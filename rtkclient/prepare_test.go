@@ -3,6 +3,7 @@ package rtkclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -40,6 +41,17 @@ func assignees(room, id string) []string {
 	return []string{"bob"}
 }
 
+// waitPrepared waits until c holds a prepared connection to room.
+func waitPrepared(t *testing.T, c *Client, room string) {
+	t.Helper()
+	eventually(t, 2*time.Second, func() string {
+		if got := c.Prepared(); got != room {
+			return fmt.Sprintf("prepared connection to %q, want %q", got, room)
+		}
+		return ""
+	})
+}
+
 // prepared marks a move instruction as revealing the prepared connection.
 func prepared(instruction string) string {
 	var m map[string]any
@@ -59,12 +71,7 @@ func TestPreparedConnection(t *testing.T) {
 	c, s := preparedClient(t, f, ev)
 	main := f.conn("main")
 	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
-	eventually(t, 2*time.Second, func() string {
-		if c.Prepared() != "bo-1" {
-			return "no prepared connection to bo-1"
-		}
-		return ""
-	})
+	waitPrepared(t, c, "bo-1")
 	if r, ok := s.find("POST", "/client/v1/connected-meetings/prepare"); !ok || r.auth != "Bearer ptok" {
 		t.Errorf("prepare request %+v (%v)", r, ok)
 	}
@@ -108,12 +115,7 @@ func TestPreparedConnectionNotRevealed(t *testing.T) {
 	c, _ := preparedClient(t, f, ev)
 	main := f.conn("main")
 	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
-	eventually(t, 2*time.Second, func() string {
-		if c.Prepared() != "bo-1" {
-			return "no prepared connection to bo-1"
-		}
-		return ""
-	})
+	waitPrepared(t, c, "bo-1")
 	main.h.rpc(moveTo("m1", "bo-1"))
 	rep := ev.waitFor(t, "move done m1").(MoveReport)
 	if rep.Err != nil || rep.Prepared {
@@ -137,12 +139,7 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 	c, _ := preparedClient(t, f, ev)
 	main := f.conn("main")
 	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
-	eventually(t, 2*time.Second, func() string {
-		if c.Prepared() != "bo-1" {
-			return "no prepared connection to bo-1"
-		}
-		return ""
-	})
+	waitPrepared(t, c, "bo-1")
 	// The fake sidecar answers with bo-1 whatever is asked: a ticket for another room than the
 	// assignment is not used.
 	main.h.data(EventsTopic, event("stateUpdate", assigned(2, "bo-2")))
@@ -153,12 +150,7 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 		return ""
 	})
 	main.h.data(EventsTopic, event("stateUpdate", assigned(3, "bo-1")))
-	eventually(t, 2*time.Second, func() string {
-		if c.Prepared() != "bo-1" {
-			return "no prepared connection to bo-1 again"
-		}
-		return ""
-	})
+	waitPrepared(t, c, "bo-1")
 	// Running: kept, for the move that reveals it.
 	running := assigned(4, "bo-1")
 	running.Status = "running"
@@ -184,12 +176,7 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 	}
 
 	main.h.data(EventsTopic, event("stateUpdate", assigned(6, "bo-1")))
-	eventually(t, 2*time.Second, func() string {
-		if c.Prepared() != "bo-1" {
-			return "no prepared connection to bo-1"
-		}
-		return ""
-	})
+	waitPrepared(t, c, "bo-1")
 	c.Close()
 	if f.conn("bo-1") != nil {
 		t.Error("Close left the prepared connection open")

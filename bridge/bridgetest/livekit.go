@@ -148,9 +148,17 @@ func (l *LiveKit) SetMoveImplemented(ok bool) {
 // Join puts a participant in room, as a client behaving as b. p needs an
 // Identity; its Sid, State and join time are set. It returns a copy.
 func (l *LiveKit) Join(room string, p *livekit.ParticipantInfo, b Behavior) *livekit.ParticipantInfo {
-	p = proto.Clone(p).(*livekit.ParticipantInfo)
+	return l.join(room, proto.Clone(p).(*livekit.ParticipantInfo), b, true)
+}
+
+// join adds p to room as a client behaving as b (replacing the behavior of
+// its identity, unless replace is false and it has one), emits the join and
+// returns a copy of p.
+func (l *LiveKit) join(room string, p *livekit.ParticipantInfo, b Behavior, replace bool) *livekit.ParticipantInfo {
 	l.mu.Lock()
-	l.behaviors[p.Identity] = &clientState{Behavior: b}
+	if replace || l.behaviors[p.Identity] == nil {
+		l.behaviors[p.Identity] = &clientState{Behavior: b}
+	}
 	ev := l.addLocked(room, p)
 	out := proto.Clone(p).(*livekit.ParticipantInfo)
 	fn := l.onEvent
@@ -198,16 +206,8 @@ func (l *LiveKit) JoinWithToken(token string, b Behavior) (*livekit.ParticipantI
 	if err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	if l.behaviors[p.Identity] == nil {
-		l.behaviors[p.Identity] = &clientState{Behavior: b}
-	}
-	ev := l.addLocked(room, p)
-	out := proto.Clone(p).(*livekit.ParticipantInfo)
-	fn := l.onEvent
-	l.mu.Unlock()
-	lkEmit(fn, ev)
-	return out, nil
+	// A second connection of an identity keeps the behavior of its first.
+	return l.join(room, p, b, false), nil
 }
 
 // SetState sets the state of identity's connection in room (Join makes it
