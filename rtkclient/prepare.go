@@ -68,28 +68,22 @@ func (c *Client) considerPrepare() {
 		return
 	}
 	want, keep := c.prepareTarget()
-	var stale *roomConn
 	if !keep && c.prep != nil && c.prepRoom != want {
-		stale, c.prep, c.prepRoom = c.prep, nil, ""
+		// Closed off the caller's goroutine, which may be a LiveKit callback.
+		stale := c.prep
+		c.prep, c.prepRoom = nil, ""
+		c.wg.Go(func() { c.closeConn(stale) })
 	}
-	start := want != "" && c.prep == nil
-	if start {
+	if want != "" && c.prep == nil {
 		c.prepRoom = want
 		c.prepBusy = make(chan struct{})
-		c.wg.Add(1)
+		c.wg.Go(func() { c.prepare(want) })
 	}
 	c.mu.Unlock()
-	if stale != nil {
-		c.closeConn(stale)
-	}
-	if start {
-		go c.prepare(want)
-	}
 }
 
 // prepare asks for a prepared connection to room and connects it.
 func (c *Client) prepare(room string) {
-	defer c.wg.Done()
 	rc := c.dialPrepared(room)
 	c.mu.Lock()
 	busy := c.prepBusy
@@ -141,9 +135,7 @@ func (c *Client) reprepare() {
 	if c.closed || c.noPrepare {
 		return
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.wg.Go(func() {
 		t := time.NewTimer(reprepareAfter)
 		defer t.Stop()
 		select {
@@ -151,7 +143,7 @@ func (c *Client) reprepare() {
 			c.considerPrepare()
 		case <-c.ctx.Done():
 		}
-	}()
+	})
 }
 
 // takePrepared returns the prepared connection for the move of in, revealed
