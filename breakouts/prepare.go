@@ -3,9 +3,11 @@ package breakouts
 import (
 	"context"
 
+	"github.com/livekit/protocol/auth"
 	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/bridge"
+	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
 	"rtk-sidecar/store"
 )
@@ -13,11 +15,15 @@ import (
 // Prepare gives a participant a prepared connection to the breakout room it
 // is assigned to (docs/protocol.md §5): a LiveKit ticket for a second
 // connection to that room that is hidden (not listed to the room, no session
-// participant), publishes nothing, subscribes to nothing and sends no data,
-// and carries protocol.PreparedAttribute. When the participant is moved
-// there (the start), the Mover reveals that connection with the
-// participant's rights instead of making the client join: the client's
-// handshakes with the SFU are done before the start.
+// participant), subscribes to nothing, sends no data, and carries
+// protocol.PreparedAttribute. It may publish what the participant's preset
+// lets it publish in the room, so that LiveKit sets up the connection's
+// publisher transport at its join rather than at the start; a client must
+// not publish on it before it is revealed (its tracks would be heard in the
+// room without it being listed). When the participant is moved there (the
+// start), the Mover reveals that connection with the participant's rights
+// instead of making the client join: the client's handshakes with the SFU
+// are done before the start.
 //
 // The family must not be running or closing (FailedPrecondition): a prepared
 // connection still receives the room's data packets, and before the start
@@ -31,6 +37,7 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 	}
 	var who store.Participant
 	var room string
+	var rights *auth.VideoGrant
 	err := s.read(ctx, appID, parentID, c, func(f *family) error {
 		if f.rec.Status == store.FamilyRunning || f.rec.Status == store.FamilyClosing {
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "the breakout rooms of meeting %s are running: connections are prepared before the start", f.parent.ID)
@@ -43,13 +50,21 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 		case f.roomOf(who.ID) == room:
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "participant %s is in its breakout room already", who.ID)
 		}
+		doc, err := f.presetDoc(ctx, f.effectivePreset(who))
+		if err != nil {
+			return err
+		}
+		rights = presets.Grants(doc.Permissions, room)
 		return nil
 	})
 	if err != nil {
 		return bridge.Ticket{}, err
 	}
+	grant := hiddenGrant(room, false)
+	grant.SetCanPublish(rights.GetCanPublish())
+	grant.CanPublishSources = rights.CanPublishSources
 	return s.rooms.Admit(ctx, bridge.Admission{Room: room,
 		RoomMeta: bridge.RoomMetadata{AppID: appID, MeetingID: room, ParentMeetingID: parentID},
-		Identity: who.ID, Name: who.Name, Grant: hiddenGrant(room, false),
+		Identity: who.ID, Name: who.Name, Grant: grant,
 		Attributes: map[string]string{protocol.PreparedAttribute: "1"}})
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // A participant assigned to a room that it is not in gets a prepared connection to it, before
-// the start only: a ticket for a hidden connection with no right to publish, subscribe or send
-// data, marked with protocol.PreparedAttribute, under its own identity.
+// the start only: a ticket for a hidden connection that may publish what its preset allows but
+// neither subscribe nor send data, marked with protocol.PreparedAttribute, under its own identity.
 func TestPrepare(t *testing.T) {
 	w := newWorld(t, 2)
 	ctx := t.Context()
@@ -61,8 +61,11 @@ func TestPrepare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// It may publish what the preset allows in the room (so LiveKit sets up its publisher
+	// transport at the join), but hears nothing and sends no data.
 	v := claims.Video
-	if !v.RoomJoin || v.Room != ids[1] || !v.Hidden || v.GetCanSubscribe() || v.GetCanPublish() || v.GetCanPublishData() {
+	if !v.RoomJoin || v.Room != ids[1] || !v.Hidden || v.GetCanSubscribe() || !v.GetCanPublish() || v.GetCanPublishData() ||
+		len(v.CanPublishSources) == 0 {
 		t.Errorf("prepared grant: %+v", v)
 	}
 	if claims.Attributes[protocol.PreparedAttribute] == "" {
