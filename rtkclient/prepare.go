@@ -12,9 +12,10 @@ import (
 // Prepared connections (docs/protocol.md §5). While the family is idle and
 // the client is assigned to a breakout room it is not in, it holds a hidden
 // connection to that room, asked for with POST
-// /client/v1/connected-meetings/prepare. The start then only reveals that
-// connection: the client publishes there and leaves the source, with no
-// join on the start's critical path. A move whose instruction is not marked
+// /client/v1/connected-meetings/prepare, with its tracks published there
+// muted and fed nothing. The start then only reveals that connection: the
+// client unmutes and feeds its tracks there and leaves the source, with no
+// join and no publication on the start's critical path. A move whose instruction is not marked
 // prepared closes a prepared connection to its destination first (the join
 // would replace it anyway), and a client never holds one for a room it is
 // in.
@@ -124,7 +125,56 @@ func (c *Client) dialPrepared(room string) *roomConn {
 		c.log.Debug("prepare a connection", "room", room, "err", err)
 		return nil
 	}
+	c.prepublish(rc)
 	return rc
+}
+
+// prepublish publishes the client's tracks on the prepared connection rc,
+// muted and fed nothing, so that the start only unmutes and feeds them: the
+// room hears nothing of them before (docs/protocol.md §5).
+func (c *Client) prepublish(rc *roomConn) {
+	c.mu.Lock()
+	tracks := append([]*Track(nil), c.tracks...)
+	c.mu.Unlock()
+	for _, t := range tracks {
+		if !rc.claim(t) {
+			continue
+		}
+		s, err := rc.conn.publish(t.opts)
+		if err != nil {
+			rc.unclaim(t)
+			c.log.Debug("prepare a connection: publish", "room", rc.conn.room(), "track", t.opts.Name, "err", err)
+			continue
+		}
+		s.SetMuted(true)
+		rc.mu.Lock()
+		if rc.pending == nil {
+			rc.pending = map[*Track]sink{}
+		}
+		rc.pending[t] = s
+		rc.mu.Unlock()
+	}
+}
+
+// adoptPending feeds the publications made on rc while it was hidden, muted
+// as their tracks are; those of tracks unpublished meanwhile go.
+func (c *Client) adoptPending(rc *roomConn) {
+	rc.mu.Lock()
+	pending := rc.pending
+	rc.pending = nil
+	rc.mu.Unlock()
+	for t, s := range pending {
+		c.mu.Lock()
+		kept := slices.Contains(c.tracks, t)
+		if kept {
+			t.adopt(rc, s)
+		}
+		c.mu.Unlock()
+		if !kept {
+			rc.unclaim(t)
+			_ = s.Unpublish()
+		}
+	}
 }
 
 // reprepare looks again, after reprepareAfter, once the prepared
@@ -179,5 +229,6 @@ func (c *Client) takePrepared(in protocol.MoveInstruction) *roomConn {
 	rc.mu.Unlock()
 	c.conns[rc] = struct{}{}
 	c.mu.Unlock()
+	c.adoptPending(rc)
 	return rc
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
 )
 
 // preparedClient is a client connected to "main" as "me", whose sidecar
@@ -75,9 +77,17 @@ func TestPreparedConnection(t *testing.T) {
 	if r, ok := s.find("POST", "/client/v1/connected-meetings/prepare"); !ok || r.auth != "Bearer ptok" {
 		t.Errorf("prepare request %+v (%v)", r, ok)
 	}
+	// The microphone is published there ahead of time, muted and fed nothing.
 	bo := f.conn("bo-1")
-	if len(bo.sinks) != 0 || !slices.Equal(c.Rooms(), []string{"main"}) || c.Room() != "main" {
-		t.Errorf("published %d tracks in the prepared room; rooms %v, room %q", len(bo.sinks), c.Rooms(), c.Room())
+	if muted, n := bo.sink("microphone").state(); !muted || n != 0 || len(bo.sinks) != 1 {
+		t.Errorf("prepared room: %d publications, microphone muted %v with %d samples; want it alone, muted, unfed", len(bo.sinks), muted, n)
+	}
+	if !slices.Equal(c.Rooms(), []string{"main"}) || c.Room() != "main" {
+		t.Errorf("rooms %v, room %q", c.Rooms(), c.Room())
+	}
+	_ = c.tracksForTest()[0].WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	if _, n := bo.sink("microphone").state(); n != 0 {
+		t.Error("the prepared room's microphone is fed before the reveal")
 	}
 	// Hidden: no instructions, events or chat through it.
 	if a := bo.h.rpc(moveTo("x", "bo-2")); a != `{"v":1,"accepted":false}` {
@@ -99,8 +109,13 @@ func TestPreparedConnection(t *testing.T) {
 	if n := f.connects("bo-1"); n != 1 {
 		t.Errorf("%d connects to bo-1, want the prepared one only", n)
 	}
-	if bo.sink("microphone") == nil || c.Room() != "bo-1" || c.Prepared() != "" || !slices.Equal(c.Rooms(), []string{"bo-1"}) {
-		t.Errorf("after the move: mic in bo-1 %v, room %q, prepared %q, rooms %v", bo.sink("microphone") != nil, c.Room(), c.Prepared(), c.Rooms())
+	if len(bo.sinks) != 1 || c.Room() != "bo-1" || c.Prepared() != "" || !slices.Equal(c.Rooms(), []string{"bo-1"}) {
+		t.Errorf("after the move: %d publications in bo-1, room %q, prepared %q, rooms %v", len(bo.sinks), c.Room(), c.Prepared(), c.Rooms())
+	}
+	// The publication made ahead of time is the one fed now, unmuted (the microphone is not muted).
+	_ = c.tracksForTest()[0].WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	if muted, n := bo.sink("microphone").state(); muted || n != 1 {
+		t.Errorf("after the move the microphone in bo-1 is muted %v with %d samples, want unmuted with 1", muted, n)
 	}
 	// Now that it is revealed, it takes events.
 	bo.h.data(EventsTopic, event("stateUpdate", State{Version: 5, Status: "running"}))
@@ -180,5 +195,54 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 	c.Close()
 	if f.conn("bo-1") != nil {
 		t.Error("Close left the prepared connection open")
+	}
+}
+
+// tracksForTest returns the client's tracks.
+func (c *Client) tracksForTest() []*Track {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Track(nil), c.tracks...)
+}
+
+// TestPreparedConnectionKeepsMute: tracks published ahead of time take the tracks' mute state
+// at the reveal: a muted microphone stays muted and sends nothing, the camera is fed; a track
+// added while prepared is published at the move.
+func TestPreparedConnectionKeepsMute(t *testing.T) {
+	f := newFakeLiveKit()
+	ev := &events{}
+	c, _ := preparedClient(t, f, ev)
+	mic := c.tracksForTest()[0]
+	mic.SetMuted(true)
+	cam, err := c.Publish(Camera(320, 240))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := f.conn("main")
+	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
+	waitPrepared(t, c, "bo-1")
+	screen, err := c.Publish(TrackOptions{Name: "screen", Codec: cam.opts.Codec, Source: cam.opts.Source})
+	if err != nil {
+		t.Fatal(err)
+	}
+	main.h.rpc(prepared(moveTo("m1", "bo-1")))
+	if rep := ev.waitFor(t, "move done m1").(MoveReport); rep.Err != nil || !rep.Prepared {
+		t.Fatalf("report %+v", rep)
+	}
+	bo := f.conn("bo-1")
+	for _, tr := range []*Track{mic, cam, screen} {
+		_ = tr.WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	}
+	if muted, n := bo.sink("microphone").state(); !muted || n != 0 {
+		t.Errorf("microphone in bo-1: muted %v, %d samples; want muted, none", muted, n)
+	}
+	if muted, n := bo.sink("camera").state(); muted || n != 1 {
+		t.Errorf("camera in bo-1: muted %v, %d samples; want unmuted, 1", muted, n)
+	}
+	if s := bo.sink("screen"); s == nil {
+		t.Error("the track added while prepared was not published at the move")
+	}
+	if len(bo.sinks) != 3 {
+		t.Errorf("%d publications in bo-1, want 3", len(bo.sinks))
 	}
 }

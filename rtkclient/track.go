@@ -119,6 +119,15 @@ func (t *Track) attach(rc *roomConn, s sink) {
 	t.sinks = append(append([]sinkOf(nil), t.sinks...), sinkOf{rc, s})
 }
 
+// adopt feeds s, a publication of t in rc made muted ahead of time, from
+// now on, muted as t is.
+func (t *Track) adopt(rc *roomConn, s sink) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s.SetMuted(t.muted)
+	t.sinks = append(append([]sinkOf(nil), t.sinks...), sinkOf{rc, s})
+}
+
 // detach stops feeding rc.
 func (t *Track) detach(rc *roomConn) {
 	t.mu.Lock()
