@@ -17,10 +17,10 @@ import (
 // connection to that room that is hidden (not listed to the room, no session
 // participant), subscribes to nothing, sends no data, and carries
 // protocol.PreparedAttribute. It may publish what the participant's preset
-// lets it publish in the room, so that LiveKit sets up the connection's
-// publisher transport at its join rather than at the start; a client must
-// not publish on it before it is revealed (its tracks would be heard in the
-// room without it being listed). When the participant is moved there (the
+// lets it publish in the room, so that the client can publish its tracks
+// ahead of time, muted and fed nothing, and the start only unmutes them; a
+// client must send no media on it before it is revealed (the room would
+// hear it without it being listed). When the participant is moved there (the
 // start), the Mover reveals that connection with the participant's rights
 // instead of making the client join: the client's handshakes with the SFU
 // are done before the start.
