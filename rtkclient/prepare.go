@@ -15,10 +15,10 @@ import (
 // /client/v1/connected-meetings/prepare, with its tracks published there
 // muted and fed nothing. The start then only reveals that connection: the
 // client unmutes and feeds its tracks there and leaves the source, with no
-// join and no publication on the start's critical path. A move whose instruction is not marked
-// prepared closes a prepared connection to its destination first (the join
-// would replace it anyway), and a client never holds one for a room it is
-// in.
+// join and no publication on the start's critical path. A move whose
+// instruction is not marked prepared closes a prepared connection to its
+// destination first (the join would replace it anyway), and a client never
+// holds one for a room it is in.
 
 // reprepareAfter is how long after losing its prepared connection (the
 // server closed the room, say) the client asks for a new one.
