@@ -487,19 +487,25 @@ func (c *Client) publishTrack(rc *roomConn, t *Track) error {
 		rc.unclaim(t)
 		return fmt.Errorf("rtkclient: publish %s in %s: %w", t.opts.Name, rc.conn.room(), err)
 	}
-	// Attached under c.mu, so that an Unpublish either sees this
-	// publication or has removed t before it is attached.
+	c.feed(rc, t, s, t.attach)
+	return nil
+}
+
+// feed starts feeding publication s of t in rc with attach (Track.attach
+// or Track.adopt), unless t was unpublished meanwhile: s goes then. It
+// attaches under c.mu, so that an Unpublish either sees the publication or
+// has removed t before it is attached.
+func (c *Client) feed(rc *roomConn, t *Track, s sink, attach func(*roomConn, sink)) {
 	c.mu.Lock()
 	kept := slices.Contains(c.tracks, t)
 	if kept {
-		t.attach(rc, s)
+		attach(rc, s)
 	}
 	c.mu.Unlock()
 	if !kept {
 		rc.unclaim(t)
 		_ = s.Unpublish()
 	}
-	return nil
 }
 
 // closeConn stops feeding rc and leaves its room.

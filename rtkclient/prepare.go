@@ -164,16 +164,7 @@ func (c *Client) adoptPending(rc *roomConn) {
 	rc.pending = nil
 	rc.mu.Unlock()
 	for t, s := range pending {
-		c.mu.Lock()
-		kept := slices.Contains(c.tracks, t)
-		if kept {
-			t.adopt(rc, s)
-		}
-		c.mu.Unlock()
-		if !kept {
-			rc.unclaim(t)
-			_ = s.Unpublish()
-		}
+		c.feed(rc, t, s, t.adopt)
 	}
 }
 

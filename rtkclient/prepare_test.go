@@ -43,6 +43,19 @@ func assignees(room, id string) []string {
 	return []string{"bob"}
 }
 
+// preparedInBo1 is a preparedClient that the state has assigned to bo-1, holding its prepared
+// connection there; main is its connection to the parent.
+func preparedInBo1(t *testing.T) (*fakeLiveKit, *events, *Client, *fakeConn) {
+	t.Helper()
+	f := newFakeLiveKit()
+	ev := &events{}
+	c, _ := preparedClient(t, f, ev)
+	main := f.conn("main")
+	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
+	waitPrepared(t, c, "bo-1")
+	return f, ev, c, main
+}
+
 // waitPrepared waits until c holds a prepared connection to room.
 func waitPrepared(t *testing.T, c *Client, room string) {
 	t.Helper()
@@ -125,12 +138,7 @@ func TestPreparedConnection(t *testing.T) {
 // TestPreparedConnectionNotRevealed: a move to the prepared room whose instruction does not
 // reveal it closes the prepared connection first, then joins with the instruction's token.
 func TestPreparedConnectionNotRevealed(t *testing.T) {
-	f := newFakeLiveKit()
-	ev := &events{}
-	c, _ := preparedClient(t, f, ev)
-	main := f.conn("main")
-	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
-	waitPrepared(t, c, "bo-1")
+	f, ev, c, main := preparedInBo1(t)
 	main.h.rpc(moveTo("m1", "bo-1"))
 	rep := ev.waitFor(t, "move done m1").(MoveReport)
 	if rep.Err != nil || rep.Prepared {
@@ -149,12 +157,7 @@ func TestPreparedConnectionNotRevealed(t *testing.T) {
 // TestPreparedConnectionFollowsAssignment: a new assignment replaces the prepared connection,
 // no assignment closes it, and so does a client that is opted out, or closed.
 func TestPreparedConnectionFollowsAssignment(t *testing.T) {
-	f := newFakeLiveKit()
-	ev := &events{}
-	c, _ := preparedClient(t, f, ev)
-	main := f.conn("main")
-	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
-	waitPrepared(t, c, "bo-1")
+	f, ev, c, main := preparedInBo1(t)
 	// The fake sidecar answers with bo-1 whatever is asked: a ticket for another room than the
 	// assignment is not used.
 	main.h.data(EventsTopic, event("stateUpdate", assigned(2, "bo-2")))
