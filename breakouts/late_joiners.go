@@ -46,7 +46,7 @@ func (s *Service) PlaceLateJoiner(ctx context.Context, p store.Participant) (str
 		if err != nil {
 			return err
 		}
-		if perms := doc.Permissions; perms.HiddenParticipant || perms.IsRecording() || perms.ConnectedMeetings.CanAlterConnectedMeetings {
+		if !assignable(doc.Permissions, false) {
 			return errNothing
 		}
 		size := map[string]int{}

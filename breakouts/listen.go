@@ -53,11 +53,6 @@ func (s *Service) ListenIn(ctx context.Context, appID, parentID string, c Caller
 	if err != nil {
 		return bridge.Ticket{}, err
 	}
-	grant := hiddenGrant(meetingID, true)
-	meta := bridge.RoomMetadata{AppID: appID, MeetingID: meetingID}
-	if meetingID != parentID {
-		meta.ParentMeetingID = parentID
-	}
-	return s.rooms.Admit(ctx, bridge.Admission{Room: meetingID, RoomMeta: meta, Identity: ListenerPrefix + who.ID,
-		Name: who.Name, Grant: grant})
+	return s.rooms.Admit(ctx, bridge.Admission{Room: meetingID, RoomMeta: roomMetadata(appID, parentID, meetingID),
+		Identity: ListenerPrefix + who.ID, Name: who.Name, Grant: hiddenGrant(meetingID, true)})
 }

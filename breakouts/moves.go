@@ -203,10 +203,7 @@ func (s *Service) committed(ch *change, st State) {
 	for _, m := range ch.moves {
 		ensure, ok := ensured[m.To]
 		if !ok {
-			meta := bridge.RoomMetadata{AppID: f.parent.AppID, MeetingID: m.To}
-			if m.To != f.parent.ID {
-				meta.ParentMeetingID = f.parent.ID
-			}
+			meta := roomMetadata(f.parent.AppID, f.parent.ID, m.To)
 			var once sync.Once
 			var err error
 			room := m.To
@@ -246,6 +243,16 @@ func (s *Service) committed(ch *change, st State) {
 			s.retire(ctx, f.parent.AppID, f.parent.ID, retired)
 		})
 	}
+}
+
+// roomMetadata is the LiveKit metadata of room, a meeting of the family of
+// parentID: a breakout room names its parent.
+func roomMetadata(appID, parentID, room string) bridge.RoomMetadata {
+	meta := bridge.RoomMetadata{AppID: appID, MeetingID: room}
+	if room != parentID {
+		meta.ParentMeetingID = parentID
+	}
+	return meta
 }
 
 // retire closes LiveKit rooms that nobody is placed in any more.

@@ -406,14 +406,9 @@ func (f *family) assignAuto(ctx context.Context, includeHosts bool) error {
 		if err != nil {
 			return err
 		}
-		perms := doc.Permissions
-		if perms.HiddenParticipant || perms.IsRecording() {
-			continue
+		if assignable(doc.Permissions, includeHosts) {
+			eligible = append(eligible, p)
 		}
-		if perms.ConnectedMeetings.CanAlterConnectedMeetings && !includeHosts {
-			continue
-		}
-		eligible = append(eligible, p)
 	}
 	rand.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
 	for i, p := range eligible {
@@ -422,6 +417,15 @@ func (f *family) assignAuto(ctx context.Context, includeHosts bool) error {
 		f.set(pl)
 	}
 	return nil
+}
+
+// assignable reports whether a participant with these permissions is
+// assigned automatically (shuffled, or placed as a late joiner): not a
+// hidden or recording preset, and a host (can_alter_connected_meetings)
+// only when hosts are included.
+func assignable(perms presets.Permissions, includeHosts bool) bool {
+	return !perms.HiddenParticipant && !perms.IsRecording() &&
+		(includeHosts || !perms.ConnectedMeetings.CanAlterConnectedMeetings)
 }
 
 func (f *family) assignManual(rooms map[string][]string) error {

@@ -50,11 +50,11 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 		case f.roomOf(who.ID) == room:
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "participant %s is in its breakout room already", who.ID)
 		}
-		doc, err := f.presetDoc(ctx, f.effectivePreset(who))
+		perms, err := f.permissions(ctx, who)
 		if err != nil {
 			return err
 		}
-		rights = presets.Grants(doc.Permissions, room)
+		rights = presets.Grants(perms, room)
 		return nil
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 	grant.SetCanPublish(rights.GetCanPublish())
 	grant.CanPublishSources = rights.CanPublishSources
 	return s.rooms.Admit(ctx, bridge.Admission{Room: room,
-		RoomMeta: bridge.RoomMetadata{AppID: appID, MeetingID: room, ParentMeetingID: parentID},
+		RoomMeta: roomMetadata(appID, parentID, room),
 		Identity: who.ID, Name: who.Name, Grant: grant,
 		Attributes: map[string]string{protocol.PreparedAttribute: "1"}})
 }
