@@ -266,17 +266,6 @@ const (
 	webhookParticipantConnectionAborted = "participant_connection_aborted"
 )
 
-// roomStart is when a LiveKit room started, by LiveKit's clock, or def.
-func roomStart(r *livekit.Room, def time.Time) time.Time {
-	switch {
-	case r.GetCreationTimeMs() > 0:
-		return notAfter(time.UnixMilli(r.GetCreationTimeMs()).UTC(), def)
-	case r.GetCreationTime() > 0:
-		return notAfter(time.Unix(r.GetCreationTime(), 0).UTC(), def)
-	}
-	return def
-}
-
 // joinTime is when a LiveKit participant connected, by LiveKit's clock, or def.
 func joinTime(p *livekit.ParticipantInfo, def time.Time) time.Time {
 	switch {
