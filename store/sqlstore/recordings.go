@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"rtk-sidecar/store"
 )
@@ -27,7 +26,7 @@ func (q *queries) CreateRecording(ctx context.Context, r store.Recording) error 
 		r.Kind, r.Backend, nullString(r.BackendID), r.Status, r.StartReason, nullString(r.StopReason), nullString(r.Error),
 		r.FileNamePrefix, r.OutputFileName, r.MaxSeconds, r.FileSize, r.Duration,
 		jsonArg(r.Config), jsonArg(r.Outputs), r.BackendUpdatedAt,
-		micros(r.InvokedAt), nullTime(r.StartedAt), nullTime(r.StoppedAt), micros(r.UpdatedAt))
+		micros(r.InvokedAt), optMicros(r.StartedAt), optMicros(r.StoppedAt), micros(r.UpdatedAt))
 	switch {
 	case q.d.isUnique(err):
 		return fmt.Errorf("sqlstore: create recording %s: %w", r.ID, store.ErrConflict)
@@ -119,7 +118,7 @@ func (q *queries) UpdateRecording(ctx context.Context, r store.Recording) error 
 		nullString(r.StopReason), nullString(r.Error),
 		r.FileNamePrefix, r.OutputFileName, r.MaxSeconds, r.FileSize, r.Duration,
 		jsonArg(r.Config), jsonArg(r.Outputs), r.BackendUpdatedAt,
-		nullTime(r.StartedAt), nullTime(r.StoppedAt), micros(r.UpdatedAt),
+		optMicros(r.StartedAt), optMicros(r.StoppedAt), micros(r.UpdatedAt),
 		r.AppID, r.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update recording %s: %w", r.ID, err)
@@ -170,19 +169,6 @@ func scanRecording(s scanner) (store.Recording, error) {
 	r.StopReason, r.Error = stopReason.String, errText.String
 	r.Config, r.Outputs = jsonValue(config), jsonValue(outputs)
 	r.InvokedAt, r.UpdatedAt = fromMicros(invoked), fromMicros(updated)
-	if started.Valid {
-		r.StartedAt = fromMicros(started.Int64)
-	}
-	if stopped.Valid {
-		r.StoppedAt = fromMicros(stopped.Int64)
-	}
+	r.StartedAt, r.StoppedAt = optTime(started), optTime(stopped)
 	return r, nil
-}
-
-// nullTime stores a zero time as NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return micros(t)
 }
