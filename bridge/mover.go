@@ -506,10 +506,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
 	send := func(until time.Time) error {
 		res.Deliveries++
-		if m.cfg.streams != nil {
-			res.Streams = m.cfg.streams.Send(o.Identity,
-				eventstream.Message{Event: protocol.MoveMethod, ID: o.MoveID, Data: payload})
-		}
+		res.Streams = m.toStreams(o, payload)
 		via, err := m.sendAndWait(ctx, a, o, payload, useRPC, until)
 		switch {
 		case via != "":
@@ -578,10 +575,7 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 		return false, err
 	}
 	res.Deliveries = 1
-	if m.cfg.streams != nil {
-		res.Streams = m.cfg.streams.Send(o.Identity,
-			eventstream.Message{Event: protocol.MoveMethod, ID: o.MoveID, Data: payload})
-	}
+	res.Streams = m.toStreams(o, payload)
 	// Recorded once the stream has the instruction: recording waits for the
 	// store, and the client must not (it leaves the source only after it
 	// has published in the destination and heard it, well after this).
@@ -597,6 +591,15 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
 	res.Outcome = MoveArrived
 	return true, nil
+}
+
+// toStreams sends the instruction on the participant's event streams
+// (WithStreams) and returns how many took it.
+func (m *Mover) toStreams(o MoveOrder, payload []byte) int {
+	if m.cfg.streams == nil {
+		return 0
+	}
+	return m.cfg.streams.Send(o.Identity, eventstream.Message{Event: protocol.MoveMethod, ID: o.MoveID, Data: payload})
 }
 
 // DropPrepared disconnects identity's prepared connection in room (Prepared),
