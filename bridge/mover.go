@@ -433,9 +433,9 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	looked := make(chan struct{})
 	go func() {
 		defer close(looked)
-		dst, dstErr = m.participant(ctx, o.ToRoom, o.Identity)
+		dst, dstErr = m.lookup(ctx, o.ToRoom, o.Identity, deadline)
 	}()
-	src, err := m.participant(ctx, o.FromRoom, o.Identity)
+	src, err := m.lookup(ctx, o.FromRoom, o.Identity, deadline)
 	<-looked
 	if err != nil {
 		return fail(err)
@@ -455,7 +455,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 		// The client connected to the destination ahead of the move, hidden:
 		// reveal that connection instead of sending it there.
 		if dst.State == livekit.ParticipantInfo_ACTIVE {
-			if done, err := m.reveal(ctx, o, grant, src, &res); done || err != nil {
+			if done, err := m.reveal(ctx, o, grant, src, deadline, &res); done || err != nil {
 				if err != nil {
 					return fail(err)
 				}
@@ -548,22 +548,26 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 // reveal makes the participant's prepared connection in o.ToRoom visible
 // with its permissions, name, metadata and attributes there (those a
 // handoff's token would carry), reports it (WithRevealed), and tells the
-// client, whose connection is in the destination already. done is false,
-// with no error, when the prepared connection has gone meanwhile: the
-// caller hands off instead.
-func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo, res *MoveResult) (done bool, err error) {
+// client, whose connection is in the destination already. A reveal that
+// fails in a way that may pass is made again until deadline (again). done
+// is false, with no error, when the prepared connection has gone
+// meanwhile: the caller hands off instead.
+func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo, deadline time.Time, res *MoveResult) (done bool, err error) {
 	g := destinationGrant(o, grant, src)
 	md := or(o.Metadata, src.Metadata)
 	attrs := map[string]string{protocol.PreparedAttribute: ""} // "" removes it
 	for k, v := range src.Attributes {
 		attrs[k] = v
 	}
-	cctx, cancel := callContext(ctx)
-	p, err := m.rooms.UpdateParticipant(cctx, &livekit.UpdateParticipantRequest{
-		Room: o.ToRoom, Identity: o.Identity, Name: src.Name, Metadata: md, Attributes: attrs,
-		Permission: g.ToPermission(),
+	var p *livekit.ParticipantInfo
+	err = m.again(ctx, deadline, func(ctx context.Context) error {
+		var err error
+		p, err = m.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{
+			Room: o.ToRoom, Identity: o.Identity, Name: src.Name, Metadata: md, Attributes: attrs,
+			Permission: g.ToPermission(),
+		})
+		return err
 	})
-	cancel()
 	switch {
 	case isNotFound(err):
 		return false, nil
@@ -647,9 +651,17 @@ func (m *Mover) stopped() bool {
 
 // participant returns identity's info in room, or nil if it is not there.
 func (m *Mover) participant(ctx context.Context, room, identity string) (*livekit.ParticipantInfo, error) {
-	ctx, cancel := callContext(ctx)
-	defer cancel()
-	p, err := m.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+	return m.lookup(ctx, room, identity, time.Time{})
+}
+
+// lookup is participant, asking again until deadline (again).
+func (m *Mover) lookup(ctx context.Context, room, identity string, deadline time.Time) (*livekit.ParticipantInfo, error) {
+	var p *livekit.ParticipantInfo
+	err := m.again(ctx, deadline, func(ctx context.Context) error {
+		var err error
+		p, err = m.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+		return err
+	})
 	if err != nil {
 		if isNotFound(err) {
 			return nil, nil
@@ -701,6 +713,54 @@ const callTimeout = 4 * time.Second
 
 func callContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, callTimeout)
+}
+
+// retryWait is the pause before a RoomService call that failed in a way
+// that may pass is made again (again); it doubles, up to a second.
+const retryWait = 100 * time.Millisecond
+
+// again makes a RoomService call, f, each time under its own call timeout,
+// until it succeeds, fails in a way that does not pass (transient), or the
+// next try would start after deadline (a zero deadline: one try). It
+// returns f's last error. It is for calls that have the same effect made
+// twice: an overloaded SFU may have done what it did not answer in time.
+func (m *Mover) again(ctx context.Context, deadline time.Time, f func(ctx context.Context) error) error {
+	wait := retryWait
+	for {
+		cctx, cancel := callContext(ctx)
+		err := f(cctx)
+		cancel()
+		if err == nil || !transient(err) || ctx.Err() != nil || time.Until(deadline) < wait {
+			return err
+		}
+		m.log.Info("LiveKit call failed; trying again", "in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		case <-m.stopCh:
+			return err
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// transient reports whether a failed RoomService call may succeed when
+// made again: LiveKit did not answer, or not in time, or answered that it
+// could not. Under load the SFU answers "no response from servers" (twirp
+// unavailable) after 3 s, and a call can outlast callTimeout (measured in
+// the start of 100 participants into 10 rooms, docs/benchmarks.md).
+func transient(err error) bool {
+	var terr twirp.Error
+	if !errors.As(err, &terr) {
+		return true // no twirp answer at all
+	}
+	switch terr.Code() {
+	case twirp.Unavailable, twirp.DeadlineExceeded, twirp.Canceled, twirp.Internal, twirp.Unknown,
+		twirp.ResourceExhausted, twirp.Aborted:
+		return true
+	}
+	return false
 }
 
 // joinedMs is when p joined, in milliseconds.

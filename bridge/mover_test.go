@@ -773,6 +773,69 @@ func TestMovePrepared(t *testing.T) {
 	jmu.Unlock()
 }
 
+// TestMovePreparedRetried: an overloaded SFU that does not answer a lookup
+// or the reveal in time, or answers that it cannot, is asked again, and the
+// participant arrives; an answer that will not change (a bad request) fails
+// the move at once; and the asking stops at the move's deadline.
+func TestMovePreparedRetried(t *testing.T) {
+	unavailable := twirp.NewError(twirp.Unavailable, "no response from servers")
+	noAnswer := twirp.InternalErrorWith(context.DeadlineExceeded) // lksdk's error when the call timed out
+	setup := func(t *testing.T, opts ...bridge.MoverOption) (*bridgetest.LiveKit, *bridge.Mover) {
+		lk := newLiveKit()
+		m := newMover(t, lk, opts...)
+		lk.OnEvent(m.Observe)
+		lk.Join("main", participant("p"), bridgetest.Behavior{})
+		if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+			t.Fatal(err)
+		}
+		return lk, m
+	}
+
+	t.Run("arrives", func(t *testing.T) {
+		lk, m := setup(t, bridge.WithMoveTimeout(5*time.Second), bridge.WithSweepGrace(50*time.Millisecond))
+		lk.FailNext("GetParticipant", unavailable)
+		lk.FailNext("UpdateParticipant", unavailable, noAnswer)
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveArrived {
+			t.Fatalf("Move = %v (%v), want arrived", res.Outcome, res.Err)
+		}
+		if got := lk.Participant("bo-1", "p"); got == nil || bridge.Prepared(got) || got.Permission.Hidden {
+			t.Errorf("in bo-1: %v, want the revealed connection", got)
+		}
+		var in protocol.MoveInstruction
+		if ds := lk.Deliveries("p"); len(ds) != 1 || json.Unmarshal(ds[0].Payload, &in) != nil || !in.Prepared {
+			t.Errorf("deliveries %+v, want one prepared instruction", ds)
+		}
+	})
+	t.Run("bad request", func(t *testing.T) {
+		lk, m := setup(t, bridge.WithMoveTimeout(5*time.Second))
+		lk.FailNext("UpdateParticipant", twirp.InvalidArgumentError("metadata", "exceeds limits"))
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveFailed || res.Elapsed > time.Second {
+			t.Fatalf("Move = %v after %s (%v), want failed at once", res.Outcome, res.Elapsed, res.Err)
+		}
+		if !bridge.Prepared(lk.Participant("bo-1", "p")) {
+			t.Error("revealed after a bad request: it was asked again")
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		lk, m := setup(t, bridge.WithMoveTimeout(500*time.Millisecond))
+		for range 50 {
+			lk.FailNext("UpdateParticipant", unavailable)
+		}
+		res := m.Move(context.Background(), order("p"))
+		if res.Outcome != bridge.MoveFailed || !errors.Is(res.Err, bridge.ErrLiveKitUnavailable) {
+			t.Fatalf("Move = %v (%v), want failed, LiveKit unavailable", res.Outcome, res.Err)
+		}
+		if res.Elapsed > time.Second {
+			t.Errorf("Move took %s with a 500 ms deadline", res.Elapsed)
+		}
+		if len(lk.Deliveries("p")) != 0 {
+			t.Error("an instruction went out for a connection that was not revealed")
+		}
+	})
+}
+
 // TestMovePreparedConnecting: a prepared connection that is still connecting is
 // not revealed, and is no arrival: the handoff's join replaces it.
 func TestMovePreparedConnecting(t *testing.T) {

@@ -47,6 +47,7 @@ type LiveKit struct {
 	removed       []string       // "room/identity" of RemoveParticipant calls that removed someone
 	moveSupported bool
 	err           error
+	failNext      map[string][]error // by method: the errors its next calls answer, in order
 	onEvent       func(*livekit.WebhookEvent)
 	seq           int
 }
@@ -135,6 +136,31 @@ func (l *LiveKit) SetErr(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.err = err
+}
+
+// FailNext makes the next len(errs) calls of method ("GetParticipant" or
+// "UpdateParticipant") fail, one error each, in order, without effect: an
+// overloaded SFU that answers late or not at all.
+func (l *LiveKit) FailNext(method string, errs ...error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failNext == nil {
+		l.failNext = map[string][]error{}
+	}
+	l.failNext[method] = append(l.failNext[method], errs...)
+}
+
+// failingLocked returns the error a call of method answers, if any: the
+// outage (SetErr), else the next of FailNext's.
+func (l *LiveKit) failingLocked(method string) error {
+	if l.err != nil {
+		return l.err
+	}
+	if errs := l.failNext[method]; len(errs) > 0 {
+		l.failNext[method] = errs[1:]
+		return errs[0]
+	}
+	return nil
 }
 
 // SetMoveImplemented makes MoveParticipant work (LiveKit Cloud) or answer
@@ -335,8 +361,8 @@ func lkNotFound() error { return twirp.NotFoundError("participant does not exist
 func (l *LiveKit) GetParticipant(_ context.Context, req *livekit.RoomParticipantIdentity) (*livekit.ParticipantInfo, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.err != nil {
-		return nil, l.err
+	if err := l.failingLocked("GetParticipant"); err != nil {
+		return nil, err
 	}
 	p := l.rooms[req.Room][req.Identity]
 	if p == nil {
@@ -386,8 +412,8 @@ func (l *LiveKit) RemoveParticipant(_ context.Context, req *livekit.RoomParticip
 func (l *LiveKit) UpdateParticipant(_ context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.err != nil {
-		return nil, l.err
+	if err := l.failingLocked("UpdateParticipant"); err != nil {
+		return nil, err
 	}
 	p := l.rooms[req.Room][req.Identity]
 	if p == nil {
