@@ -88,8 +88,8 @@ type Handlers struct {
 	Disconnected  func(Disconnected)
 	// MoveDone reports each attempt of this client to move.
 	MoveDone func(MoveReport)
-	// FirstPacket reports the first RTP packet of each remote identity and
-	// kind in each room (Packets is 1).
+	// FirstPacket reports the first RTP packet with media (MediaStats) of
+	// each remote identity and kind in each room (Packets is 1).
 	FirstPacket func(MediaStats)
 }
 

@@ -1,6 +1,7 @@
 package rtkclient
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -103,7 +105,8 @@ func (lc *lkConn) audible() []string {
 }
 
 // onTrackSubscribed runs at the first RTP packet of a remote track; it
-// reads and counts the track's packets until the track ends.
+// reads the track's packets until the track ends, and counts those that
+// carry media.
 func (lc *lkConn) onTrackSubscribed(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	lc.mu.Lock()
 	if lc.closed {
@@ -121,10 +124,13 @@ func (lc *lkConn) onTrackSubscribed(track *webrtc.TrackRemote, _ *lksdk.RemoteTr
 		defer lc.wg.Done()
 		buf := make([]byte, 1500)
 		for {
-			if _, _, err := track.Read(buf); err != nil {
+			n, _, err := track.Read(buf)
+			if err != nil {
 				return // the peer connection closed
 			}
-			lc.h.packet(lc.room(), identity, kind, time.Now())
+			if carriesMedia(buf[:n]) {
+				lc.h.packet(lc.room(), identity, kind, time.Now())
+			}
 		}
 	}()
 }
@@ -141,4 +147,24 @@ func (lc *lkConn) disconnect() {
 	case <-time.After(5 * time.Second):
 		// A reader stuck in Read; it ends with the peer connection.
 	}
+}
+
+// opusSilence is the Opus frame livekit-server sends on its own to the
+// subscribers of a muted audio track: to a new subscriber of a track that
+// is muted already, and at a mute (DownTrack, OpusSilenceFrame).
+var opusSilence = []byte{0xf8, 0xff, 0xfe}
+
+// carriesMedia reports whether the RTP packet pkt carries the publisher's
+// media: it is not padding only, and not the SFU's silence frame
+// (opusSilence). A subscriber gets that frame from a track that is muted,
+// so it says nothing about hearing the publisher: since prepared
+// connections (docs/protocol.md §5) publish muted ahead of a move, a
+// revealed mover's room-mates get it before the mover sends anything. A
+// packet that does not parse counts as media.
+func carriesMedia(pkt []byte) bool {
+	var p rtp.Packet
+	if err := p.Unmarshal(pkt); err != nil {
+		return true
+	}
+	return len(p.Payload) > 0 && !bytes.Equal(p.Payload, opusSilence)
 }

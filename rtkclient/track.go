@@ -151,13 +151,15 @@ func (t *Track) detachAll() []sinkOf {
 }
 
 // MediaStats is what this client received from one remote identity, of one
-// kind, in one room.
+// kind, in one room. It counts the RTP packets that carry the publisher's
+// media only: not padding, and not the silence frames the SFU sends on its
+// own for a muted audio track (carriesMedia).
 type MediaStats struct {
 	Room     string
 	Identity string
 	Kind     Kind
-	First    time.Time // arrival of the first RTP packet
-	Last     time.Time // arrival of the latest RTP packet
+	First    time.Time // arrival of the first packet with media
+	Last     time.Time // arrival of the latest packet with media
 	Packets  int
 }
 
