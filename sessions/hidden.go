@@ -42,3 +42,9 @@ func Hidden(p *livekit.ParticipantInfo) bool {
 		strings.HasPrefix(id, EgressIdentityPrefix) ||
 		strings.HasPrefix(id, RecorderIdentityPrefix)
 }
+
+// inRoom reports whether p is a session participant connected to its room:
+// not Hidden, and not disconnected.
+func inRoom(p *livekit.ParticipantInfo) bool {
+	return !Hidden(p) && p.GetState() != livekit.ParticipantInfo_DISCONNECTED
+}

@@ -130,13 +130,7 @@ func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.Participant
 	})
 	// A room with nobody visible in it opens no session (see the package
 	// doc); it may still end the stints of one.
-	first := -1
-	for i, p := range participants {
-		if !Hidden(p) && p.GetState() != livekit.ParticipantInfo_DISCONNECTED {
-			first = i
-			break
-		}
-	}
+	first := slices.IndexFunc(participants, inRoom)
 	start := x.now
 	if first >= 0 {
 		start = joinTime(participants[first], x.now)
@@ -147,7 +141,7 @@ func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.Participant
 	}
 	present := map[string]bool{}
 	for _, p := range participants {
-		if Hidden(p) || p.GetState() == livekit.ParticipantInfo_DISCONNECTED {
+		if !inRoom(p) {
 			continue
 		}
 		present[p.GetIdentity()] = true

@@ -369,7 +369,7 @@ func (s *Service) MuteAll(ctx context.Context, appID, meetingID string, allowUnm
 	}
 	n := 0
 	for _, p := range res.GetParticipants() {
-		if Hidden(p) || p.GetState() == livekit.ParticipantInfo_DISCONNECTED {
+		if !inRoom(p) {
 			continue
 		}
 		if _, err := s.muteMicrophone(ctx, m.ID, p); err != nil {
