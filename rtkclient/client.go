@@ -465,11 +465,8 @@ func (c *Client) open(ctx context.Context, url, token, room string, hidden bool)
 
 // publishAll publishes every track in rc.
 func (c *Client) publishAll(rc *roomConn) error {
-	c.mu.Lock()
-	tracks := append([]*Track(nil), c.tracks...)
-	c.mu.Unlock()
 	var first error
-	for _, t := range tracks {
+	for _, t := range c.trackList() {
 		if err := c.publishTrack(rc, t); err != nil && first == nil {
 			first = err
 		}
@@ -508,16 +505,27 @@ func (c *Client) feed(rc *roomConn, t *Track, s sink, attach func(*roomConn, sin
 	}
 }
 
+// trackList returns the client's tracks as of now.
+func (c *Client) trackList() []*Track {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Track(nil), c.tracks...)
+}
+
+// unfeed stops every track of the client feeding rc.
+func (c *Client) unfeed(rc *roomConn) {
+	for _, t := range c.trackList() {
+		t.detach(rc)
+	}
+}
+
 // closeConn stops feeding rc and leaves its room.
 func (c *Client) closeConn(rc *roomConn) {
 	wasOpen := rc.markClosed()
 	c.mu.Lock()
 	delete(c.conns, rc)
-	tracks := append([]*Track(nil), c.tracks...)
 	c.mu.Unlock()
-	for _, t := range tracks {
-		t.detach(rc)
-	}
+	c.unfeed(rc)
 	if wasOpen {
 		rc.conn.disconnect()
 	}
@@ -536,11 +544,8 @@ func (c *Client) onDisconnected(rc *roomConn, reason string) {
 	if prepared {
 		c.prep, c.prepRoom = nil, ""
 	}
-	tracks := append([]*Track(nil), c.tracks...)
 	c.mu.Unlock()
-	for _, t := range tracks {
-		t.detach(rc)
-	}
+	c.unfeed(rc)
 	if current {
 		emit(c, c.h.Disconnected, Disconnected{Room: rc.conn.room(), Reason: reason})
 	}

@@ -160,12 +160,7 @@ func (c *Client) move(req moveRequest) MoveReport {
 		// The participant is in the destination now: the source stops
 		// hearing it at once, while it still hears the source until the
 		// destination is audible.
-		c.mu.Lock()
-		tracks := append([]*Track(nil), c.tracks...)
-		c.mu.Unlock()
-		for _, t := range tracks {
-			t.detach(src)
-		}
+		c.unfeed(src)
 		c.waitAudible(dst)
 		c.closeConn(src)
 		rep.Left = time.Now()

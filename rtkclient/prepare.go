@@ -133,10 +133,7 @@ func (c *Client) dialPrepared(room string) *roomConn {
 // muted and fed nothing, so that the start only unmutes and feeds them: the
 // room hears nothing of them before (docs/protocol.md §5).
 func (c *Client) prepublish(rc *roomConn) {
-	c.mu.Lock()
-	tracks := append([]*Track(nil), c.tracks...)
-	c.mu.Unlock()
-	for _, t := range tracks {
+	for _, t := range c.trackList() {
 		if !rc.claim(t) {
 			continue
 		}

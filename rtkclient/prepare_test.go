@@ -98,7 +98,7 @@ func TestPreparedConnection(t *testing.T) {
 	if !slices.Equal(c.Rooms(), []string{"main"}) || c.Room() != "main" {
 		t.Errorf("rooms %v, room %q", c.Rooms(), c.Room())
 	}
-	_ = c.tracksForTest()[0].WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	_ = c.trackList()[0].WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
 	if _, n := bo.sink("microphone").state(); n != 0 {
 		t.Error("the prepared room's microphone is fed before the reveal")
 	}
@@ -126,7 +126,7 @@ func TestPreparedConnection(t *testing.T) {
 		t.Errorf("after the move: %d publications in bo-1, room %q, prepared %q, rooms %v", len(bo.sinks), c.Room(), c.Prepared(), c.Rooms())
 	}
 	// The publication made ahead of time is the one fed now, unmuted (the microphone is not muted).
-	_ = c.tracksForTest()[0].WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	_ = c.trackList()[0].WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
 	if muted, n := bo.sink("microphone").state(); muted || n != 1 {
 		t.Errorf("after the move the microphone in bo-1 is muted %v with %d samples, want unmuted with 1", muted, n)
 	}
@@ -201,13 +201,6 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 	}
 }
 
-// tracksForTest returns the client's tracks.
-func (c *Client) tracksForTest() []*Track {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]*Track(nil), c.tracks...)
-}
-
 // TestPreparedConnectionKeepsMute: tracks published ahead of time take the tracks' mute state
 // at the reveal: a muted microphone stays muted and sends nothing, the camera is fed; a track
 // added while prepared is published at the move.
@@ -215,7 +208,7 @@ func TestPreparedConnectionKeepsMute(t *testing.T) {
 	f := newFakeLiveKit()
 	ev := &events{}
 	c, _ := preparedClient(t, f, ev)
-	mic := c.tracksForTest()[0]
+	mic := c.trackList()[0]
 	mic.SetMuted(true)
 	cam, err := c.Publish(Camera(320, 240))
 	if err != nil {
