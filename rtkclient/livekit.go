@@ -166,5 +166,13 @@ func carriesMedia(pkt []byte) bool {
 	if err := p.Unmarshal(pkt); err != nil {
 		return true
 	}
-	return len(p.Payload) > 0 && !bytes.Equal(p.Payload, opusSilence)
+	return len(p.Payload) > 0 && !isOpusSilence(p.Payload)
+}
+
+// isOpusSilence reports whether payload is the SFU's silence frame, as it
+// sends it: opusSilence, followed by nothing but zero bytes (seen 80 bytes
+// long in all on a subscription that binds to a muted track).
+func isOpusSilence(payload []byte) bool {
+	rest, ok := bytes.CutPrefix(payload, opusSilence)
+	return ok && bytes.Count(rest, []byte{0}) == len(rest)
 }

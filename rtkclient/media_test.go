@@ -1,6 +1,7 @@
 package rtkclient
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -36,8 +37,10 @@ func TestCarriesMedia(t *testing.T) {
 		{"opus frame with padding", packet(frame, 4, false), true},
 		{"the SFU's silence frame", packet(opusSilence, 0, false), false},
 		{"the SFU's silence frame with an extension", packet(opusSilence, 0, true), false},
+		{"the SFU's silence frame followed by zeros", packet(append(slices.Clone(opusSilence), make([]byte, 77)...), 0, false), false},
 		{"padding only", packet(nil, 20, false), false},
 		{"a longer frame starting like silence", packet([]byte{0xf8, 0xff, 0xfe, 0x01}, 0, false), true},
+		{"a frame starting like silence, then zeros and more", packet([]byte{0xf8, 0xff, 0xfe, 0, 0, 0x01}, 0, false), true},
 		{"not RTP", []byte{0x01}, true},
 	} {
 		if got := carriesMedia(c.pkt); got != c.want {
