@@ -608,10 +608,16 @@ func (m *Mover) toStreams(o MoveOrder, payload []byte) int {
 
 // DropPrepared disconnects identity's prepared connection in room (Prepared),
 // if it has one there; any other connection of the identity stays. It is
-// for a participant no longer assigned to room: its client should close the
-// connection itself, and this makes sure it does not keep receiving the
-// room's data packets.
+// for a prepared connection that may not stay: its client should close it
+// itself, and this makes sure it does not keep receiving the room. A move
+// of identity under way ends first: one that reveals the connection leaves
+// nothing to drop.
 func (m *Mover) DropPrepared(ctx context.Context, room, identity string) error {
+	unlock, err := m.lockIdentity(ctx, identity)
+	if err != nil {
+		return fmt.Errorf("bridge: drop the prepared connection of %s: %w", identity, err)
+	}
+	defer unlock()
 	p, err := m.participant(ctx, room, identity)
 	if err != nil || p == nil || !Prepared(p) {
 		return err
@@ -623,6 +629,27 @@ func (m *Mover) DropPrepared(ctx context.Context, room, identity string) error {
 		return fromLiveKit("drop the prepared connection of "+identity+" in "+room, err)
 	}
 	return nil
+}
+
+// PreparedIn returns the identities that hold a prepared connection in
+// room (Prepared), none for a room LiveKit does not have.
+func (m *Mover) PreparedIn(ctx context.Context, room string) ([]string, error) {
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	res, err := m.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
+	switch {
+	case isNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fromLiveKit("list the participants of "+room, err)
+	}
+	var ids []string
+	for _, p := range res.Participants {
+		if Prepared(p) && p.State != livekit.ParticipantInfo_DISCONNECTED {
+			ids = append(ids, p.Identity)
+		}
+	}
+	return ids, nil
 }
 
 // validate checks o and returns its destination grant (nil: carry over).

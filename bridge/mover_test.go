@@ -919,3 +919,50 @@ func TestDropPrepared(t *testing.T) {
 		t.Error("the visible connection in bo-2 was removed")
 	}
 }
+
+// TestDropPreparedWaitsForMove: a drop asked for while a move of the identity is under way
+// waits for it; the move revealed the connection, so nothing is dropped.
+func TestDropPreparedWaitsForMove(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, bridge.WithMoveTimeout(5*time.Second), bridge.WithSweepGrace(50*time.Millisecond))
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	unavailable := twirp.NewError(twirp.Unavailable, "no response from servers")
+	lk.FailNext("UpdateParticipant", unavailable, unavailable, unavailable) // the reveal takes 700 ms
+	moved := make(chan bridge.MoveResult, 1)
+	go func() { moved <- m.Move(context.Background(), order("p")) }()
+	time.Sleep(200 * time.Millisecond) // the move is pausing between two tries
+	if err := m.DropPrepared(context.Background(), "bo-1", "p"); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-moved; res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v (%v), want arrived", res.Outcome, res.Err)
+	}
+	if got := lk.Participant("bo-1", "p"); got == nil || bridge.Prepared(got) {
+		t.Errorf("in bo-1: %v, want the revealed connection", got)
+	}
+}
+
+// TestPreparedIn: the identities with a prepared connection in a room, not those with a visible
+// one; none for a room LiveKit does not have.
+func TestPreparedIn(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	for _, id := range []string{"p", "q"} {
+		if _, err := lk.JoinWithToken(preparedToken(t, id, "bo-1"), bridgetest.Behavior{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lk.Join("bo-1", participant("r"), bridgetest.Behavior{})
+	ids, err := m.PreparedIn(context.Background(), "bo-1")
+	slices.Sort(ids)
+	if err != nil || !slices.Equal(ids, []string{"p", "q"}) {
+		t.Errorf("PreparedIn(bo-1) = %v, %v; want [p q]", ids, err)
+	}
+	if ids, err := m.PreparedIn(context.Background(), "nowhere"); err != nil || len(ids) != 0 {
+		t.Errorf("PreparedIn(nowhere) = %v, %v; want none", ids, err)
+	}
+}
