@@ -110,6 +110,9 @@ type Mover interface {
 	// DropPrepared disconnects the participant's prepared connection to
 	// room (Prepare), if it has one there, and nothing else.
 	DropPrepared(ctx context.Context, room, participantID string) error
+	// PreparedIn returns the participants that hold a prepared connection
+	// to room that no move has revealed yet.
+	PreparedIn(ctx context.Context, room string) ([]string, error)
 }
 
 // Service implements connected meetings. It is safe for concurrent use.

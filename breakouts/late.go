@@ -1,13 +1,17 @@
 package breakouts
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/protocol"
+	"rtk-sidecar/store"
 )
 
 // lateWindow is how long after a moveFailed an arrival in the move's
@@ -68,9 +72,15 @@ func (l *lateArrivals) take(participantID, room string, now time.Time) (failedMo
 // sessions tracker's order). A participant that joins the destination of a
 // move that was reported failed (moveFailed) has arrived after all: the
 // family gets the meetingChanged of that move, with its moveId, so that
-// clients and hosts can correct what they showed. Other events are ignored.
+// clients and hosts can correct what they showed. A prepared connection
+// that joins a room where it may not stay (mayKeepPrepared: a ticket used
+// after its time) is dropped, in the background. Other events are ignored.
 func (s *Service) HandleLiveKitEvent(_ context.Context, ev *livekit.WebhookEvent) {
 	if ev.GetEvent() != "participant_joined" || ev.GetParticipant() == nil || ev.GetRoom() == nil {
+		return
+	}
+	if bridge.Prepared(ev.GetParticipant()) {
+		s.preparedJoined(ev.GetRoom().GetName(), ev.GetParticipant().GetIdentity())
 		return
 	}
 	f, ok := s.late.take(ev.GetParticipant().GetIdentity(), ev.GetRoom().GetName(), s.now())
@@ -81,5 +91,23 @@ func (s *Service) HandleLiveKitEvent(_ context.Context, ev *livekit.WebhookEvent
 		"participant", f.arrival.ParticipantID, "to", f.arrival.Meeting.ID, "move", f.arrival.MoveID)
 	s.events.add(f.parent, nil, func(b *batch) {
 		b.arrivals = append(b.arrivals, f.arrival)
+	})
+}
+
+// preparedJoined drops identity's prepared connection that joined room if it
+// may not stay there.
+func (s *Service) preparedJoined(room, identity string) {
+	s.moves.goOwned(func(ctx context.Context) {
+		m, err := s.st.GetMeetingByID(ctx, room)
+		if errors.Is(err, store.ErrNotFound) {
+			return // not a meeting
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("breakouts: look up the room of a prepared connection", "room", room, "err", err)
+			}
+			return
+		}
+		s.guardPrepared(ctx, m.AppID, cmp.Or(m.ParentID, m.ID), room, []string{identity})
 	})
 }

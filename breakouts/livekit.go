@@ -17,6 +17,11 @@ func (b BridgeMover) DropPrepared(ctx context.Context, room, participantID strin
 	return b.M.DropPrepared(ctx, room, participantID)
 }
 
+// PreparedIn lists the prepared connections to a room on LiveKit.
+func (b BridgeMover) PreparedIn(ctx context.Context, room string) ([]string, error) {
+	return b.M.PreparedIn(ctx, room)
+}
+
 // Move carries a move out on LiveKit.
 func (b BridgeMover) Move(ctx context.Context, m Move) (Outcome, error) {
 	r := b.M.Move(ctx, bridge.MoveOrder{

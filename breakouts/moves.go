@@ -65,6 +65,13 @@ func (d *dispatcher) enqueue(j *job) {
 	}
 }
 
+// busy reports whether a move of the participant is waiting or running.
+func (d *dispatcher) busy(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.slots[id] != nil
+}
+
 // failed remembers a failed move of a participant for a late arrival,
 // unless a newer move of the participant is waiting already (enqueue drops
 // the memory under the same lock).
@@ -207,8 +214,26 @@ func (s *Service) committed(ch *change, st State) {
 			var once sync.Once
 			var err error
 			room := m.To
+			// Those assigned to the room but not placed in it by now (this is
+			// no start) lose their prepared connections there before anybody
+			// arrives: they would hear the arrivals (mayKeepPrepared).
+			var waiting []string
+			for _, p := range f.people {
+				if f.roomIndex(room) >= 0 && f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
+					waiting = append(waiting, p.ID)
+				}
+			}
 			ensure = func(ctx context.Context) error {
-				once.Do(func() { err = s.rooms.EnsureRoom(ctx, room, meta) })
+				once.Do(func() {
+					if err = s.rooms.EnsureRoom(ctx, room, meta); err != nil {
+						return
+					}
+					for _, id := range waiting {
+						if err := s.mover.DropPrepared(ctx, room, id); err != nil && ctx.Err() == nil {
+							s.log.Warn("breakouts: drop a prepared connection", "participant", id, "room", room, "err", err)
+						}
+					}
+				})
 				return err
 			}
 			ensured[m.To] = ensure
@@ -223,6 +248,21 @@ func (s *Service) committed(ch *change, st State) {
 				if err := s.mover.DropPrepared(ctx, u.room, u.participant); err != nil && ctx.Err() == nil {
 					s.log.Warn("breakouts: drop a prepared connection", "participant", u.participant, "room", u.room, "err", err)
 				}
+			}
+		})
+	}
+	if len(ch.moves) > 0 {
+		// Once the moves are done, no prepared connection of the family
+		// is left to reveal but those of moves still under way.
+		app, parent := f.parent.AppID, f.parent.ID
+		var breakouts []string
+		for _, r := range f.rooms {
+			breakouts = append(breakouts, r.ID)
+		}
+		s.moves.goOwned(func(ctx context.Context) {
+			batchDone.Wait()
+			for _, room := range breakouts {
+				s.guardPrepared(ctx, app, parent, room, nil)
 			}
 		})
 	}

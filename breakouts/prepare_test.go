@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/breakouts"
@@ -13,8 +14,8 @@ import (
 )
 
 // A participant assigned to a room that it is not in gets a prepared connection to it, before
-// the start only: a ticket for a hidden connection that may publish what its preset allows but
-// neither subscribe nor send data, marked with protocol.PreparedAttribute, under its own identity.
+// the start only: a ticket for a hidden connection that may publish and subscribe as its preset
+// allows but send no data, marked with protocol.PreparedAttribute, under its own identity.
 func TestPrepare(t *testing.T) {
 	w := newWorld(t, 2)
 	ctx := t.Context()
@@ -62,9 +63,10 @@ func TestPrepare(t *testing.T) {
 		t.Fatal(err)
 	}
 	// It may publish what the preset allows in the room (so LiveKit sets up its publisher
-	// transport at the join), but hears nothing and sends no data.
+	// transport at the join) and subscribe (so the subscriptions to its room-mates are
+	// negotiated before the start), but sends no data.
 	v := claims.Video
-	if !v.RoomJoin || v.Room != ids[1] || !v.Hidden || v.GetCanSubscribe() || !v.GetCanPublish() || v.GetCanPublishData() ||
+	if !v.RoomJoin || v.Room != ids[1] || !v.Hidden || !v.GetCanSubscribe() || !v.GetCanPublish() || v.GetCanPublishData() ||
 		len(v.CanPublishSources) == 0 {
 		t.Errorf("prepared grant: %+v", v)
 	}
@@ -100,6 +102,9 @@ func TestAssignDropsPrepared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i, id := range w.people {
+		mover.Prepare(id, ids[min(i/2, 1)])
+	}
 	if d := mover.Dropped(); len(d) != 0 {
 		t.Fatalf("a first assignment dropped %v", d)
 	}
@@ -115,4 +120,91 @@ func TestAssignDropsPrepared(t *testing.T) {
 		slices.Sort(want)
 		return slices.Equal(d, want)
 	})
+}
+
+// preparedJoined is the webhook event of a prepared connection's join.
+func preparedJoined(room, identity string) *livekit.WebhookEvent {
+	return &livekit.WebhookEvent{Event: "participant_joined", Room: &livekit.Room{Name: room},
+		Participant: &livekit.ParticipantInfo{Identity: identity, Permission: &livekit.ParticipantPermission{Hidden: true},
+			Attributes: map[string]string{protocol.PreparedAttribute: "1"}}}
+}
+
+// A prepared connection may subscribe, so it stays only while it can hear nothing but other
+// prepared connections, or until the move that reveals it: nobody prepares a room somebody is
+// in; a move into a room, other than the start, drops the prepared connections of those who
+// wait to be sent there; once the start's moves are done, those it did not reveal (a participant
+// offline at the start) go; and a prepared connection that joins where it may not stay (a
+// ticket used after its time) goes.
+func TestPreparedGuard(t *testing.T) {
+	w := newWorld(t, 5)
+	ctx := t.Context()
+	mover := breakoutstest.NewMover()
+	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, s)
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := ids[0], ids[1]
+	p := w.people
+	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{a: p[:2], b: p[2:]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range p {
+		if i < 4 { // p[4] is offline
+			mover.Connect(id, w.meeting)
+		}
+		if _, err := s.Prepare(ctx, appID, w.meeting, breakouts.Participant(id)); err != nil {
+			t.Fatalf("prepare %d: %v", i, err)
+		}
+		mover.Prepare(id, st.Rooms[min(i/2, 1)].ID)
+	}
+	// Before the start, a join of an assigned participant's prepared connection stays.
+	s.HandleLiveKitEvent(ctx, preparedJoined(b, p[2]))
+
+	// p[0] goes to a ahead of the start: p[1], who waits to be sent there, loses its prepared
+	// connection, before p[0] arrives, and may not prepare another.
+	if st, err = s.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.MoveRequest{From: w.meeting, To: a, Participants: []breakouts.MoveParticipant{{ID: p[0]}}}); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "p[0] to arrive in a", func() bool { return mover.Where(p[0]) == a })
+	if d := mover.Dropped(); !slices.Equal(d, []string{a + "/" + p[1]}) {
+		t.Fatalf("dropped %v, want only p[1]'s in a", d)
+	}
+	if _, err := s.Prepare(ctx, appID, w.meeting, breakouts.Participant(p[1])); code(err) != psrpc.FailedPrecondition {
+		t.Errorf("prepare a room somebody is in: %v, want FailedPrecondition", err)
+	}
+
+	// The start reveals the prepared connections of those it moves; p[4]'s, offline, goes
+	// once the moves are done.
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "p[4]'s prepared connection to go", func() bool { return len(mover.Dropped()) == 2 })
+	if d := mover.Dropped(); d[1] != b+"/"+p[4] {
+		t.Fatalf("dropped %v, want p[4]'s in b second", d)
+	}
+	for _, room := range ids {
+		if left, _ := mover.PreparedIn(ctx, room); len(left) != 0 {
+			t.Errorf("prepared connections left in %s: %v", room, left)
+		}
+	}
+	if got := mover.Where(p[3]); got != b {
+		t.Errorf("p[3] is in %q, want b", got)
+	}
+
+	// A ticket used once the rooms run: p[3] (placed in b) joins b with it again, and p[0]
+	// (placed in a) joins b with one: both go.
+	mover.Prepare(p[3], b)
+	s.HandleLiveKitEvent(ctx, preparedJoined(b, p[3]))
+	wait(t, "p[3]'s late prepared connection to go", func() bool { return len(mover.Dropped()) == 3 })
+	mover.Prepare(p[0], b)
+	s.HandleLiveKitEvent(ctx, preparedJoined(b, p[0]))
+	wait(t, "p[0]'s prepared connection in b to go", func() bool { return len(mover.Dropped()) == 4 })
+	if d := mover.Dropped(); d[2] != b+"/"+p[3] || d[3] != b+"/"+p[0] {
+		t.Errorf("dropped %v", d)
+	}
 }

@@ -171,6 +171,16 @@ func (f *family) roomOf(id string) string {
 	return f.parent.ID
 }
 
+// occupied reports whether anybody is placed in room.
+func (f *family) occupied(room string) bool {
+	for _, p := range f.people {
+		if f.roomOf(p.ID) == room {
+			return true
+		}
+	}
+	return false
+}
+
 // set records a changed placement, to be written.
 func (f *family) set(p store.Placement) {
 	f.place[p.ParticipantID] = p

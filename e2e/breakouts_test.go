@@ -22,6 +22,7 @@ import (
 
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/rtkclient"
 )
 
@@ -135,6 +136,13 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A prepared connection may subscribe (§5), so one may stay only until its start: the
+	// offline participant's ticket, asked for now and used once the rooms run, is dropped.
+	var stale protocol.PrepareTicket
+	if code := sc.Call(t, "POST", "/client/v1/connected-meetings/prepare", "Bearer "+offline.token, nil, &stale); code != 200 || stale.Room != assigned[offline.id] {
+		t.Fatalf("prepare for the offline participant: %d %+v", code, stale)
+	}
+
 	// Start: everyone but the host goes to its room; the offline one is placed there.
 	st = fam.admin(t, 200, "POST", "/start", map[string]any{"version": st.Version})
 	if st.Status != "running" {
@@ -207,6 +215,24 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 	if vias["stream"] == 0 || vias["stream"]+vias["rpc"]+vias["data"] != len(online)-1 {
 		t.Errorf("start instructions followed by path %v: want some over the event stream, all over stream, rpc or data", vias)
 	}
+
+	late := lksdk.NewRoom(lksdk.NewRoomCallback())
+	if err := late.JoinWithToken(stale.URL, stale.Token); err != nil {
+		t.Fatalf("join with a prepared ticket after the start: %v", err)
+	}
+	t.Cleanup(late.Disconnect)
+	eventually(t, 10*time.Second, func() string {
+		res, err := sc.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: stale.Room})
+		if err != nil {
+			return err.Error()
+		}
+		for _, p := range res.Participants {
+			if p.Identity == offline.id {
+				return "the prepared connection used after the start is still in its room"
+			}
+		}
+		return ""
+	})
 
 	// The offline participant joins: it lands in its room and is heard there.
 	if j := offline.join(t); j.Room != assigned[offline.id] || j.MeetingID != assigned[offline.id] {

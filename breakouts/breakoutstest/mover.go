@@ -1,12 +1,14 @@
 // Package breakoutstest provides an in-memory Mover for tests of code that
-// moves participants: it keeps which room each connected participant is in,
-// moves connected ones at once, reports the others offline, and records
-// every move it was asked for.
+// moves participants: it keeps which room each connected participant is in
+// and which prepared connections it holds, moves connected ones at once
+// (revealing a prepared connection in the destination), reports the others
+// offline, and records every move it was asked for.
 package breakoutstest
 
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,12 +17,13 @@ import (
 
 // Mover is an in-memory breakouts.Mover. It is safe for concurrent use.
 type Mover struct {
-	mu      sync.Mutex
-	at      map[string]string // connected participant -> room
-	failing map[string]bool
-	begun   int
-	moves   []breakouts.Move
-	dropped []string
+	mu       sync.Mutex
+	at       map[string]string // connected participant -> room
+	failing  map[string]bool
+	begun    int
+	moves    []breakouts.Move
+	dropped  []string
+	prepared map[string]string // participant -> room of its prepared connection
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
 }
@@ -29,7 +32,7 @@ var _ breakouts.Mover = (*Mover)(nil)
 
 // NewMover returns a Mover with nobody connected.
 func NewMover() *Mover {
-	return &Mover{at: map[string]string{}, failing: map[string]bool{}}
+	return &Mover{at: map[string]string{}, failing: map[string]bool{}, prepared: map[string]string{}}
 }
 
 // Connect says that a participant is connected to a room.
@@ -67,17 +70,43 @@ func (m *Mover) Moves() []breakouts.Move {
 	return append([]breakouts.Move(nil), m.moves...)
 }
 
-// DropPrepared records that the participant's prepared connection to room
-// was to be dropped.
+// Prepare says that a participant holds a prepared connection to a room
+// (one at most: a newer one replaces it).
+func (m *Mover) Prepare(participantID, room string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.prepared[participantID] = room
+}
+
+// PreparedIn returns the participants holding a prepared connection to
+// room, sorted.
+func (m *Mover) PreparedIn(_ context.Context, room string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for id, r := range m.prepared {
+		if r == room {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// DropPrepared drops the participant's prepared connection to room, if it
+// holds one there (Prepare).
 func (m *Mover) DropPrepared(_ context.Context, room, participantID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.dropped = append(m.dropped, room+"/"+participantID)
+	if m.prepared[participantID] == room {
+		delete(m.prepared, participantID)
+		m.dropped = append(m.dropped, room+"/"+participantID)
+	}
 	return nil
 }
 
-// Dropped returns the prepared connections dropped so far, as
-// "room/participant", in order.
+// Dropped returns the prepared connections dropped so far (not those a move
+// revealed), as "room/participant", in order.
 func (m *Mover) Dropped() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -111,5 +140,8 @@ func (m *Mover) Move(ctx context.Context, mv breakouts.Move) (breakouts.Outcome,
 		return breakouts.Failed, errors.New("breakoutstest: the participant is in " + room + ", not in " + mv.From)
 	}
 	m.at[mv.ParticipantID] = mv.To
+	if m.prepared[mv.ParticipantID] == mv.To {
+		delete(m.prepared, mv.ParticipantID) // revealed
+	}
 	return breakouts.Arrived, nil
 }
