@@ -357,7 +357,7 @@ type roomConn struct {
 	published map[*Track]bool // claimed or published
 	closed    bool            // left by this client, or ended by the server
 	hidden    bool            // a prepared connection not revealed yet: it takes no instructions, events or chat
-	pending   map[*Track]sink // published while hidden, muted and not fed yet
+	pending   map[*Track]sink // published while hidden, not fed yet
 }
 
 func (rc *roomConn) isHidden() bool {

@@ -157,10 +157,10 @@ var opusSilence = []byte{0xf8, 0xff, 0xfe}
 // carriesMedia reports whether the RTP packet pkt carries the publisher's
 // media: it is not padding only, and not the SFU's silence frame
 // (opusSilence). A subscriber gets that frame from a track that is muted,
-// so it says nothing about hearing the publisher: since prepared
-// connections (docs/protocol.md §5) publish muted ahead of a move, a
-// revealed mover's room-mates get it before the mover sends anything. A
-// packet that does not parse counts as media.
+// so it says nothing about hearing the publisher: a track published on a
+// prepared connection (docs/protocol.md §5) while muted sends it to the
+// room-mates, who may subscribe ahead of the start, before the mover sends
+// anything. A packet that does not parse counts as media.
 func carriesMedia(pkt []byte) bool {
 	var p rtp.Packet
 	if err := p.Unmarshal(pkt); err != nil {

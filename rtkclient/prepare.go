@@ -13,9 +13,10 @@ import (
 // the client is assigned to a breakout room it is not in, it holds a hidden
 // connection to that room, asked for with POST
 // /client/v1/connected-meetings/prepare, with its tracks published there
-// muted and fed nothing. The start then only reveals that connection: the
-// client unmutes and feeds its tracks there and leaves the source, with no
-// join and no publication on the start's critical path. A move whose
+// with their mute state and fed nothing, and subscribed to its room-mates'
+// tracks. The start then only reveals that connection: the client feeds
+// its tracks there and leaves the source, with no join, no publication, no
+// unmute and no subscription on the start's critical path. A move whose
 // instruction is not marked prepared closes a prepared connection to its
 // destination first (the join would replace it anyway), and a client never
 // holds one for a room it is in.
@@ -130,8 +131,10 @@ func (c *Client) dialPrepared(room string) *roomConn {
 }
 
 // prepublish publishes the client's tracks on the prepared connection rc,
-// muted and fed nothing, so that the start only unmutes and feeds them: the
-// room hears nothing of them before (docs/protocol.md §5).
+// with their mute state and fed nothing, so that the start only feeds them:
+// the room hears nothing of them before (docs/protocol.md §5), and the SFU
+// forwards their first packets at once (an unmute would have to reach it
+// first).
 func (c *Client) prepublish(rc *roomConn) {
 	for _, t := range c.trackList() {
 		if !rc.claim(t) {
@@ -143,7 +146,7 @@ func (c *Client) prepublish(rc *roomConn) {
 			c.log.Debug("prepare a connection: publish", "room", rc.conn.room(), "track", t.opts.Name, "err", err)
 			continue
 		}
-		s.SetMuted(true)
+		s.SetMuted(t.Muted())
 		rc.mu.Lock()
 		if rc.pending == nil {
 			rc.pending = map[*Track]sink{}
@@ -154,7 +157,7 @@ func (c *Client) prepublish(rc *roomConn) {
 }
 
 // adoptPending feeds the publications made on rc while it was hidden, muted
-// as their tracks are; those of tracks unpublished meanwhile go.
+// as their tracks are now; those of tracks unpublished meanwhile go.
 func (c *Client) adoptPending(rc *roomConn) {
 	rc.mu.Lock()
 	pending := rc.pending

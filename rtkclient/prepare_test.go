@@ -90,10 +90,10 @@ func TestPreparedConnection(t *testing.T) {
 	if r, ok := s.find("POST", "/client/v1/connected-meetings/prepare"); !ok || r.auth != "Bearer ptok" {
 		t.Errorf("prepare request %+v (%v)", r, ok)
 	}
-	// The microphone is published there ahead of time, muted and fed nothing.
+	// The microphone is published there ahead of time, unmuted as it is, and fed nothing.
 	bo := f.conn("bo-1")
-	if muted, n := bo.sink("microphone").state(); !muted || n != 0 || len(bo.sinks) != 1 {
-		t.Errorf("prepared room: %d publications, microphone muted %v with %d samples; want it alone, muted, unfed", len(bo.sinks), muted, n)
+	if muted, n := bo.sink("microphone").state(); muted || n != 0 || len(bo.sinks) != 1 {
+		t.Errorf("prepared room: %d publications, microphone muted %v with %d samples; want it alone, unmuted, unfed", len(bo.sinks), muted, n)
 	}
 	if !slices.Equal(c.Rooms(), []string{"main"}) || c.Room() != "main" {
 		t.Errorf("rooms %v, room %q", c.Rooms(), c.Room())
@@ -201,9 +201,10 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 	}
 }
 
-// TestPreparedConnectionKeepsMute: tracks published ahead of time take the tracks' mute state
-// at the reveal: a muted microphone stays muted and sends nothing, the camera is fed; a track
-// added while prepared is published at the move.
+// TestPreparedConnectionKeepsMute: tracks are published ahead of time with their mute state
+// then, and take their mute state at the reveal: the microphone, unmuted while prepared, is fed;
+// the camera, muted while prepared, sends nothing; a track added while prepared is published at
+// the move.
 func TestPreparedConnectionKeepsMute(t *testing.T) {
 	f := newFakeLiveKit()
 	ev := &events{}
@@ -217,6 +218,15 @@ func TestPreparedConnectionKeepsMute(t *testing.T) {
 	main := f.conn("main")
 	main.h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
 	waitPrepared(t, c, "bo-1")
+	bo := f.conn("bo-1")
+	if muted, _ := bo.sink("microphone").state(); !muted {
+		t.Error("the muted microphone was published unmuted ahead of time")
+	}
+	if muted, _ := bo.sink("camera").state(); muted {
+		t.Error("the camera was published muted ahead of time")
+	}
+	mic.SetMuted(false)
+	cam.SetMuted(true)
 	screen, err := c.Publish(TrackOptions{Name: "screen", Codec: cam.opts.Codec, Source: cam.opts.Source})
 	if err != nil {
 		t.Fatal(err)
@@ -225,15 +235,14 @@ func TestPreparedConnectionKeepsMute(t *testing.T) {
 	if rep := ev.waitFor(t, "move done m1").(MoveReport); rep.Err != nil || !rep.Prepared {
 		t.Fatalf("report %+v", rep)
 	}
-	bo := f.conn("bo-1")
 	for _, tr := range []*Track{mic, cam, screen} {
 		_ = tr.WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
 	}
-	if muted, n := bo.sink("microphone").state(); !muted || n != 0 {
-		t.Errorf("microphone in bo-1: muted %v, %d samples; want muted, none", muted, n)
+	if muted, n := bo.sink("microphone").state(); muted || n != 1 {
+		t.Errorf("microphone in bo-1: muted %v, %d samples; want unmuted, 1", muted, n)
 	}
-	if muted, n := bo.sink("camera").state(); muted || n != 1 {
-		t.Errorf("camera in bo-1: muted %v, %d samples; want unmuted, 1", muted, n)
+	if muted, n := bo.sink("camera").state(); !muted || n != 0 {
+		t.Errorf("camera in bo-1: muted %v, %d samples; want muted, none", muted, n)
 	}
 	if s := bo.sink("screen"); s == nil {
 		t.Error("the track added while prepared was not published at the move")

@@ -119,8 +119,8 @@ func (t *Track) attach(rc *roomConn, s sink) {
 	t.sinks = append(append([]sinkOf(nil), t.sinks...), sinkOf{rc, s})
 }
 
-// adopt feeds s, a publication of t in rc made muted ahead of time, from
-// now on, muted as t is.
+// adopt feeds s, a publication of t in rc made ahead of time (muted as t
+// was then), from now on, muted as t is now.
 func (t *Track) adopt(rc *roomConn, s sink) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
