@@ -86,6 +86,10 @@ type Move struct {
 	// Nil carries the live permissions over.
 	Grant    *auth.VideoGrant
 	Metadata string // LiveKit metadata in To
+	// KeepSource is how long the client keeps its connection to From after
+	// its switch, unheard (protocol.MoveInstruction.KeepSourceMs): set for
+	// the moves of a start (StartKeepSource).
+	KeepSource time.Duration
 }
 
 // Outcome is how a move ended.

@@ -491,6 +491,9 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 				return err
 			}
 		}
+		for i := range ch.moves {
+			ch.moves[i].KeepSource = StartKeepSource
+		}
 		f.rec.Status = store.FamilyRunning
 		if timer != nil {
 			f.rec.EndsAt, f.rec.WarnAt = timer.times(s.now().UTC())
@@ -501,6 +504,15 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 		return nil
 	})
 }
+
+// StartKeepSource is how long the clients a start moves keep their
+// connection to the parent after they switched to their room, unheard
+// (protocol.MoveInstruction.KeepSourceMs). Each departure from the parent
+// changes the subscriptions of everyone still in it, so the departures of
+// a whole start are the SFU's biggest piece of work at that moment; kept
+// back, it comes after the arrivals instead of slowing them
+// (docs/benchmarks.md).
+const StartKeepSource = 3 * time.Second
 
 // Timer sets how long started breakout rooms run. When Duration has passed
 // they close as a close-all does, after a countdown of Warning (the

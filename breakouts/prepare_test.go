@@ -3,6 +3,7 @@ package breakouts_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
@@ -194,6 +195,12 @@ func TestPreparedGuard(t *testing.T) {
 	}
 	if got := mover.Where(p[3]); got != b {
 		t.Errorf("p[3] is in %q, want b", got)
+	}
+	// The start's moves keep the parent a while after the switch; p[0]'s single move does not.
+	for _, mv := range mover.Moves() {
+		if want := map[bool]time.Duration{true: 0, false: breakouts.StartKeepSource}[mv.ParticipantID == p[0]]; mv.KeepSource != want {
+			t.Errorf("move of %s keeps the source %s, want %s", mv.ParticipantID, mv.KeepSource, want)
+		}
 	}
 
 	// A ticket used once the rooms run: p[3] (placed in b) joins b with it again, and p[0]

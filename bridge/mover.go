@@ -121,6 +121,10 @@ type MoveOrder struct {
 	// Metadata is the participant's LiveKit metadata in the destination;
 	// empty keeps its live metadata. Name and attributes always carry over.
 	Metadata string
+	// KeepSource is how long the client keeps its source connection after
+	// its switch (protocol.MoveInstruction.KeepSourceMs); the sweep of a
+	// leftover source connection waits for it too.
+	KeepSource time.Duration
 }
 
 // Outcome is how a move ended.
@@ -466,7 +470,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	case dst != nil && joinedMs(dst) >= joinedMs(src):
 		// The destination copy is the newer connection: the participant has
 		// moved already, and the source copy is a leftover.
-		m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
+		m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
 		res.Outcome = MoveAlreadyThere
 		return res
 	}
@@ -540,7 +544,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 		return fail(err)
 	}
 	// (e) Sweep the source copy should the client's leave get lost.
-	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
+	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
 	res.Outcome = MoveArrived
 	return res
 }
@@ -592,7 +596,7 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	}
 	// The client leaves the source once it hears the destination; should
 	// its leave get lost, the sweep removes the copy.
-	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid)
+	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
 	res.Outcome = MoveArrived
 	return true, nil
 }
@@ -661,6 +665,8 @@ func (o *MoveOrder) validate() (*auth.VideoGrant, error) {
 		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: source and destination are both %q", o.Identity, o.ToRoom)
 	case o.Grant != nil && o.Grant.Room != "" && o.Grant.Room != o.ToRoom:
 		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: grant is for room %q, not %q", o.Identity, o.Grant.Room, o.ToRoom)
+	case o.KeepSource < 0:
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: KeepSource %s is negative", o.Identity, o.KeepSource)
 	}
 	if o.Grant == nil {
 		return nil, nil
@@ -892,7 +898,7 @@ func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.Pa
 		V: protocol.Version, MoveID: o.MoveID, ParticipantID: o.Identity,
 		FromMeetingID: or(o.FromMeetingID, o.FromRoom), ToMeetingID: or(o.ToMeetingID, o.ToRoom),
 		Meeting: o.Meeting, LiveKit: protocol.LiveKitRoom{URL: m.publicURL, Token: tok, Room: o.ToRoom},
-		PresetID: o.PresetID, Prepared: prepared,
+		PresetID: o.PresetID, Prepared: prepared, KeepSourceMs: int(o.KeepSource.Milliseconds()),
 	}
 	in.Meeting.ID = or(in.Meeting.ID, in.ToMeetingID)
 	if o.Permissions != nil {
@@ -1126,19 +1132,22 @@ type roomIdentity struct{ room, identity string }
 // unless it leaves by itself first.
 type sweep struct {
 	room, identity, sid string
+	after               time.Duration
 	gone                chan struct{}
 	once                sync.Once
 }
 
 func (s *sweep) cancel() { s.once.Do(func() { close(s.gone) }) }
 
-func (m *Mover) scheduleSweep(room, identity, sid string) {
+// scheduleSweep removes sid, identity's connection in room, if it is still
+// there after the sweep grace plus keep (how long its client keeps it).
+func (m *Mover) scheduleSweep(room, identity, sid string, keep time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.state == runStopped {
 		return
 	}
-	s := &sweep{room: room, identity: identity, sid: sid, gone: make(chan struct{})}
+	s := &sweep{room: room, identity: identity, sid: sid, after: m.cfg.grace + keep, gone: make(chan struct{})}
 	k := roomIdentity{room, identity}
 	m.sweeps[k] = append(m.sweeps[k], s)
 	m.wg.Add(1)
@@ -1148,7 +1157,7 @@ func (m *Mover) scheduleSweep(room, identity, sid string) {
 func (m *Mover) runSweep(s *sweep) {
 	defer m.wg.Done()
 	defer m.dropSweep(s)
-	t := time.NewTimer(m.cfg.grace)
+	t := time.NewTimer(s.after)
 	defer t.Stop()
 	select {
 	case <-m.bg.Done():

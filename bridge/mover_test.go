@@ -966,3 +966,37 @@ func TestPreparedIn(t *testing.T) {
 		t.Errorf("PreparedIn(nowhere) = %v, %v; want none", ids, err)
 	}
 }
+
+// TestMoveKeepSource: the instruction tells the client how long to keep its source connection,
+// and the sweep of a copy left in the source waits that long on top of its grace.
+func TestMoveKeepSource(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...) // sweep grace 50 ms
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{LoseLeave: true})
+	o := order("p")
+	o.KeepSource = 300 * time.Millisecond
+	if res := m.Move(context.Background(), o); res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v: %v", res.Outcome, res.Err)
+	}
+	var in protocol.MoveInstruction
+	if ds := lk.Deliveries("p"); len(ds) != 1 || json.Unmarshal(ds[0].Payload, &in) != nil || in.KeepSourceMs != 300 {
+		t.Errorf("deliveries %+v, want one instruction with keepSourceMs 300", ds)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if lk.Participant("main", "p") == nil {
+		t.Fatal("the source copy was swept while the client may still keep it")
+	}
+	eventually(t, 2*time.Second, func() string {
+		if lk.Participant("main", "p") != nil {
+			return "the source copy is still there after the grace and the keep"
+		}
+		return ""
+	})
+
+	bad := order("q")
+	bad.KeepSource = -time.Second
+	if res := m.Move(context.Background(), bad); res.Outcome != bridge.MoveFailed || codeOf(res.Err) != psrpc.InvalidArgument {
+		t.Errorf("negative KeepSource: %v %v, want failed InvalidArgument", res.Outcome, res.Err)
+	}
+}

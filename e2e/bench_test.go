@@ -467,6 +467,11 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 		if ids, _ := sc.identities(parent); len(ids) != 0 {
 			return fmt.Sprintf("the parent still lists %d", len(ids))
 		}
+		for _, c := range clients {
+			if !slices.ContainsFunc(c.reports(), func(r rtkclient.MoveReport) bool { return !r.Received.Before(t0) }) {
+				return c.name + " has not reported its move"
+			}
+		}
 		return ""
 	})
 	var failed, serverFailed, reports, unprepared int

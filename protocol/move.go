@@ -25,6 +25,13 @@ type MoveInstruction struct {
 	// instead of joining with the token. The token still serves a client
 	// that lost it. Left out when false.
 	Prepared bool `json:"prepared,omitempty"`
+	// KeepSourceMs, when set, is how long after its switch (docs/protocol.md
+	// §4, step 3) the client keeps its connection to the source at least,
+	// unfed and unheard, before it disconnects: the server sets it for the
+	// moves of a start, so that the SFU's work for the many departures from
+	// the parent comes after the arrivals. A newer move ends it at once.
+	// Left out when zero.
+	KeepSourceMs int `json:"keepSourceMs,omitempty"`
 }
 
 // PreparedAttribute is the LiveKit participant attribute that marks a

@@ -88,7 +88,7 @@ func (c *Client) moveLoop() {
 // switch (the tracks stop feeding the source: the participant is heard in
 // the destination only), then leave the source once the destination is
 // audible (every unmuted audio track there delivers RTP) or after the
-// maximum overlap.
+// maximum overlap, and not before the instruction's KeepSourceMs.
 // With WithBreakBeforeMake it leaves first.
 func (c *Client) move(req moveRequest) MoveReport {
 	in := req.in
@@ -159,13 +159,42 @@ func (c *Client) move(req moveRequest) MoveReport {
 	if !c.naive && src != nil {
 		// The participant is in the destination now: the source stops
 		// hearing it at once, while it still hears the source until the
-		// destination is audible.
+		// destination is audible; it keeps the connection, unheard, as
+		// long as the instruction asks.
+		switched := time.Now()
 		c.unfeed(src)
 		c.waitAudible(dst)
+		c.keepSource(switched.Add(time.Duration(in.KeepSourceMs) * time.Millisecond))
 		c.closeConn(src)
 		rep.Left = time.Now()
 	}
 	return rep
+}
+
+// keepSource waits until until, or until a newer instruction is queued or
+// the client closes, whichever comes first (docs/protocol.md §4: a newer
+// move ends the wait at once).
+func (c *Client) keepSource(until time.Time) {
+	if !time.Now().Before(until) {
+		return
+	}
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		queued := len(c.queue) > 0
+		c.mu.Unlock()
+		if queued {
+			return
+		}
+		select {
+		case <-t.C:
+			return
+		case <-c.ctx.Done():
+			return
+		case <-c.wake: // moveLoop looks at the queue itself afterwards
+		}
+	}
 }
 
 // settle is how long the client keeps the source once the destination is

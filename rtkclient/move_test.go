@@ -401,3 +401,62 @@ func TestUnpublish(t *testing.T) {
 		t.Errorf("log %q has no unpublish of the camera", got)
 	}
 }
+
+// keepingSource is moveTo with keepSourceMs.
+func keepingSource(moveID, room string, ms int) string {
+	var m map[string]any
+	_ = json.Unmarshal([]byte(moveTo(moveID, room)), &m)
+	m["keepSourceMs"] = ms
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// TestMoveKeepsSource: with keepSourceMs the client keeps its source connection that long
+// after the switch, fed nothing, even once the destination is audible; a newer instruction
+// ends the wait at once.
+func TestMoveKeepsSource(t *testing.T) {
+	f := newFakeLiveKit()
+	f.audible["bo-1"] = nil // audible at once
+	f.audible["bo-2"] = nil
+	ev := &events{}
+	c := connected(t, f, ev)
+	mic, err := c.Publish(Microphone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := f.conn("main")
+	main.h.rpc(keepingSource("m1", "bo-1", 400))
+	eventually(t, 2*time.Second, func() string {
+		if c.Room() != "bo-1" {
+			return "not switched to bo-1"
+		}
+		return ""
+	})
+	_ = mic.WriteSample(media.Sample{Data: []byte{1}, Duration: time.Millisecond})
+	if _, n := main.sink("microphone").state(); n != 0 {
+		t.Error("the kept source is fed")
+	}
+	rep := ev.waitFor(t, "move done m1").(MoveReport)
+	if kept := rep.Left.Sub(rep.Published); kept < 390*time.Millisecond || kept > 2*time.Second {
+		t.Errorf("kept the source %s after the switch, want about 400ms", kept)
+	}
+
+	// A newer instruction during the keep: the source goes at once, and the next move runs.
+	f.conn("bo-1").h.rpc(keepingSource("m2", "bo-2", 60_000))
+	eventually(t, 2*time.Second, func() string {
+		if c.Room() != "bo-2" {
+			return "not switched to bo-2"
+		}
+		return ""
+	})
+	start := time.Now()
+	f.conn("bo-2").h.rpc(moveTo("m3", "main"))
+	ev.waitFor(t, "move done m2")
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("the keep of bo-1 ended %s after a newer instruction", waited)
+	}
+	ev.waitFor(t, "move done m3")
+	if c.Room() != "main" {
+		t.Errorf("in %q after m3, want main", c.Room())
+	}
+}
