@@ -18,8 +18,8 @@ import (
 // participant), sends no data, and carries protocol.PreparedAttribute. It
 // may publish what the participant's preset lets it publish in the room, and
 // subscribe if the preset lets it, so that the client can publish its
-// tracks ahead of time, muted and fed nothing, and be subscribed to its
-// room-mates' before the start: the start only unmutes them. A client must
+// tracks ahead of time, fed nothing, and be subscribed to its room-mates'
+// before the start: the start only feeds them. A client must
 // send no media on it before it is revealed (the room would hear it without
 // it being listed). When the participant is moved there (the start), the
 // Mover reveals that connection with the participant's rights instead of
