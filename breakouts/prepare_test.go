@@ -86,18 +86,27 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
-// A participant assigned away from a room loses its prepared connection there; the others keep
-// theirs.
-func TestAssignDropsPrepared(t *testing.T) {
-	w := newWorld(t, 3)
-	ctx := t.Context()
+// runningWithRooms is a world of n participants whose Service runs with an in-memory Mover,
+// and whose meeting has k breakout rooms: the state after creating them, and their ids.
+func runningWithRooms(t *testing.T, n, k int) (*world, *breakouts.Service, *breakoutstest.Mover, breakouts.State, []string) {
+	t.Helper()
+	w := newWorld(t, n)
 	mover := breakoutstest.NewMover()
 	s := breakouts.New(w.st, w.bridge, mover, w.log)
 	run(t, s)
-	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
+	st, ids, err := s.CreateRooms(t.Context(), appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, k))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, s, mover, st, ids
+}
+
+// A participant assigned away from a room loses its prepared connection there; the others keep
+// theirs.
+func TestAssignDropsPrepared(t *testing.T) {
+	w, s, mover, st, ids := runningWithRooms(t, 3, 2)
+	ctx := t.Context()
+	var err error
 	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
 		breakouts.Assignment{Manual: map[string][]string{ids[0]: w.people[:2], ids[1]: w.people[2:]}})
 	if err != nil {
@@ -137,15 +146,9 @@ func preparedJoined(room, identity string) *livekit.WebhookEvent {
 // offline at the start) go; and a prepared connection that joins where it may not stay (a
 // ticket used after its time) goes.
 func TestPreparedGuard(t *testing.T) {
-	w := newWorld(t, 5)
+	w, s, mover, st, ids := runningWithRooms(t, 5, 2)
 	ctx := t.Context()
-	mover := breakoutstest.NewMover()
-	s := breakouts.New(w.st, w.bridge, mover, w.log)
-	run(t, s)
-	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	a, b := ids[0], ids[1]
 	p := w.people
 	st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
