@@ -3,6 +3,7 @@ package breakouts
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -215,8 +216,8 @@ func (s *Service) committed(ch *change, st State) {
 			var err error
 			room := m.To
 			// Those assigned to the room but not placed in it by now (this is
-			// no start) lose their prepared connections there before anybody
-			// arrives: they would hear the arrivals (mayKeepPrepared).
+			// no start) may hold prepared connections there that must go
+			// before anybody arrives: they would hear the arrivals.
 			var waiting []string
 			for _, p := range f.people {
 				if f.roomIndex(room) >= 0 && f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
@@ -225,13 +226,8 @@ func (s *Service) committed(ch *change, st State) {
 			}
 			ensure = func(ctx context.Context) error {
 				once.Do(func() {
-					if err = s.rooms.EnsureRoom(ctx, room, meta); err != nil {
-						return
-					}
-					for _, id := range waiting {
-						if err := s.mover.DropPrepared(ctx, room, id); err != nil && ctx.Err() == nil {
-							s.log.Warn("breakouts: drop a prepared connection", "participant", id, "room", room, "err", err)
-						}
+					if err = s.rooms.EnsureRoom(ctx, room, meta); err == nil && len(waiting) > 0 {
+						s.guardPrepared(ctx, f.parent.AppID, f.parent.ID, room, waiting)
 					}
 				})
 				return err
@@ -251,17 +247,19 @@ func (s *Service) committed(ch *change, st State) {
 			}
 		})
 	}
-	if len(ch.moves) > 0 {
-		// Once the moves are done, no prepared connection of the family
-		// is left to reveal but those of moves still under way.
-		app, parent := f.parent.AppID, f.parent.ID
-		var breakouts []string
-		for _, r := range f.rooms {
-			breakouts = append(breakouts, r.ID)
+	// Once the moves are done, a prepared connection in their destinations
+	// that they did not reveal (a participant offline at the start) goes.
+	var destinations []string
+	for _, m := range ch.moves {
+		if f.roomIndex(m.To) >= 0 && !slices.Contains(destinations, m.To) {
+			destinations = append(destinations, m.To)
 		}
+	}
+	if len(destinations) > 0 {
+		app, parent := f.parent.AppID, f.parent.ID
 		s.moves.goOwned(func(ctx context.Context) {
 			batchDone.Wait()
-			for _, room := range breakouts {
+			for _, room := range destinations {
 				s.guardPrepared(ctx, app, parent, room, nil)
 			}
 		})
