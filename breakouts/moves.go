@@ -220,7 +220,7 @@ func (s *Service) committed(ch *change, st State) {
 			// before anybody arrives: they would hear the arrivals.
 			var waiting []string
 			for _, p := range f.people {
-				if f.roomIndex(room) >= 0 && f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
+				if f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
 					waiting = append(waiting, p.ID)
 				}
 			}
