@@ -216,11 +216,17 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		t.Errorf("start instructions followed by path %v: want some over the event stream, all over stream, rpc or data", vias)
 	}
 
+	// LiveKit admits it; the server may drop it before its peer connection is up, and lksdk then
+	// reports that it could not connect.
 	late := lksdk.NewRoom(lksdk.NewRoomCallback())
-	if err := late.JoinWithToken(stale.URL, stale.Token); err != nil {
+	switch err := late.JoinWithToken(stale.URL, stale.Token); {
+	case err == nil:
+		t.Cleanup(late.Disconnect)
+	case strings.Contains(err.Error(), "could not connect"):
+		t.Logf("the prepared ticket's connection was dropped while it came up: %v", err)
+	default:
 		t.Fatalf("join with a prepared ticket after the start: %v", err)
 	}
-	t.Cleanup(late.Disconnect)
 	eventually(t, 10*time.Second, func() string {
 		res, err := sc.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: stale.Room})
 		if err != nil {
