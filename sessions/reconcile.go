@@ -61,6 +61,10 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 	}
 	rooms := map[string]bool{} // room names LiveKit has
 	var errs []error
+	t.hiddenMu.Lock()
+	defer t.hiddenMu.Unlock()
+	wasHidden, hidden := t.hidden, map[string]bool{}
+	defer func() { t.hidden = hidden }()
 	for _, room := range res.GetRooms() {
 		ps, err := t.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room.GetName()})
 		var terr twirp.Error
@@ -73,8 +77,13 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 			continue
 		}
 		rooms[room.GetName()] = true
+		for _, p := range ps.GetParticipants() {
+			if Hidden(p) && p.GetSid() != "" && p.GetState() != livekit.ParticipantInfo_DISCONNECTED {
+				hidden[p.GetSid()] = true
+			}
+		}
 		err = t.st.InTx(ctx, func(q store.Queries) error {
-			return t.newTx(ctx, q, t.opts.Now().UTC(), true).observeRoom(room, ps.GetParticipants(), observed)
+			return t.newTx(ctx, q, t.opts.Now().UTC(), true).observeRoom(room, ps.GetParticipants(), observed, wasHidden)
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("room %s: %w", room.GetName(), err))
@@ -117,8 +126,12 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 }
 
 // observeRoom reconciles one LiveKit room with its participants as listed
-// at observed.
-func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.ParticipantInfo, observed time.Time) error {
+// at observed. A visible connection that wasHidden (at the last
+// reconciliation) and is not in the session yet is not joined now: it was
+// revealed since (a prepared connection, docs/protocol.md §5), and LiveKit's
+// join time is its hidden join. The reveal records its join; should that
+// fail, the next reconciliation does, with LiveKit's time.
+func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.ParticipantInfo, observed time.Time, wasHidden map[string]bool) error {
 	m, ok, err := x.meetingOfRoom(room)
 	if err != nil || !ok {
 		return err
@@ -130,7 +143,7 @@ func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.Participant
 	})
 	// A room with nobody visible in it opens no session (see the package
 	// doc); it may still end the stints of one.
-	first := slices.IndexFunc(participants, inRoom)
+	first := slices.IndexFunc(participants, func(p *livekit.ParticipantInfo) bool { return inRoom(p) && !wasHidden[p.GetSid()] })
 	start := x.now
 	if first >= 0 {
 		start = joinTime(participants[first], x.now)
@@ -154,6 +167,9 @@ func (x *tx) observeRoom(room *livekit.Room, participants []*livekit.Participant
 			continue
 		case !row.Live() && row.LastLeftPeerID == p.GetSid():
 			continue // its leave was applied after the listing
+		}
+		if wasHidden[p.GetSid()] {
+			continue // revealed since the last reconciliation: the reveal records it
 		}
 		if err := x.join(&s, m, p); err != nil {
 			return err

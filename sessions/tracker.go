@@ -116,6 +116,11 @@ type Tracker struct {
 
 	mu   sync.RWMutex
 	subs []Subscriber
+
+	// hidden are the connections (sids) the last reconciliation found
+	// hidden; only Reconcile uses it.
+	hiddenMu sync.Mutex
+	hidden   map[string]bool
 }
 
 // NewTracker returns a Tracker over st that reads LiveKit through rooms and

@@ -15,6 +15,8 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/proto"
 
+	"rtk-sidecar/bridge"
+	"rtk-sidecar/meetings"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/store"
@@ -449,6 +451,63 @@ func TestReconcile(t *testing.T) {
 	}
 	e.sfu.SetErr(nil)
 	e.wantEvents()
+}
+
+// TestReconcileRevealed: a connection that was hidden at the last reconciliation and is visible
+// now (a revealed prepared connection) is not joined with LiveKit's join time, which is its
+// hidden join: the reveal records it, at the reveal. Without a record of its reveal, the next
+// reconciliation joins it.
+func TestReconcileRevealed(t *testing.T) {
+	e := newEnv(t)
+	m := e.meeting("Room", "")
+	ada := e.participant(m, "ada", presets.GroupCallHost)
+	bob := e.participant(m, "bob", presets.GroupCallHost)
+	carol := e.participant(m, "carol", presets.GroupCallHost)
+	e.setMode("drop")
+	e.join(m, ada)
+	prepared := func(p meetings.Participant) *livekit.ParticipantInfo {
+		info := e.info(p, m.ID)
+		visible := proto.Clone(info.Permission).(*livekit.ParticipantPermission)
+		info.Permission.Hidden = true
+		e.sfu.Join(m.ID, info)
+		return &livekit.ParticipantInfo{Identity: p.ID, Permission: visible}
+	}
+	reveal := func(p *livekit.ParticipantInfo) *livekit.ParticipantInfo {
+		got, err := e.sfu.UpdateParticipant(e.ctx, &livekit.UpdateParticipantRequest{Room: m.ID, Identity: p.Identity, Permission: p.Permission})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	bobVisible, carolVisible := prepared(bob), prepared(carol)
+	if err := e.tracker.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.wantEvents(webhooks.MeetingStarted, webhooks.MeetingParticipantJoined+":"+ada.ID)
+
+	time.Sleep(5 * time.Millisecond) // the reveals come after the hidden joins
+	bobInfo, carolInfo := reveal(bobVisible), reveal(carolVisible)
+	if err := e.tracker.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.wantEvents() // neither is joined with its hidden join's time
+
+	at := time.Now().Truncate(time.Millisecond)
+	e.apply(bridge.RevealedEvent(m.ID, bobInfo, at))
+	e.wantEvents(webhooks.MeetingParticipantJoined + ":" + bob.ID)
+	s := e.live(m)
+	if got := e.stint(s, bob).JoinedAt; !got.Equal(at.UTC()) {
+		t.Errorf("bob joined at %v, want the reveal's %v", got, at.UTC())
+	}
+
+	// carol's reveal was not recorded: the next reconciliation joins her, with LiveKit's time.
+	if err := e.tracker.Reconcile(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.wantEvents(webhooks.MeetingParticipantJoined + ":" + carol.ID)
+	if got := e.stint(s, carol).JoinedAt; !got.Equal(time.UnixMilli(carolInfo.JoinedAtMs).UTC()) {
+		t.Errorf("carol joined at %v, want LiveKit's %v", got, time.UnixMilli(carolInfo.JoinedAtMs).UTC())
+	}
 }
 
 // TestReconcileAfterRestart: webhooks applied before a restart, more
