@@ -144,9 +144,9 @@ type ListenTicket struct {
 
 // PrepareTicket is the answer of POST /client/v1/connected-meetings/prepare:
 // a hidden LiveKit connection to the breakout room the participant is
-// assigned to (docs/protocol.md §5). It may publish what the preset allows
-// there, but subscribes to nothing and sends no data, and its client sends
-// no media on it, until the server reveals it at the move there.
+// assigned to (docs/protocol.md §5). It may publish, and subscribe, as the
+// preset allows there, but sends no data, and its client sends no media on
+// it, until the server reveals it at the move there.
 type PrepareTicket struct {
 	URL       string `json:"url"`   // LiveKit server URL
 	Token     string `json:"token"` // LiveKit access token
