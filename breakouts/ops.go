@@ -115,10 +115,16 @@ func (ch *change) moveTo(ctx context.Context, p store.Participant, room, presetI
 		// the destination's grants come from the preset, not the live ones.
 		m.Grant = presets.Grants(doc.Permissions, room)
 	}
-	m.Metadata = bridge.ParticipantMetadata{ParticipantID: p.ID, CustomParticipantID: p.CustomParticipantID,
-		MeetingID: room, PresetID: m.PresetID, PresetName: doc.Name, Picture: p.Picture}.String()
+	m.Metadata = metadata(p, room, m.PresetID, doc)
 	ch.moves = append(ch.moves, m)
 	return nil
+}
+
+// metadata is the LiveKit metadata of participant p in room under its
+// effective preset there, presetID (doc).
+func metadata(p store.Participant, room, presetID string, doc presets.Preset) string {
+	return bridge.ParticipantMetadata{ParticipantID: p.ID, CustomParticipantID: p.CustomParticipantID,
+		MeetingID: room, PresetID: presetID, PresetName: doc.Name, Picture: p.Picture}.String()
 }
 
 // change runs apply on the family in one transaction at the next version.

@@ -15,16 +15,18 @@ import (
 // Prepare gives a participant a prepared connection to the breakout room it
 // is assigned to (docs/protocol.md §5): a LiveKit ticket for a second
 // connection to that room that is hidden (not listed to the room, no session
-// participant), sends no data, and carries protocol.PreparedAttribute. It
-// may publish what the participant's preset lets it publish in the room, and
-// subscribe if the preset lets it, so that the client can publish its
-// tracks ahead of time, fed nothing, and be subscribed to its room-mates'
-// before the start: the start only feeds them. A client must
-// send no media on it before it is revealed (the room would hear it without
-// it being listed). When the participant is moved there (the start), the
-// Mover reveals that connection with the participant's rights instead of
-// making the client join: the client's handshakes with the SFU, and the
-// subscriptions' negotiations, are done before the start.
+// participant), sends no data, and carries protocol.PreparedAttribute and
+// the metadata the start's move gives the participant there, so that the
+// reveal changes only its permission. It may publish what the participant's
+// preset lets it publish in the room, and subscribe if the preset lets it,
+// so that the client can publish its tracks ahead of time, fed nothing, and
+// be subscribed to its room-mates' before the start: the start only feeds
+// them. A client must send no media on it before it is revealed (the room
+// would hear it without it being listed). When the participant is moved
+// there (the start), the Mover reveals that connection with the
+// participant's rights instead of making the client join: the client's
+// handshakes with the SFU, and the subscriptions' negotiations, are done
+// before the start.
 //
 // The family must not be running or closing, and nobody may be placed in
 // the room (FailedPrecondition): a prepared connection hears the room, and
@@ -41,6 +43,7 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 	var who store.Participant
 	var room string
 	var rights *auth.VideoGrant
+	var md string
 	err := s.read(ctx, appID, parentID, c, func(f *family) error {
 		if f.rec.Status == store.FamilyRunning || f.rec.Status == store.FamilyClosing {
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "the breakout rooms of meeting %s are running: connections are prepared before the start", f.parent.ID)
@@ -55,11 +58,13 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 		case f.occupied(room):
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "breakout room %s has participants in it: connections are prepared before anybody is in it", room)
 		}
-		perms, err := f.permissions(ctx, who)
+		preset := f.effectivePreset(who)
+		doc, err := f.presetDoc(ctx, preset)
 		if err != nil {
 			return err
 		}
-		rights = presets.Grants(perms, room)
+		rights = presets.Grants(doc.Permissions, room)
+		md = metadata(who, room, preset, doc)
 		return nil
 	})
 	if err != nil {
@@ -70,7 +75,7 @@ func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller)
 	grant.CanPublishSources = rights.CanPublishSources
 	return s.rooms.Admit(ctx, bridge.Admission{Room: room,
 		RoomMeta: roomMetadata(appID, parentID, room),
-		Identity: who.ID, Name: who.Name, Grant: grant,
+		Identity: who.ID, Name: who.Name, Metadata: md, Grant: grant,
 		Attributes: map[string]string{protocol.PreparedAttribute: "1"}})
 }
 

@@ -16,11 +16,15 @@ import (
 
 // A participant assigned to a room that it is not in gets a prepared connection to it, before
 // the start only: a ticket for a hidden connection that may publish and subscribe as its preset
-// allows but send no data, marked with protocol.PreparedAttribute, under its own identity.
+// allows but send no data, marked with protocol.PreparedAttribute, under its own identity, with
+// the metadata the start's move gives it there (so that the reveal changes only its
+// permission).
 func TestPrepare(t *testing.T) {
 	w := newWorld(t, 2)
 	ctx := t.Context()
-	s := breakouts.New(w.st, w.bridge, breakoutstest.NewMover(), w.log)
+	mover := breakoutstest.NewMover()
+	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, s)
 	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 2))
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +87,10 @@ func TestPrepare(t *testing.T) {
 	}
 	if _, err := s.Prepare(ctx, appID, w.meeting, ada); code(err) != psrpc.FailedPrecondition {
 		t.Errorf("once running: %v, want FailedPrecondition", err)
+	}
+	wait(t, "the start's move", func() bool { return len(mover.Moves()) == 1 })
+	if m := mover.Moves()[0]; m.ParticipantID != w.people[0] || m.Metadata != claims.Metadata {
+		t.Errorf("ticket's metadata %s; the start's move of %s has %s", claims.Metadata, m.ParticipantID, m.Metadata)
 	}
 }
 

@@ -459,7 +459,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 		// The client connected to the destination ahead of the move, hidden:
 		// reveal that connection instead of sending it there.
 		if dst.State == livekit.ParticipantInfo_ACTIVE {
-			if done, err := m.reveal(ctx, o, grant, src, deadline, &res); done || err != nil {
+			if done, err := m.reveal(ctx, o, grant, src, dst, deadline, &res); done || err != nil {
 				if err != nil {
 					return fail(err)
 				}
@@ -549,27 +549,39 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	return res
 }
 
-// reveal makes the participant's prepared connection in o.ToRoom visible
-// with its permissions, name, metadata and attributes there (those a
+// reveal makes the participant's prepared connection dst in o.ToRoom
+// visible with its permissions, name, metadata and attributes there (those a
 // handoff's token would carry), reports it (WithRevealed), and tells the
-// client, whose connection is in the destination already. A reveal that
-// fails in a way that may pass is made again until deadline (again). done
-// is false, with no error, when the prepared connection has gone
-// meanwhile: the caller hands off instead.
-func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo, deadline time.Time, res *MoveResult) (done bool, err error) {
+// client, whose connection is in the destination already. It asks LiveKit
+// to change only what dst lacks: each change of name, metadata or
+// attributes costs the SFU an update and a new token for the client, so a
+// connection prepared with the destination's metadata (Prepare) is revealed
+// by its permission alone. protocol.PreparedAttribute stays: once visible,
+// the connection is no longer Prepared. A reveal that fails in a way that
+// may pass is made again until deadline (again). done is false, with no
+// error, when the prepared connection has gone meanwhile: the caller hands
+// off instead.
+func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src, dst *livekit.ParticipantInfo, deadline time.Time, res *MoveResult) (done bool, err error) {
 	g := destinationGrant(o, grant, src)
-	md := or(o.Metadata, src.Metadata)
-	attrs := map[string]string{protocol.PreparedAttribute: ""} // "" removes it
-	for k, v := range src.Attributes {
-		attrs[k] = v
+	req := &livekit.UpdateParticipantRequest{Room: o.ToRoom, Identity: o.Identity, Permission: g.ToPermission()}
+	if src.Name != dst.Name {
+		req.Name = src.Name
+	}
+	if md := or(o.Metadata, src.Metadata); md != dst.Metadata {
+		req.Metadata = md
+	}
+	for k, v := range carriedAttributes(src) {
+		if dst.Attributes[k] != v {
+			if req.Attributes == nil {
+				req.Attributes = map[string]string{}
+			}
+			req.Attributes[k] = v
+		}
 	}
 	var p *livekit.ParticipantInfo
 	err = m.again(ctx, deadline, func(ctx context.Context) error {
 		var err error
-		p, err = m.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{
-			Room: o.ToRoom, Identity: o.Identity, Name: src.Name, Metadata: md, Attributes: attrs,
-			Permission: g.ToPermission(),
-		})
+		p, err = m.rooms.UpdateParticipant(ctx, req)
 		return err
 	})
 	switch {
@@ -878,6 +890,23 @@ func destinationGrant(o MoveOrder, grant *auth.VideoGrant, src *livekit.Particip
 	return grant
 }
 
+// carriedAttributes are the attributes of src that its connection in the
+// destination carries: all but protocol.PreparedAttribute, which marks a
+// connection, not a participant. nil when there are none.
+func carriedAttributes(src *livekit.ParticipantInfo) map[string]string {
+	var attrs map[string]string
+	for k, v := range src.GetAttributes() {
+		if k == protocol.PreparedAttribute {
+			continue
+		}
+		if attrs == nil {
+			attrs = make(map[string]string, len(src.Attributes))
+		}
+		attrs[k] = v
+	}
+	return attrs
+}
+
 // instruction mints the destination token and encodes the instruction.
 // Without a grant in the order, the token carries src's live permissions.
 // prepared says that the participant's prepared connection was revealed.
@@ -887,8 +916,8 @@ func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.Pa
 	at := auth.NewAccessToken(m.keys.APIKey, m.keys.APISecret).
 		SetIdentity(o.Identity).SetName(src.Name).SetMetadata(md).
 		SetVideoGrant(grant).SetValidFor(m.cfg.tokenTTL)
-	if len(src.Attributes) > 0 {
-		at.SetAttributes(src.Attributes)
+	if attrs := carriedAttributes(src); len(attrs) > 0 {
+		at.SetAttributes(attrs)
 	}
 	tok, err := at.ToJWT()
 	if err != nil {

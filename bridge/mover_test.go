@@ -676,14 +676,21 @@ func TestMoveOverStream(t *testing.T) {
 }
 
 // preparedToken is a prepared connection's ticket: hidden, with no right
-// to publish or subscribe, marked with protocol.PreparedAttribute.
+// to publish or subscribe, marked with protocol.PreparedAttribute, with no
+// name or metadata.
 func preparedToken(t *testing.T, id, room string) string {
+	t.Helper()
+	return preparedTokenAs(t, id, room, "", "")
+}
+
+// preparedTokenAs is preparedToken with a name and metadata.
+func preparedTokenAs(t *testing.T, id, room, name, metadata string) string {
 	t.Helper()
 	g := &auth.VideoGrant{RoomJoin: true, Room: room, Hidden: true}
 	g.SetCanPublish(false)
 	g.SetCanSubscribe(false)
 	g.SetCanPublishData(false)
-	tok, err := auth.NewAccessToken(testKey, testSecret).SetIdentity(id).SetVideoGrant(g).
+	tok, err := auth.NewAccessToken(testKey, testSecret).SetIdentity(id).SetName(name).SetMetadata(metadata).SetVideoGrant(g).
 		SetAttributes(map[string]string{protocol.PreparedAttribute: "1"}).SetValidFor(time.Minute).ToJWT()
 	if err != nil {
 		t.Fatal(err)
@@ -694,8 +701,10 @@ func preparedToken(t *testing.T, id, room string) string {
 // TestMovePrepared: a participant with a prepared connection in the
 // destination is revealed there, not sent there. It is present at once with
 // the permissions, name, metadata and attributes a handoff's token would
-// give, the revealed hook sees it, the instruction says so, and no second
-// connection joins. The prepared connection's join confirms nothing.
+// give (and keeps protocol.PreparedAttribute), the revealed hook sees it,
+// the instruction says so, and no second connection joins. The prepared
+// connection's join confirms nothing. The reveal asks LiveKit to change
+// only what the prepared connection lacked.
 func TestMovePrepared(t *testing.T) {
 	lk := newLiveKit()
 	var mu sync.Mutex
@@ -741,8 +750,13 @@ func TestMovePrepared(t *testing.T) {
 		!got.Permission.CanPublishData {
 		t.Errorf("revealed permission %v, want visible with the live rights", got.Permission)
 	}
-	if got.Name != p.Name || got.Metadata != p.Metadata || !reflect.DeepEqual(got.Attributes, p.Attributes) {
-		t.Errorf("revealed %q %q %v, want %q %q %v", got.Name, got.Metadata, got.Attributes, p.Name, p.Metadata, p.Attributes)
+	wantAttrs := map[string]string{"role": "student", protocol.PreparedAttribute: "1"}
+	if got.Name != p.Name || got.Metadata != p.Metadata || !reflect.DeepEqual(got.Attributes, wantAttrs) {
+		t.Errorf("revealed %q %q %v, want %q %q %v", got.Name, got.Metadata, got.Attributes, p.Name, p.Metadata, wantAttrs)
+	}
+	if ups := lk.Updates("p"); len(ups) != 1 || ups[0].Name != p.Name || ups[0].Metadata != p.Metadata ||
+		!reflect.DeepEqual(ups[0].Attributes, p.Attributes) || ups[0].Permission == nil {
+		t.Errorf("updates %v, want one with the name, metadata, attributes and permission", ups)
 	}
 	mu.Lock()
 	if len(revealed) != 1 || revealed[0].Sid != hidden.Sid || revealed[0].Permission.Hidden {
@@ -771,6 +785,45 @@ func TestMovePrepared(t *testing.T) {
 		t.Errorf("joins %v, want main's, then only the prepared one in bo-1 (%s)", joins, hidden.Sid)
 	}
 	jmu.Unlock()
+}
+
+// TestMovePreparedPermissionOnly: a prepared connection that carries the
+// participant's name and metadata in the destination (as Prepare gives it)
+// is revealed by its permission alone: LiveKit then sends the participant
+// one update, not three. A participant that moves on from a revealed
+// connection does not take protocol.PreparedAttribute along.
+func TestMovePreparedPermissionOnly(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	lk.OnEvent(m.Observe)
+	p := participant("p")
+	lk.Join("main", p, bridgetest.Behavior{})
+	o := order("p")
+	o.Metadata = `{"participant_id":"p","meeting_id":"bo-1"}`
+	if _, err := lk.JoinWithToken(preparedTokenAs(t, "p", "bo-1", p.Name, o.Metadata), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	if res := m.Move(context.Background(), o); res.Outcome != bridge.MoveArrived || res.Deliveries != 1 {
+		t.Fatalf("Move = %v, %d deliveries (%v); want arrived, 1", res.Outcome, res.Deliveries, res.Err)
+	}
+	ups := lk.Updates("p")
+	if len(ups) != 1 || ups[0].Name != "" || ups[0].Metadata != "" || ups[0].Attributes != nil ||
+		ups[0].Permission == nil || ups[0].Permission.Hidden {
+		t.Fatalf("updates %v, want one that changes the permission only", ups)
+	}
+	got := lk.Participant("bo-1", "p")
+	if bridge.Prepared(got) || got.Name != p.Name || got.Metadata != o.Metadata {
+		t.Errorf("revealed %v, want visible with %q and %q", got, p.Name, o.Metadata)
+	}
+
+	// On to bo-2 by handoff: the new connection has no PreparedAttribute.
+	on := bridge.MoveOrder{MoveID: "move-on", Identity: "p", FromRoom: "bo-1", ToRoom: "bo-2"}
+	if res := m.Move(context.Background(), on); res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move on = %v (%v), want arrived", res.Outcome, res.Err)
+	}
+	if got := lk.Participant("bo-2", "p"); got == nil || len(got.Attributes) != 0 {
+		t.Errorf("in bo-2: %v, want no attributes", got)
+	}
 }
 
 // TestMovePreparedRetried: an overloaded SFU that does not answer a lookup

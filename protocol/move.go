@@ -37,8 +37,9 @@ type MoveInstruction struct {
 // PreparedAttribute is the LiveKit participant attribute that marks a
 // prepared connection: a participant's hidden connection to the breakout
 // room it is assigned to, opened before the start so that the start only
-// reveals it (docs/protocol.md §5). The server removes the attribute when
-// it reveals the connection.
+// reveals it (docs/protocol.md §5). The attribute stays when the server
+// reveals the connection: a connection is prepared, and not yet revealed,
+// while it is hidden and carries the attribute.
 const PreparedAttribute = "rtk.prepared"
 
 // LiveKitRoom is where a move instruction sends the participant: the

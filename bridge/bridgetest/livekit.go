@@ -41,10 +41,11 @@ type LiveKit struct {
 	behaviors     map[string]*clientState                        // by identity
 	deliveries    []Delivery
 	rpcCalls      map[string]int
-	listCalls     map[string]int // ListParticipants calls by room
-	moveCalls     map[string]int // MoveParticipant calls by identity
-	absentMoves   int            // MoveParticipant calls for identities not in the room
-	removed       []string       // "room/identity" of RemoveParticipant calls that removed someone
+	listCalls     map[string]int                      // ListParticipants calls by room
+	moveCalls     map[string]int                      // MoveParticipant calls by identity
+	absentMoves   int                                 // MoveParticipant calls for identities not in the room
+	removed       []string                            // "room/identity" of RemoveParticipant calls that removed someone
+	updates       []*livekit.UpdateParticipantRequest // UpdateParticipant calls that changed someone
 	moveSupported bool
 	err           error
 	failNext      map[string][]error // by method: the errors its next calls answer, in order
@@ -318,6 +319,20 @@ func (l *LiveKit) ListCalls(room string) int {
 	return l.listCalls[room]
 }
 
+// Updates returns the UpdateParticipant requests for identity that found
+// it, in order.
+func (l *LiveKit) Updates(identity string) []*livekit.UpdateParticipantRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*livekit.UpdateParticipantRequest
+	for _, u := range l.updates {
+		if u.Identity == identity {
+			out = append(out, proto.Clone(u).(*livekit.UpdateParticipantRequest))
+		}
+	}
+	return out
+}
+
 // MoveCalls counts MoveParticipant calls for identity.
 func (l *LiveKit) MoveCalls(identity string) int {
 	l.mu.Lock()
@@ -438,6 +453,7 @@ func (l *LiveKit) UpdateParticipant(_ context.Context, req *livekit.UpdatePartic
 	if req.Permission != nil {
 		p.Permission = proto.Clone(req.Permission).(*livekit.ParticipantPermission)
 	}
+	l.updates = append(l.updates, proto.Clone(req).(*livekit.UpdateParticipantRequest))
 	return proto.Clone(p).(*livekit.ParticipantInfo), nil
 }
 
