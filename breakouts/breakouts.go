@@ -90,6 +90,10 @@ type Move struct {
 	// its switch, unheard (protocol.MoveInstruction.KeepSourceMs): set for
 	// the moves of a start (StartKeepSource).
 	KeepSource time.Duration
+	// Gate holds back the instructions of a start's reveals until they are
+	// all done (bridge.RevealGate); nil for other moves. The dispatcher
+	// passes it for a move that never runs.
+	Gate *bridge.RevealGate
 }
 
 // Outcome is how a move ended.

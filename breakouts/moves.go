@@ -235,7 +235,11 @@ func (s *Service) committed(ch *change, st State) {
 			ensured[m.To] = ensure
 		}
 		batchDone.Add(1)
-		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(batchDone.Done)})
+		done := func() {
+			m.Gate.Pass(m.ID) // it never ran, or ended without passing
+			batchDone.Done()
+		}
+		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(done)})
 	}
 	if len(ch.unassigned) > 0 {
 		unassigned := ch.unassigned

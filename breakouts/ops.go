@@ -497,8 +497,13 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 				return err
 			}
 		}
+		ids := make([]string, len(ch.moves))
+		for i, m := range ch.moves {
+			ids[i] = m.ID
+		}
+		gate := bridge.NewRevealGate(ids, StartRevealLimit)
 		for i := range ch.moves {
-			ch.moves[i].KeepSource = StartKeepSource
+			ch.moves[i].KeepSource, ch.moves[i].Gate = StartKeepSource, gate
 		}
 		f.rec.Status = store.FamilyRunning
 		if timer != nil {
@@ -519,6 +524,12 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 // back, it comes after the arrivals instead of slowing them
 // (docs/benchmarks.md).
 const StartKeepSource = 3 * time.Second
+
+// StartRevealLimit is how long after a start its reveals hold back their
+// instructions at most, waiting for each other (bridge.RevealGate): the
+// media the instructions start would slow the reveals still to come
+// (docs/benchmarks.md).
+const StartRevealLimit = time.Second
 
 // Timer sets how long started breakout rooms run. When Duration has passed
 // they close as a close-all does, after a countdown of Warning (the

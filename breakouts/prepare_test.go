@@ -11,6 +11,7 @@ import (
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/breakouts/breakoutstest"
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/protocol"
 )
 
@@ -207,10 +208,21 @@ func TestPreparedGuard(t *testing.T) {
 	if got := mover.Where(p[3]); got != b {
 		t.Errorf("p[3] is in %q, want b", got)
 	}
-	// The start's moves keep the parent a while after the switch; p[0]'s single move does not.
+	// The start's moves keep the parent a while after the switch, and hold their instructions
+	// for each other behind one reveal gate; p[0]'s single move does neither.
+	var gate *bridge.RevealGate
 	for _, mv := range mover.Moves() {
-		if want := map[bool]time.Duration{true: 0, false: breakouts.StartKeepSource}[mv.ParticipantID == p[0]]; mv.KeepSource != want {
+		single := mv.ParticipantID == p[0]
+		if want := map[bool]time.Duration{true: 0, false: breakouts.StartKeepSource}[single]; mv.KeepSource != want {
 			t.Errorf("move of %s keeps the source %s, want %s", mv.ParticipantID, mv.KeepSource, want)
+		}
+		switch {
+		case single && mv.Gate != nil:
+			t.Errorf("the single move of %s has a reveal gate", mv.ParticipantID)
+		case !single && (mv.Gate == nil || gate != nil && mv.Gate != gate):
+			t.Errorf("the start's move of %s has gate %p, want the start's (%p)", mv.ParticipantID, mv.Gate, gate)
+		case !single:
+			gate = mv.Gate
 		}
 	}
 

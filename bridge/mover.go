@@ -125,6 +125,10 @@ type MoveOrder struct {
 	// its switch (protocol.MoveInstruction.KeepSourceMs); the sweep of a
 	// leftover source connection waits for it too.
 	KeepSource time.Duration
+	// Gate, when not nil, holds the instruction of a reveal back until the
+	// other reveals of the batch are done (RevealGate). Move passes it as
+	// soon as it has revealed, or knows it will not.
+	Gate *RevealGate
 }
 
 // Outcome is how a move ended.
@@ -397,9 +401,9 @@ func (m *Mover) Observe(ev *livekit.WebhookEvent) {
 // A participant with a prepared connection in o.ToRoom (Prepared: hidden,
 // connected before the move, docs/protocol.md §5) is not sent there: the
 // Mover reveals that connection (UpdateParticipant), which makes it
-// present at once, and then sends the instruction, marked prepared, once.
-// A prepared connection that is still connecting is replaced by the
-// handoff's join.
+// present at once, and then sends the instruction, marked prepared, once,
+// when o.Gate lets it. A prepared connection that is still connecting is
+// replaced by the handoff's join.
 //
 // Once the participant has arrived by handoff, the connection the
 // instruction went to is removed from o.FromRoom if it is still listed
@@ -408,6 +412,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	start := time.Now()
 	res = MoveResult{MoveID: o.MoveID, Identity: o.Identity}
 	defer func() {
+		o.Gate.Pass(o.MoveID) // a move that ended early
 		res.Elapsed = time.Since(start)
 		m.logResult(o, res)
 	}()
@@ -448,6 +453,9 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 		return fail(dstErr)
 	}
 	prepared := dst != nil && Prepared(dst)
+	if !prepared || src == nil || dst.State != livekit.ParticipantInfo_ACTIVE {
+		o.Gate.Pass(o.MoveID) // no reveal
+	}
 	switch {
 	case src == nil && (dst == nil || prepared):
 		res.Outcome = MoveOffline
@@ -584,24 +592,26 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 		p, err = m.rooms.UpdateParticipant(ctx, req)
 		return err
 	})
+	o.Gate.Pass(o.MoveID)
 	switch {
 	case isNotFound(err):
 		return false, nil
 	case err != nil:
 		return false, fromLiveKit("reveal "+o.Identity+" in "+o.ToRoom, err)
 	}
+	// Recorded while the gate holds the instruction back; without a gate
+	// the client waits for the store's write (it would not otherwise: it
+	// leaves the source only after it has heard the destination).
+	if m.cfg.revealed != nil {
+		m.cfg.revealed(ctx, o.ToRoom, p)
+	}
+	o.Gate.wait(ctx)
 	payload, err := m.instruction(o, grant, src, true)
 	if err != nil {
 		return false, err
 	}
 	res.Deliveries = 1
 	res.Streams = m.toStreams(o, payload)
-	// Recorded once the stream has the instruction: recording waits for the
-	// store, and the client must not (it leaves the source only after it
-	// has published in the destination and heard it, well after this).
-	if m.cfg.revealed != nil {
-		m.cfg.revealed(ctx, o.ToRoom, p)
-	}
 	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
 	if res.Via, err = m.deliver(ctx, o, payload, useRPC); err != nil && res.Streams == 0 {
 		return false, err

@@ -826,6 +826,80 @@ func TestMovePreparedPermissionOnly(t *testing.T) {
 	}
 }
 
+// TestMoveRevealGate: the moves of a batch that reveal prepared
+// connections hold their instructions back until every move of the batch
+// has revealed, or will not reveal, or until the gate's limit; each
+// participant is present from its reveal. A move that hands off passes the
+// gate at once and does not wait for it.
+func TestMoveRevealGate(t *testing.T) {
+	setup := func(t *testing.T, ids ...string) (*bridgetest.LiveKit, *bridge.Mover) {
+		lk := newLiveKit()
+		m := newMover(t, lk, bridge.WithMoveTimeout(5*time.Second), bridge.WithSweepGrace(50*time.Millisecond))
+		lk.OnEvent(m.Observe)
+		for _, id := range ids {
+			lk.Join("main", participant(id), bridgetest.Behavior{})
+		}
+		return lk, m
+	}
+	prepare := func(t *testing.T, lk *bridgetest.LiveKit, id string) {
+		if _, err := lk.JoinWithToken(preparedToken(t, id, "bo-1"), bridgetest.Behavior{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gated := func(g *bridge.RevealGate, id string) bridge.MoveOrder {
+		o := order(id)
+		o.Gate = g
+		return o
+	}
+
+	t.Run("together", func(t *testing.T) {
+		lk, m := setup(t, "p", "q", "h")
+		prepare(t, lk, "p")
+		prepare(t, lk, "q")
+		g := bridge.NewRevealGate([]string{"move-p", "move-q", "move-h"}, time.Minute)
+		done := make(chan bridge.MoveResult, 1)
+		go func() { done <- m.Move(context.Background(), gated(g, "p")) }()
+		eventually(t, 2*time.Second, func() string {
+			if p := lk.Participant("bo-1", "p"); p == nil || p.Permission.Hidden {
+				return "p is not revealed"
+			}
+			return ""
+		})
+		if res := m.Move(context.Background(), gated(g, "h")); res.Outcome != bridge.MoveArrived {
+			t.Fatalf("h's handoff = %v (%v), want arrived", res.Outcome, res.Err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if ds := lk.Deliveries("p"); len(ds) != 0 {
+			t.Fatalf("p's instruction went out before q was revealed (%d deliveries)", len(ds))
+		}
+		if res := m.Move(context.Background(), gated(g, "q")); res.Outcome != bridge.MoveArrived || res.Deliveries != 1 {
+			t.Fatalf("q's move = %v, %d deliveries (%v), want arrived, 1", res.Outcome, res.Deliveries, res.Err)
+		}
+		select {
+		case res := <-done:
+			if res.Outcome != bridge.MoveArrived || len(lk.Deliveries("p")) != 1 {
+				t.Errorf("p's move = %v (%v), %d deliveries; want arrived, 1", res.Outcome, res.Err, len(lk.Deliveries("p")))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("p's move still waits after every move of the gate passed")
+		}
+	})
+
+	t.Run("limit", func(t *testing.T) {
+		lk, m := setup(t, "p")
+		prepare(t, lk, "p")
+		g := bridge.NewRevealGate([]string{"move-p", "move-never"}, 300*time.Millisecond)
+		start := time.Now()
+		res := m.Move(context.Background(), gated(g, "p"))
+		if res.Outcome != bridge.MoveArrived || len(lk.Deliveries("p")) != 1 {
+			t.Fatalf("Move = %v (%v), %d deliveries; want arrived, 1", res.Outcome, res.Err, len(lk.Deliveries("p")))
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Errorf("the instruction went out after %s, before the gate's limit", d)
+		}
+	})
+}
+
 // TestMovePreparedRetried: an overloaded SFU that does not answer a lookup
 // or the reveal in time, or answers that it cannot, is asked again, and the
 // participant arrives; an answer that will not change (a bad request) fails
