@@ -212,7 +212,8 @@ func WithStreams(s Streams) MoverOption { return func(c *moverConfig) { c.stream
 // the arrival must be recorded as a participant_joined would be (sessions,
 // outgoing webhooks). f runs on the moving goroutine, once the instruction
 // is on the participant's event streams (WithStreams) and before it goes
-// through LiveKit.
+// through LiveKit; for a move with a gate (MoveOrder.Gate), while the gate
+// holds the instruction back.
 func WithRevealed(f func(ctx context.Context, room string, p *livekit.ParticipantInfo)) MoverOption {
 	return func(c *moverConfig) { c.revealed = f }
 }
@@ -599,19 +600,29 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	case err != nil:
 		return false, fromLiveKit("reveal "+o.Identity+" in "+o.ToRoom, err)
 	}
-	// Recorded while the gate holds the instruction back; without a gate
-	// the client waits for the store's write (it would not otherwise: it
-	// leaves the source only after it has heard the destination).
-	if m.cfg.revealed != nil {
-		m.cfg.revealed(ctx, o.ToRoom, p)
+	// The arrival is recorded as of now, the reveal. Recording waits for
+	// the store, and the client must not (it leaves the source only after
+	// it has published in the destination and heard it, well after this):
+	// so it is recorded while a gate holds the instruction back, or else
+	// once the event stream has the instruction.
+	record := func() {
+		if m.cfg.revealed != nil {
+			m.cfg.revealed(ctx, o.ToRoom, p)
+		}
 	}
-	o.Gate.wait(ctx)
+	if o.Gate != nil {
+		record()
+		o.Gate.wait(ctx)
+	}
 	payload, err := m.instruction(o, grant, src, true)
 	if err != nil {
 		return false, err
 	}
 	res.Deliveries = 1
 	res.Streams = m.toStreams(o, payload)
+	if o.Gate == nil {
+		record()
+	}
 	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
 	if res.Via, err = m.deliver(ctx, o, payload, useRPC); err != nil && res.Streams == 0 {
 		return false, err
