@@ -454,8 +454,9 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 		return fail(dstErr)
 	}
 	prepared := dst != nil && Prepared(dst)
-	if !prepared || src == nil || dst.State != livekit.ParticipantInfo_ACTIVE {
-		o.Gate.Pass(o.MoveID) // no reveal
+	reveals := prepared && src != nil && dst.State == livekit.ParticipantInfo_ACTIVE
+	if !reveals {
+		o.Gate.Pass(o.MoveID)
 	}
 	switch {
 	case src == nil && (dst == nil || prepared):
@@ -467,7 +468,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	case prepared:
 		// The client connected to the destination ahead of the move, hidden:
 		// reveal that connection instead of sending it there.
-		if dst.State == livekit.ParticipantInfo_ACTIVE {
+		if reveals {
 			if done, err := m.reveal(ctx, o, grant, src, dst, deadline, &res); done || err != nil {
 				if err != nil {
 					return fail(err)
