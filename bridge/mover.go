@@ -271,6 +271,7 @@ func WithPollInterval(d time.Duration) MoverOption {
 // starts (pollers and sweeps).
 type Mover struct {
 	rooms     MoverRooms
+	lookups   *lookups  // the rooms' participants, asked together
 	rpc       RPCClient // nil: data only
 	keys      Keys
 	publicURL string
@@ -321,7 +322,7 @@ func NewMover(rooms MoverRooms, rpc RPCClient, keys Keys, publicURL string, log 
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	return &Mover{
-		rooms: rooms, rpc: rpc, keys: keys, publicURL: publicURL, log: log, cfg: cfg,
+		rooms: rooms, lookups: newLookups(rooms), rpc: rpc, keys: keys, publicURL: publicURL, log: log, cfg: cfg,
 		bg: bg, cancel: cancel, stopCh: make(chan struct{}),
 		arrivals: map[string]map[string][]*arrival{},
 		pollers:  map[string]bool{},
@@ -726,16 +727,13 @@ func (m *Mover) lookup(ctx context.Context, room, identity string, deadline time
 	var p *livekit.ParticipantInfo
 	err := m.again(ctx, deadline, func(ctx context.Context) error {
 		var err error
-		p, err = m.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+		p, err = m.lookups.get(ctx, room, identity)
 		return err
 	})
 	if err != nil {
-		if isNotFound(err) {
-			return nil, nil
-		}
 		return nil, fromLiveKit("get participant "+identity+" in "+room, err)
 	}
-	if p.State == livekit.ParticipantInfo_DISCONNECTED {
+	if p == nil || p.State == livekit.ParticipantInfo_DISCONNECTED {
 		return nil, nil
 	}
 	return p, nil

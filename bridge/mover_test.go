@@ -405,6 +405,59 @@ func TestConcurrentMoves(t *testing.T) {
 	})
 }
 
+// TestMoveLookupsTogether: 100 moves at once from one room ask LiveKit about
+// it a few times, not once each, when LiveKit is slow to answer; and every
+// one arrives.
+func TestMoveLookupsTogether(t *testing.T) {
+	lk := newLiveKit()
+	lk.SetLookupDelay(50 * time.Millisecond)
+	m := newMover(t, lk, bridge.WithPollInterval(50*time.Millisecond), bridge.WithSweepGrace(50*time.Millisecond))
+	const n = 100
+	for i := range n {
+		lk.Join("main", participant(fmt.Sprint("p", i)), bridgetest.Behavior{})
+	}
+	var wg sync.WaitGroup
+	results := make([]bridge.MoveResult, n)
+	for i := range n {
+		wg.Go(func() { results[i] = m.Move(context.Background(), order(fmt.Sprint("p", i))) })
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.Outcome != bridge.MoveArrived {
+			t.Errorf("%s: %v %v", r.Identity, r.Outcome, r.Err)
+		}
+	}
+	// Each move looks once before it sends the instruction; the sweeps,
+	// after the grace, look again.
+	if calls := lk.GetCalls("main") + lk.ListCalls("main"); calls > 10 {
+		t.Errorf("the source was asked about %d times for %d moves (%d GetParticipant), want a few lists",
+			calls, n, lk.GetCalls("main"))
+	}
+	if got := lk.GetCalls("bo-1"); got > 2 {
+		t.Errorf("GetParticipant in the destination called %d times, want its lookups listed together", got)
+	}
+}
+
+// TestMoveLookupFresh: a lookup asked while LiveKit is answering an earlier
+// one does not take that answer, which may be from before the question: a
+// participant that joined the source meanwhile is found and moved.
+func TestMoveLookupFresh(t *testing.T) {
+	lk := newLiveKit()
+	lk.SetLookupDelay(200 * time.Millisecond)
+	m := newMover(t, lk, bridge.WithMoveTimeout(5*time.Second), bridge.WithPollInterval(20*time.Millisecond))
+	lk.Join("main", participant("early"), bridgetest.Behavior{})
+	early := make(chan bridge.MoveResult, 1)
+	go func() { early <- m.Move(context.Background(), order("early")) }()
+	time.Sleep(50 * time.Millisecond) // its lookups are with LiveKit
+	lk.Join("main", participant("late"), bridgetest.Behavior{})
+	if res := m.Move(context.Background(), order("late")); res.Outcome != bridge.MoveArrived {
+		t.Errorf("late: %v %v, want arrived", res.Outcome, res.Err)
+	}
+	if res := <-early; res.Outcome != bridge.MoveArrived {
+		t.Errorf("early: %v %v, want arrived", res.Outcome, res.Err)
+	}
+}
+
 // TestSameIdentityMovesInTurn: two moves of one participant at once run one
 // after the other; the second finds it there already.
 func TestSameIdentityMovesInTurn(t *testing.T) {

@@ -42,6 +42,8 @@ type LiveKit struct {
 	deliveries    []Delivery
 	rpcCalls      map[string]int
 	listCalls     map[string]int                      // ListParticipants calls by room
+	getCalls      map[string]int                      // GetParticipant calls by room
+	lookupDelay   time.Duration                       // SetLookupDelay
 	moveCalls     map[string]int                      // MoveParticipant calls by identity
 	absentMoves   int                                 // MoveParticipant calls for identities not in the room
 	removed       []string                            // "room/identity" of RemoveParticipant calls that removed someone
@@ -120,7 +122,30 @@ func NewLiveKit(apiKey, apiSecret string) *LiveKit {
 		behaviors: map[string]*clientState{},
 		rpcCalls:  map[string]int{},
 		listCalls: map[string]int{},
+		getCalls:  map[string]int{},
 		moveCalls: map[string]int{},
+	}
+}
+
+// SetLookupDelay makes GetParticipant and ListParticipants answer d after
+// they are called, with the room as it was when they were called: an SFU
+// slow to answer under load.
+func (l *LiveKit) SetLookupDelay(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lookupDelay = d
+}
+
+// answerLater waits d, or until ctx ends.
+func answerLater(ctx context.Context, d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return twirp.NewError(twirp.DeadlineExceeded, ctx.Err().Error())
 	}
 }
 
@@ -312,6 +337,13 @@ func (l *LiveKit) RPCCalls(identity string) int {
 	return l.rpcCalls[identity]
 }
 
+// GetCalls counts GetParticipant calls for room.
+func (l *LiveKit) GetCalls(room string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.getCalls[room]
+}
+
 // ListCalls counts ListParticipants calls for room.
 func (l *LiveKit) ListCalls(room string) int {
 	l.mu.Lock()
@@ -373,24 +405,33 @@ func (l *LiveKit) Close() {
 func lkNotFound() error { return twirp.NotFoundError("participant does not exist") }
 
 // GetParticipant returns a participant, or twirp NotFound.
-func (l *LiveKit) GetParticipant(_ context.Context, req *livekit.RoomParticipantIdentity) (*livekit.ParticipantInfo, error) {
+func (l *LiveKit) GetParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.ParticipantInfo, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err := l.failingLocked("GetParticipant"); err != nil {
+		l.mu.Unlock()
 		return nil, err
 	}
+	l.getCalls[req.Room]++
+	var err error
 	p := l.rooms[req.Room][req.Identity]
 	if p == nil {
-		return nil, lkNotFound()
+		err = lkNotFound()
+	} else {
+		p = proto.Clone(p).(*livekit.ParticipantInfo)
 	}
-	return proto.Clone(p).(*livekit.ParticipantInfo), nil
+	d := l.lookupDelay
+	l.mu.Unlock()
+	if err := answerLater(ctx, d); err != nil {
+		return nil, err
+	}
+	return p, err
 }
 
 // ListParticipants lists a room's participants (none for an unknown room, as LiveKit does).
-func (l *LiveKit) ListParticipants(_ context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error) {
+func (l *LiveKit) ListParticipants(ctx context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.err != nil {
+		l.mu.Unlock()
 		return nil, l.err
 	}
 	l.listCalls[req.Room]++
@@ -399,6 +440,11 @@ func (l *LiveKit) ListParticipants(_ context.Context, req *livekit.ListParticipa
 		res.Participants = append(res.Participants, proto.Clone(p).(*livekit.ParticipantInfo))
 	}
 	sort.Slice(res.Participants, func(i, j int) bool { return res.Participants[i].Identity < res.Participants[j].Identity })
+	d := l.lookupDelay
+	l.mu.Unlock()
+	if err := answerLater(ctx, d); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
