@@ -604,16 +604,24 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	}
 	// The arrival is recorded as of now, the reveal. Recording waits for
 	// the store, and the client must not (it leaves the source only after
-	// it has published in the destination and heard it, well after this):
-	// so it is recorded while a gate holds the instruction back, or else
-	// once the event stream has the instruction.
+	// it has published in the destination and heard it, well after this).
+	// With a gate, it is recorded while the gate holds the instruction back
+	// and the instruction goes: a start's 100 reveals, done together, wait
+	// for each other in the store, and their instructions would wait for
+	// the last. The move ends once it is recorded. Without a gate, it is
+	// recorded once the event stream has the instruction.
 	record := func() {
 		if m.cfg.revealed != nil {
 			m.cfg.revealed(ctx, o.ToRoom, p)
 		}
 	}
 	if o.Gate != nil {
-		record()
+		recorded := make(chan struct{})
+		go func() {
+			defer close(recorded)
+			record()
+		}()
+		defer func() { <-recorded }()
 		o.Gate.wait(ctx)
 	}
 	payload, err := m.instruction(o, grant, src, true)

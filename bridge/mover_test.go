@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -951,6 +952,44 @@ func TestMoveRevealGate(t *testing.T) {
 			t.Errorf("the instruction went out after %s, before the gate's limit", d)
 		}
 	})
+}
+
+// TestMoveRevealRecordedAside: a gated reveal's instruction does not wait
+// for its arrival to be recorded (a start's records queue in the store), but
+// the move ends only once it is.
+func TestMoveRevealRecordedAside(t *testing.T) {
+	lk := newLiveKit()
+	release := make(chan struct{})
+	var recorded atomic.Bool
+	m := newMover(t, lk, bridge.WithMoveTimeout(5*time.Second), bridge.WithSweepGrace(50*time.Millisecond),
+		bridge.WithRevealed(func(context.Context, string, *livekit.ParticipantInfo) {
+			<-release
+			recorded.Store(true)
+		}))
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	o := order("p")
+	o.Gate = bridge.NewRevealGate([]string{o.MoveID}, time.Minute)
+	done := make(chan bridge.MoveResult, 1)
+	go func() { done <- m.Move(context.Background(), o) }()
+	eventually(t, 2*time.Second, func() string {
+		if len(lk.Deliveries("p")) == 0 {
+			return "the instruction waits for the record"
+		}
+		return ""
+	})
+	select {
+	case res := <-done:
+		t.Fatalf("the move ended (%v) before its arrival was recorded", res.Outcome)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if res := <-done; res.Outcome != bridge.MoveArrived || !recorded.Load() {
+		t.Errorf("Move = %v (%v), recorded %v; want arrived, recorded", res.Outcome, res.Err, recorded.Load())
+	}
 }
 
 // TestMovePreparedRetried: an overloaded SFU that does not answer a lookup
