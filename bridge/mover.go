@@ -210,10 +210,12 @@ func WithStreams(s Streams) MoverOption { return func(c *moverConfig) { c.stream
 // (Move), with the participant as LiveKit now lists it in room. LiveKit
 // sends no webhook when a hidden participant becomes visible, so f is where
 // the arrival must be recorded as a participant_joined would be (sessions,
-// outgoing webhooks). f runs on the moving goroutine, once the instruction
-// is on the participant's event streams (WithStreams) and before it goes
-// through LiveKit; for a move with a gate (MoveOrder.Gate), while the gate
-// holds the instruction back.
+// outgoing webhooks). Without a gate (MoveOrder.Gate), f runs on the
+// moving goroutine, once the instruction is on the participant's event
+// streams (WithStreams) and before it goes through LiveKit. With a gate, f
+// runs on a goroutine of its own, beside the gate's wait and the
+// instruction, so f must be safe for concurrent use; Move returns only once
+// f has.
 func WithRevealed(f func(ctx context.Context, room string, p *livekit.ParticipantInfo)) MoverOption {
 	return func(c *moverConfig) { c.revealed = f }
 }
