@@ -395,8 +395,11 @@ func TestConcurrentMoves(t *testing.T) {
 	if got := len(lk.Identities("bo-1")); got != n {
 		t.Errorf("%d in the destination, want %d", got, n)
 	}
-	if max := int(elapsed/(50*time.Millisecond)) + 2; lk.ListCalls("bo-1") > max {
-		t.Errorf("destination listed %d times in %s, want at most %d (one poller)", lk.ListCalls("bo-1"), elapsed, max)
+	// One poller lists the destination every 50 ms (a poller per move would
+	// list it about n times as often); the moves' lookups of it, asked
+	// together, add a few lists of their own (TestMoveLookupsTogether).
+	if max := int(elapsed/(50*time.Millisecond)) + 2 + 4; lk.ListCalls("bo-1") > max {
+		t.Errorf("destination listed %d times in %s, want at most %d (one poller, a few lookups)", lk.ListCalls("bo-1"), elapsed, max)
 	}
 	eventually(t, 2*time.Second, func() string {
 		if ids := lk.Identities("main"); len(ids) != 0 {
