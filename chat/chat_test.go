@@ -271,13 +271,17 @@ func TestExportAndDownload(t *testing.T) {
 		}
 	}
 
+	tampered := "A" + sig[1:]
+	if sig[0] == 'A' {
+		tampered = "B" + sig[1:]
+	}
 	for _, tc := range []struct {
 		name                             string
 		app, session, file, expires, sig string
 		want                             error
 	}{
 		{"another session's chat", appID, other.ID, chat.FileName, expires, sig, recording.ErrLinkInvalid},
-		{"tampered", appID, s.ID, chat.FileName, expires, "A" + sig[1:], recording.ErrLinkInvalid},
+		{"tampered", appID, s.ID, chat.FileName, expires, tampered, recording.ErrLinkInvalid},
 		{"another file", appID, s.ID, "x.csv", expires, sig, recording.ErrLinkInvalid},
 	} {
 		if _, err := e.chat.Download(t.Context(), tc.app, tc.session, tc.file, tc.expires, tc.sig); !errors.Is(err, tc.want) {
