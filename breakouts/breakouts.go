@@ -94,6 +94,11 @@ type Move struct {
 	// all done (bridge.RevealGate); nil for other moves. The dispatcher
 	// passes it for a move that never runs.
 	Gate *bridge.RevealGate
+	// Ready readies To for the arrival (creates the LiveKit room, and drops
+	// prepared connections that must not hear it); nil when there is
+	// nothing to ready. The Mover calls it once, and sends the participant
+	// to To only after it has returned nil; its error fails the move.
+	Ready func(ctx context.Context) error
 }
 
 // Outcome is how a move ended.

@@ -2,6 +2,7 @@ package breakouts_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -147,5 +148,34 @@ func TestLateArrivalAfterMoveFailed(t *testing.T) {
 	wait(t, "q's late arrival in b", func() bool { arr, _ := arrivalsOf(t, w); return len(arr) == 2 })
 	if arr, _ := arrivalsOf(t, w); arr[1].ParticipantID != q || arr[1].Meeting.ID != b || arr[1].MoveID != moveQ {
 		t.Fatalf("arrival %+v, want q in %s with move %s", arr[1], b, moveQ)
+	}
+}
+
+// A move whose destination LiveKit cannot create (Move.Ready) fails
+// without sending the participant anywhere.
+func TestMoveRoomUnavailable(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := t.Context()
+	mover := breakoutstest.NewMover()
+	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	run(t, s)
+	p := w.people[0]
+	mover.Connect(p, w.meeting)
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.rooms.SetErr(errors.New("dial tcp 127.0.0.1:7880: connection refused"))
+	if _, err = s.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.MoveRequest{From: w.meeting, To: ids[0], Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the move to begin", func() bool { return mover.Begun() == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if got, moved := mover.Where(p), mover.Moves(); got != w.meeting || len(moved) != 0 {
+		t.Fatalf("p is in %q after %d moves, want still in the parent and none carried out", got, len(moved))
+	}
+	if w.rooms.Room(ids[0]) != nil {
+		t.Error("the room exists in LiveKit")
 	}
 }

@@ -28,7 +28,7 @@ func (b BridgeMover) Move(ctx context.Context, m Move) (Outcome, error) {
 		MoveID: m.ID, Identity: m.ParticipantID, FromRoom: m.From, ToRoom: m.To,
 		Meeting:  protocol.MeetingRef{ID: m.To, Title: m.ToTitle},
 		PresetID: m.PresetID, Permissions: m.Permissions, Grant: m.Grant, Metadata: m.Metadata,
-		KeepSource: m.KeepSource, Gate: m.Gate,
+		KeepSource: m.KeepSource, Gate: m.Gate, Ready: m.Ready,
 	})
 	switch r.Outcome {
 	case bridge.MoveArrived, bridge.MoveAlreadyThere:

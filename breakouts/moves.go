@@ -17,7 +17,7 @@ type job struct {
 	move   Move
 	appID  string
 	parent string
-	ensure func(ctx context.Context) error // makes sure the destination room exists
+	ensure func(ctx context.Context) error // makes sure the destination room exists (Move.Ready)
 	done   func()                          // called once, whether the move ran or was superseded
 }
 
@@ -151,13 +151,8 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 // runMove carries out one move and tells the family how it ended.
 func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at string)) {
 	start := time.Now()
-	err := j.ensure(ctx)
-	var outcome Outcome
-	if err == nil {
-		outcome, err = s.mover.Move(ctx, m)
-	} else {
-		outcome = Failed
-	}
+	m.Ready = j.ensure // beside the mover's lookups
+	outcome, err := s.mover.Move(ctx, m)
 	if ctx.Err() != nil {
 		return
 	}

@@ -106,7 +106,7 @@ type MoveOrder struct {
 	MoveID   string // unique per move; clients deduplicate instructions by it
 	Identity string // LiveKit identity (the participant id)
 	FromRoom string // LiveKit room the participant is expected in
-	ToRoom   string // LiveKit room to move it to; the caller creates it first (EnsureRoom), or LiveKit auto-creates it without metadata
+	ToRoom   string // LiveKit room to move it to; created first (EnsureRoom, or in Ready), or LiveKit auto-creates it without metadata
 
 	Meeting       protocol.MeetingRef // the destination meeting, for the instruction (ID defaults to ToMeetingID)
 	FromMeetingID string              // defaults to FromRoom
@@ -129,6 +129,12 @@ type MoveOrder struct {
 	// other reveals of the batch are done (RevealGate). Move passes it as
 	// soon as it has revealed, or knows it will not.
 	Gate *RevealGate
+	// Ready, when not nil, readies ToRoom for the arrival (creates the room,
+	// say). Move calls it once, beside its lookups of the participant, and
+	// waits for it before it ends; it reveals, asks LiveKit to move, or sends
+	// the instruction only after Ready has returned nil. An error from Ready
+	// fails the move and is returned as it is.
+	Ready func(ctx context.Context) error
 }
 
 // Outcome is how a move ended.
@@ -439,17 +445,29 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	defer unlock()
 	deadline := time.Now().Add(m.cfg.timeout)
 
-	// (a) Where is it? Both rooms at once: under load, each call to LiveKit
-	// takes hundreds of milliseconds, and the instruction waits for them.
+	// (a) Where is it? Both rooms at once, with the destination made ready
+	// beside them: under load, each call to LiveKit takes hundreds of
+	// milliseconds, and the instruction waits for them.
 	var dst *livekit.ParticipantInfo
-	var dstErr error
+	var dstErr, readyErr error
 	looked := make(chan struct{})
 	go func() {
 		defer close(looked)
 		dst, dstErr = m.lookup(ctx, o.ToRoom, o.Identity, deadline)
 	}()
+	readied := make(chan struct{})
+	go func() {
+		defer close(readied)
+		if o.Ready != nil {
+			readyErr = o.Ready(ctx)
+		}
+	}()
 	src, err := m.lookup(ctx, o.FromRoom, o.Identity, deadline)
 	<-looked
+	<-readied
+	if readyErr != nil {
+		return fail(readyErr)
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -995,6 +995,79 @@ func TestMoveRevealRecordedAside(t *testing.T) {
 	}
 }
 
+// TestMoveReadyBeside: Move readies the destination (MoveOrder.Ready)
+// beside its lookups of the participant, not before them, and reveals the
+// participant there, or sends it anything, only once Ready has returned.
+func TestMoveReadyBeside(t *testing.T) {
+	lk := newLiveKit()
+	lk.SetLookupDelay(100 * time.Millisecond)
+	m := newMover(t, lk, bridge.WithMoveTimeout(5*time.Second), bridge.WithSweepGrace(50*time.Millisecond))
+	lk.OnEvent(m.Observe)
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	o := order("p")
+	o.Ready = func(ctx context.Context) error {
+		// The lookups are under way while the destination is readied.
+		deadline := time.Now().Add(time.Second)
+		for lk.GetCalls("main")+lk.ListCalls("main") == 0 {
+			if time.Now().After(deadline) {
+				return errors.New("no lookup began while the destination was readied")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		<-release
+		return nil
+	}
+	done := make(chan bridge.MoveResult, 1)
+	go func() { done <- m.Move(context.Background(), o) }()
+	time.Sleep(300 * time.Millisecond) // the lookups have been answered
+	if u, d := lk.Updates("p"), lk.Deliveries("p"); len(u) != 0 || len(d) != 0 {
+		t.Errorf("before the destination was ready: %d updates, %d deliveries; want none", len(u), len(d))
+	}
+	close(release)
+	res := <-done
+	if res.Outcome != bridge.MoveArrived {
+		t.Fatalf("Move = %v (%v), want arrived", res.Outcome, res.Err)
+	}
+	if got := lk.Participant("bo-1", "p"); got == nil || bridge.Prepared(got) {
+		t.Errorf("in bo-1: %v, want the revealed connection", got)
+	}
+}
+
+// TestMoveReadyFails: a destination that cannot be readied fails the move
+// with Ready's error; the participant is neither revealed nor sent there.
+func TestMoveReadyFails(t *testing.T) {
+	for _, prepared := range []bool{false, true} {
+		t.Run(fmt.Sprint("prepared=", prepared), func(t *testing.T) {
+			lk := newLiveKit()
+			m := newMover(t, lk, bridge.WithMoveTimeout(2*time.Second))
+			lk.OnEvent(m.Observe)
+			lk.Join("main", participant("p"), bridgetest.Behavior{})
+			if prepared {
+				if _, err := lk.JoinWithToken(preparedToken(t, "p", "bo-1"), bridgetest.Behavior{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errRoom := errors.New("the room could not be created")
+			o := order("p")
+			o.Ready = func(context.Context) error { return errRoom }
+			res := m.Move(context.Background(), o)
+			if res.Outcome != bridge.MoveFailed || !errors.Is(res.Err, errRoom) {
+				t.Errorf("Move = %v (%v), want failed with the Ready error", res.Outcome, res.Err)
+			}
+			if u, d := lk.Updates("p"), lk.Deliveries("p"); len(u) != 0 || len(d) != 0 {
+				t.Errorf("%d updates, %d deliveries; want none", len(u), len(d))
+			}
+			if lk.MoveCalls("p") != 0 {
+				t.Error("LiveKit was asked to move the participant")
+			}
+		})
+	}
+}
+
 // TestMovePreparedRetried: an overloaded SFU that does not answer a lookup
 // or the reveal in time, or answers that it cannot, is asked again, and the
 // participant arrives; an answer that will not change (a bad request) fails

@@ -114,11 +114,17 @@ func (m *Mover) Dropped() []string {
 }
 
 // Move moves a connected participant that is in m.From; a participant that
-// is not connected is Offline.
+// is not connected is Offline. It calls mv.Ready first; its error fails
+// the move.
 func (m *Mover) Move(ctx context.Context, mv breakouts.Move) (breakouts.Outcome, error) {
 	m.mu.Lock()
 	m.begun++
 	m.mu.Unlock()
+	if mv.Ready != nil {
+		if err := mv.Ready(ctx); err != nil {
+			return breakouts.Failed, err
+		}
+	}
 	if m.Delay > 0 {
 		select {
 		case <-time.After(m.Delay):
