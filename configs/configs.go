@@ -217,6 +217,10 @@ type Embedded struct {
 	// logging.component_levels), e.g. {transport: debug} to log the ICE and
 	// DTLS states of every peer connection.
 	LogComponents map[string]string `mapstructure:"log_components"`
+	// DebugPort, when not 0, serves LiveKit's debug handlers (Go's pprof,
+	// /debug/rooms) on BindAddresses, unauthenticated (LiveKit's
+	// debug_handler.port). 0, the default, leaves them off.
+	DebugPort int `mapstructure:"debug_port"`
 }
 
 // setDefaults gives every key a default. Without a default, viper's
@@ -251,6 +255,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("livekit.embedded.ips", []string{})
 	v.SetDefault("livekit.embedded.log_level", "info")
 	v.SetDefault("livekit.embedded.log_components", map[string]string{})
+	v.SetDefault("livekit.embedded.debug_port", 0)
 
 	v.SetDefault("recording.backend", RecordingLocal)
 	v.SetDefault("recording.output_dir", "data/recordings")
@@ -399,6 +404,11 @@ func (c *Config) Validate() error {
 			if p <= 0 || p > 65535 {
 				bad("livekit.embedded.%s %d is not a port", name, p)
 			}
+		}
+		if e.DebugPort < 0 || e.DebugPort > 65535 {
+			bad("livekit.embedded.debug_port %d is not a port (0 leaves it off)", e.DebugPort)
+		} else if e.DebugPort != 0 && (e.DebugPort == e.Port || e.DebugPort == e.TCPPort) {
+			bad("livekit.embedded.debug_port %d is taken by port or tcp_port", e.DebugPort)
 		}
 		if len(e.BindAddresses) == 0 {
 			bad("livekit.embedded.bind_addresses needs at least one address")

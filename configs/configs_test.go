@@ -75,6 +75,23 @@ func TestEmbeddedLogComponents(t *testing.T) {
 	}
 }
 
+func TestEmbeddedDebugPort(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil || c.LiveKit.Embedded.DebugPort != 0 {
+		t.Fatalf("default debug_port = %d (%v), want 0 (off)", c.LiveKit.Embedded.DebugPort, err)
+	}
+	c, err = Load(writeFile(t, minimal+"  embedded:\n    debug_port: 7883\n"))
+	if err != nil || c.LiveKit.Embedded.DebugPort != 7883 {
+		t.Fatalf("debug_port = %d (%v), want 7883", c.LiveKit.Embedded.DebugPort, err)
+	}
+	for _, bad := range []struct{ port, want string }{{"-1", "debug_port -1 is not a port"}, {"7881", "debug_port 7881 is taken"}} {
+		_, err := Load(writeFile(t, minimal+"  embedded:\n    debug_port: "+bad.port+"\n"))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("debug_port %s: error %v, want %q", bad.port, err, bad.want)
+		}
+	}
+}
+
 func TestEnvOverridesFile(t *testing.T) {
 	t.Setenv("SIDECAR_HTTP_ADDR", "127.0.0.1:9999")
 	t.Setenv("SIDECAR_HTTP_SHUTDOWN_TIMEOUT", "3s")

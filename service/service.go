@@ -261,6 +261,7 @@ func sfuOptions(cfg *configs.Config, log *slog.Logger) sfu.Options {
 		WebhookURLs:   []string{webhookURL(cfg)},
 		LogLevel:      e.LogLevel,
 		LogComponents: e.LogComponents,
+		DebugPort:     e.DebugPort,
 		Logger:        log,
 	}
 }

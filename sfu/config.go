@@ -53,6 +53,10 @@ type Options struct {
 	TCPPort int
 	// UDPPort is the single ICE/UDP mux port (DefaultUDPPort).
 	UDPPort int
+	// DebugPort, when not zero, serves LiveKit's debug handlers (Go's pprof under /debug/pprof/,
+	// /debug/rooms, /debug/goroutine) on BindAddresses (LiveKit's debug_handler.port). They are
+	// not authenticated: keep BindAddresses private. Zero leaves them off.
+	DebugPort int
 	// NodeIP is the address advertised in ICE candidates. Empty lets LiveKit pick one.
 	// The server never asks STUN for its external address (use_external_ip: false).
 	NodeIP string
@@ -148,6 +152,14 @@ func (o Options) validate() error {
 	if o.Port == o.TCPPort {
 		errs = append(errs, fmt.Errorf("sfu: Port and TCPPort are both %d", o.Port))
 	}
+	if o.DebugPort != 0 {
+		if o.DebugPort < 1 || o.DebugPort > 65535 {
+			errs = append(errs, fmt.Errorf("sfu: DebugPort %d out of range", o.DebugPort))
+		}
+		if o.DebugPort == o.Port || o.DebugPort == o.TCPPort {
+			errs = append(errs, fmt.Errorf("sfu: DebugPort %d is taken by Port or TCPPort", o.DebugPort))
+		}
+	}
 	if !validLevel(o.LogLevel) {
 		errs = append(errs, fmt.Errorf("sfu: LogLevel %q is not debug, info, warn or error", o.LogLevel))
 	}
@@ -176,6 +188,11 @@ type lkConfig struct {
 	Room          lkRoom            `yaml:"room"`
 	Webhook       *lkWebhook        `yaml:"webhook,omitempty"`
 	Logging       lkLogging         `yaml:"logging"`
+	DebugHandler  *lkDebugHandler   `yaml:"debug_handler,omitempty"`
+}
+
+type lkDebugHandler struct {
+	Port int `yaml:"port"`
 }
 
 type lkRTC struct {
@@ -235,6 +252,9 @@ func configYAML(o Options) ([]byte, error) {
 	}
 	if len(o.WebhookURLs) > 0 {
 		c.Webhook = &lkWebhook{APIKey: o.APIKey, URLs: o.WebhookURLs}
+	}
+	if o.DebugPort != 0 {
+		c.DebugHandler = &lkDebugHandler{Port: o.DebugPort}
 	}
 	b, err := yaml.Marshal(&c)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestConfigYAML(t *testing.T) {
 				"logging.json":        true,
 			},
 			absent: []string{"rtc.node_ip", "rtc.interfaces", "rtc.ips", "webhook", "room.empty_timeout", "room.departure_timeout",
-				"logging.component_levels"},
+				"logging.component_levels", "debug_handler"},
 		},
 		{
 			name: "everything set",
@@ -67,6 +67,7 @@ func TestConfigYAML(t *testing.T) {
 				o.DepartureTimeout = 1500 * time.Millisecond // rounds up to 2
 				o.LogLevel = "debug"
 				o.LogComponents = map[string]string{"transport": "debug", "sub": "warn"}
+				o.DebugPort = 17983
 			},
 			want: map[string]any{
 				"port":                     17980,
@@ -86,6 +87,7 @@ func TestConfigYAML(t *testing.T) {
 				"logging.level":            "debug",
 				"logging.json":             true,
 				"logging.component_levels": map[string]any{"transport": "debug", "sub": "warn"},
+				"debug_handler.port":       17983,
 			},
 		},
 	} {
@@ -131,6 +133,9 @@ func TestValidate(t *testing.T) {
 		{"missing all", Options{}, []string{"DataDir is required", "APIKey and APISecret are required"}},
 		{"bad port", Options{DataDir: "d", APIKey: "k", APISecret: "s", Port: 70000}, []string{"Port 70000 out of range"}},
 		{"port clash", Options{DataDir: "d", APIKey: "k", APISecret: "s", Port: 9000, TCPPort: 9000}, []string{"Port and TCPPort are both 9000"}},
+		{"bad debug port", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: -1}, []string{"DebugPort -1 out of range"}},
+		{"debug port clash", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: DefaultPort}, []string{"DebugPort 7880 is taken"}},
+		{"debug port clash with TCP", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: DefaultTCPPort}, []string{"DebugPort 7881 is taken"}},
 		{"bad level", Options{DataDir: "d", APIKey: "k", APISecret: "s", LogLevel: "loud"}, []string{`LogLevel "loud"`}},
 		{"bad component level", Options{DataDir: "d", APIKey: "k", APISecret: "s", LogComponents: map[string]string{"transport": "trace", "": "info"}},
 			[]string{`LogComponents["transport"] = "trace"`, `LogComponents[""] = "info"`}},

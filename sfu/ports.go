@@ -24,7 +24,8 @@ func (e *PortInUseError) Error() string {
 func (e *PortInUseError) Unwrap() error { return e.Err }
 
 // checkPorts makes sure every port of o (after withDefaults) can be bound, the way
-// livekit-server binds them: the signalling port on each bind address, the ICE/TCP port on all
+// livekit-server binds them: the signalling port (and the debug port, if set) on each bind
+// address, the ICE/TCP port on all
 // addresses, and the ICE/UDP port on all addresses (LiveKit binds it per interface address; the
 // wildcard check is stricter, which is the safe side).
 func checkPorts(o Options) error {
@@ -38,6 +39,9 @@ func checkPorts(o Options) error {
 			a = ""
 		}
 		probes = append(probes, probe{"tcp", net.JoinHostPort(a, strconv.Itoa(o.Port)), o.Port})
+		if o.DebugPort != 0 {
+			probes = append(probes, probe{"tcp", net.JoinHostPort(a, strconv.Itoa(o.DebugPort)), o.DebugPort})
+		}
 	}
 	probes = append(probes,
 		probe{"tcp", ":" + strconv.Itoa(o.TCPPort), o.TCPPort},

@@ -64,11 +64,15 @@ func TestRunRefusesBusyPorts(t *testing.T) {
 		{"signalling port", "tcp", "Port"},
 		{"ICE TCP port", "tcp", "TCPPort"},
 		{"ICE UDP port", "udp", "UDPPort"},
+		{"debug port", "tcp", "DebugPort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port, tcpPort, udpPort := freePorts(t)
+			debugPort, _, _ := freePorts(t)
 			var busy int
 			switch tc.which {
+			case "DebugPort":
+				busy = debugPort
 			case "Port":
 				busy = port
 			case "TCPPort":
@@ -95,7 +99,7 @@ func TestRunRefusesBusyPorts(t *testing.T) {
 			s := New(Options{
 				Binary:  fakeBinary(t, "echo must not run; exit 1"),
 				DataDir: t.TempDir(), APIKey: "k", APISecret: testSecret,
-				Port: port, TCPPort: tcpPort, UDPPort: udpPort,
+				Port: port, TCPPort: tcpPort, UDPPort: udpPort, DebugPort: debugPort,
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

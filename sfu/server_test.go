@@ -220,6 +220,20 @@ func TestServerRealBinary(t *testing.T) {
 	}
 }
 
+// TestServerDebugPort: with DebugPort set, LiveKit serves Go's pprof there (the start benchmark
+// collects the SFU's garbage through it); without, it serves nothing more.
+func TestServerDebugPort(t *testing.T) {
+	debugPort, _, _ := freePorts(t)
+	s, _ := startReal(t, func(s *Server) { s.opts.DebugPort = debugPort })
+	code, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1&debug=1", debugPort))
+	if code != http.StatusOK || !strings.Contains(body, "# NumGC = ") {
+		t.Fatalf("GET the heap profile on the debug port = %d, want 200 with the memory statistics:\n%.300s", code, body)
+	}
+	if code, b := get(t, s.HTTPURL()+"/debug/pprof/"); code == http.StatusOK && strings.Contains(b, "goroutine") {
+		t.Errorf("the signalling port serves pprof too")
+	}
+}
+
 func TestServerRefusesPortOfRunningServer(t *testing.T) {
 	s, _ := startReal(t, nil)
 	second := New(Options{
