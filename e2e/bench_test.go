@@ -1080,10 +1080,11 @@ func TestParseGCStats(t *testing.T) {
 	if numGC == 0 || numGC > m.NumGC || len(pauseEnd) != len(m.PauseEnd) {
 		t.Fatalf("parsed NumGC %d and %d PauseEnd values; the runtime says NumGC %d with %d", numGC, len(pauseEnd), m.NumGC, len(m.PauseEnd))
 	}
-	if last := pauseEnd[(numGC-1)%uint32(len(pauseEnd))]; last != m.PauseEnd[(numGC-1)%uint32(len(m.PauseEnd))] {
-		t.Fatalf("the last collection parsed ended at %d, the runtime says %d", last, m.PauseEnd[(numGC-1)%uint32(len(m.PauseEnd))])
+	i := (numGC - 1) % uint32(len(pauseEnd)) // the parsed profile's last collection
+	if pauseEnd[i] != m.PauseEnd[i] {
+		t.Fatalf("the last collection parsed ended at %d, the runtime says %d", pauseEnd[i], m.PauseEnd[i])
 	}
-	last := time.Unix(0, int64(pauseEnd[(numGC-1)%uint32(len(pauseEnd))]))
+	last := time.Unix(0, int64(pauseEnd[i]))
 	if got := endsSince(last, last, numGC, pauseEnd); len(got) != 1 || got[0] != ms(0) {
 		t.Fatalf("endsSince the last collection = %v, want that one", got)
 	}

@@ -25,9 +25,8 @@ func (e *PortInUseError) Unwrap() error { return e.Err }
 
 // checkPorts makes sure every port of o (after withDefaults) can be bound, the way
 // livekit-server binds them: the signalling port (and the debug port, if set) on each bind
-// address, the ICE/TCP port on all
-// addresses, and the ICE/UDP port on all addresses (LiveKit binds it per interface address; the
-// wildcard check is stricter, which is the safe side).
+// address, the ICE/TCP port on all addresses, and the ICE/UDP port on all addresses (LiveKit
+// binds it per interface address; the wildcard check is stricter, which is the safe side).
 func checkPorts(o Options) error {
 	type probe struct {
 		network, addr string

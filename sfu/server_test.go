@@ -221,7 +221,7 @@ func TestServerRealBinary(t *testing.T) {
 }
 
 // TestServerDebugPort: with DebugPort set, LiveKit serves Go's pprof there (the start benchmark
-// collects the SFU's garbage through it); without, it serves nothing more.
+// collects the SFU's garbage through it); the signalling port does not serve it.
 func TestServerDebugPort(t *testing.T) {
 	debugPort, _, _ := freePorts(t)
 	s, _ := startReal(t, func(s *Server) { s.opts.DebugPort = debugPort })
