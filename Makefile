@@ -54,7 +54,7 @@ e2e: sfu
 # skips them; results are the lines with BENCH. RTK_BENCH_MOVES,
 # RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
 # RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
-# TestBenchmarkPublishBurst, an experiment (docs/benchmarks.md), runs with them.
+# TestBenchmarkPublishBurst, an experiment (docs/livekit-notes.md §5), runs with them.
 bench: sfu
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/

@@ -522,13 +522,13 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 // changes the subscriptions of everyone still in it, so the departures of
 // a whole start are the SFU's biggest piece of work at that moment; kept
 // back, it comes after the arrivals instead of slowing them
-// (docs/benchmarks.md).
+// (docs/livekit-notes.md §5).
 const StartKeepSource = 3 * time.Second
 
 // StartRevealLimit is how long after a start its reveals hold back their
 // instructions at most, waiting for each other (bridge.RevealGate): the
 // media the instructions start would slow the reveals still to come
-// (docs/benchmarks.md).
+// (docs/livekit-notes.md §5).
 const StartRevealLimit = time.Second
 
 // Timer sets how long started breakout rooms run. When Duration has passed

@@ -15,7 +15,7 @@ import (
 // only the instruction, which starts its media. The instructions' media
 // would otherwise load the SFU while it still answers the batch's other
 // reveals: measured in the start of 100 participants into 10 rooms
-// (docs/benchmarks.md).
+// (docs/livekit-notes.md §5).
 //
 // A RevealGate is safe for concurrent use. A nil *RevealGate holds nothing.
 type RevealGate struct {

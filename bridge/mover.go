@@ -842,7 +842,7 @@ func (m *Mover) again(ctx context.Context, deadline time.Time, f func(ctx contex
 // made again: LiveKit did not answer, or not in time, or answered that it
 // could not. Under load the SFU answers "no response from servers" (twirp
 // unavailable) after 3 s, and a call can outlast callTimeout (measured in
-// the start of 100 participants into 10 rooms, docs/benchmarks.md).
+// the start of 100 participants into 10 rooms, docs/livekit-notes.md §4).
 func transient(err error) bool {
 	var terr twirp.Error
 	if !errors.As(err, &terr) {
@@ -1001,7 +1001,7 @@ func or(s, def string) string {
 // until. It returns how the instruction went, and nil once the participant
 // has arrived. An arrival while the delivery is still under way ends it: a
 // client may move before its RPC answer reaches LiveKit, and LiveKit then
-// takes seconds to fail the call (findings, pitfall 5).
+// takes seconds to fail the call (docs/livekit-notes.md §2).
 func (m *Mover) sendAndWait(ctx context.Context, a *arrival, o MoveOrder, payload []byte, useRPC bool, until time.Time) (string, error) {
 	dctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -16,11 +16,11 @@ import (
 
 // TestBenchmarkPublishBurst is an experiment, not a product path: how soon would the start of
 // RTK_BENCH_START (100) participants into RTK_BENCH_ROOMS (10) rooms be audible if every client
-// were already connected to its room before the start (prepared connections, docs/benchmarks.md)?
+// were already connected to its room before the start (prepared connections, docs/protocol.md §5)?
 // The clients join their rooms first, with nothing published; at t0 all of them publish their
 // microphone at once, and each is audible when a room-mate receives its first RTP packet. There
 // is no parent here, and so no parent teardown: the result is a lower bound for a start with
-// prepared connections on this machine.
+// prepared connections on the host that runs it.
 func TestBenchmarkPublishBurst(t *testing.T) {
 	requireBench(t)
 	n, nRooms := envInt("RTK_BENCH_START", 100), envInt("RTK_BENCH_ROOMS", 10)

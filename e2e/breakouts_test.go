@@ -788,7 +788,7 @@ func (s *Sidecar) identities(room string) ([]string, error) {
 
 // dropLeftovers waits up to a second for LiveKit's rooms to empty once the clients have
 // closed, then deletes the rooms that still list someone: lksdk sometimes loses a leave
-// (findings, pitfall 8), and livekit-server then waits for the ghost before it stops.
+// (docs/livekit-notes.md §3), and livekit-server then waits for the ghost before it stops.
 func (s *Sidecar) dropLeftovers(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	for {

@@ -56,7 +56,7 @@ type SFU struct {
 
 // StartSFU starts livekit-server through sfu.Server on free ports with a t.TempDir data dir and
 // the test keys, waits until it answers, and stops it when the test ends (or at Stop). Inside
-// the private namespace it advertises 198.18.0.1 on v0 only (findings, pitfall 9); outside it
+// the private namespace it advertises 198.18.0.1 on v0 only (docs/livekit-notes.md §9); outside it
 // lets LiveKit pick an address, which is enough for signalling but not for media. It skips the
 // test when the binary is missing, unless RTK_E2E_REQUIRED=1.
 func StartSFU(t *testing.T, cfg SFUConfig) *SFU {
@@ -118,7 +118,7 @@ func StartSFU(t *testing.T, cfg SFUConfig) *SFU {
 // livekit-server, asked to stop while it lists a participant, waits in 5 s steps for them to
 // leave (sfu.Server forces it after half its grace period). Participants closed just before
 // normally vanish within milliseconds, but lksdk's Disconnect sometimes loses its leave request
-// (findings, pitfall 8) and the ghost would stay for about 20 s. So Stop waits up to 1 s for the
+// (docs/livekit-notes.md §3) and the ghost would stay for about 20 s. So Stop waits up to 1 s for the
 // rooms to empty and then deletes the rooms that still list someone, which disconnects them.
 func (s *SFU) Stop() {
 	s.stopOnce.Do(func() {

@@ -303,7 +303,7 @@ func (p *Participant) RemoteTrack(identity string, source livekit.TrackSource) *
 
 // WaitTrack waits until identity has a published track of source with the given muted state,
 // as this participant sees it. This is the completion signal for muted tracks, which never
-// deliver RTP (findings, pitfall 11).
+// deliver their publisher's media (docs/livekit-notes.md §7).
 func (p *Participant) WaitTrack(t *testing.T, identity string, source livekit.TrackSource, muted bool, timeout time.Duration) {
 	t.Helper()
 	eventually(t, timeout, func() string {

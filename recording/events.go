@@ -122,7 +122,7 @@ func (s *Service) HandleLiveKitEvent(_ context.Context, ev *livekit.WebhookEvent
 // errParked tells applyReport's transaction that the report was parked.
 var errParked = errors.New("report of a job not registered yet")
 
-// applyReport applies a backend report (recording-findings §4): the job's
+// applyReport applies a backend report (docs/recording.md, Statuses): the job's
 // files always; the status only for the recording's current job, moving
 // forward only, and not when the report is older than the last one applied.
 func (s *Service) applyReport(ctx context.Context, info *livekit.EgressInfo) {

@@ -81,7 +81,7 @@ func pastTense(action string) string {
 }
 
 // statusOfEgress maps an egress status to the RealtimeKit status it means
-// (recording-findings §4): STARTING is INVOKED, ACTIVE is RECORDING, ENDING
+// (docs/recording.md, Statuses): STARTING is INVOKED, ACTIVE is RECORDING, ENDING
 // is UPLOADING (finalizing and uploading), COMPLETE and LIMIT_REACHED are
 // UPLOADED, FAILED and ABORTED are ERRORED. An unknown status maps to "".
 func statusOfEgress(s livekit.EgressStatus) string {

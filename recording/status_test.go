@@ -79,7 +79,7 @@ func TestCheckAction(t *testing.T) {
 	if code, _ := psrpc.GetErrorCode(err); code != psrpc.InvalidArgument || !strings.Contains(err.Error(), `"action" must be one of [stop, pause, resume]`) {
 		t.Errorf("unknown action: %v", err)
 	}
-	// The case the issue names: pausing an UPLOADED recording.
+	// Pausing an UPLOADED recording is refused.
 	err = checkAction(ActionPause, "r", store.RecordingUploaded)
 	if err == nil || !strings.Contains(err.Error(), "cannot pause recording r: it is UPLOADED, and only a recording that is RECORDING can be paused") {
 		t.Errorf("pause of UPLOADED: %v", err)
@@ -95,7 +95,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// TestEgressMapping is recording-findings §4.
+// TestEgressMapping checks the mapping of docs/recording.md (Statuses).
 func TestEgressMapping(t *testing.T) {
 	for _, tc := range []struct {
 		egress livekit.EgressStatus

@@ -69,7 +69,7 @@ type Behavior struct {
 	// in the destination.
 	JoinDelay time.Duration
 	// LoseLeave: it joins the destination but its leave of the source is
-	// lost, so the source keeps listing it (findings, pitfall 8).
+	// lost, so the source keeps listing it (docs/livekit-notes.md §3).
 	LoseLeave bool
 	// RPCDelay delays LiveKit's answer to the RPC (the client acts at once):
 	// LiveKit answers RpcError 1501 only after 2 s.
