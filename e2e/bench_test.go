@@ -351,8 +351,9 @@ func benchStart(t *testing.T, sc *Sidecar, mode string, n, nRooms int) {
 	// collect it before, as testing.B does before every benchmark. The SFU,
 	// whose collections of a 1.4 to 2.3 GB heap take 2 to 3 s when it shares 2
 	// cores with the clients, is collected before the start too, and so every
-	// process of the rig starts the measured window freshly collected. The collections during the
-	// start, in both processes, are reported (gcs, sfuGCs).
+	// process of the rig starts the measured window freshly collected. The
+	// collections during the start, in both processes, are reported (gcs,
+	// sfuGCs).
 	sfuGC := "left out"
 	if os.Getenv("RTK_BENCH_SFU_NO_COLLECT") != "1" {
 		sfuGC = "took " + ms(sfuCollect(t, sc))
