@@ -47,7 +47,8 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	log.Info("store open", "engine", engineOf(cfg.Store.DSN))
+	engine, _ := sqlstore.Engine(cfg.Store.DSN) // Open refused a DSN without one
+	log.Info("store open", "engine", engine)
 
 	key, err := keyfile.LoadOrCreate(cfg.Auth.TokenKeyFile)
 	if err != nil {
@@ -264,11 +265,4 @@ func sfuOptions(cfg *configs.Config, log *slog.Logger) sfu.Options {
 		DebugPort:     e.DebugPort,
 		Logger:        log,
 	}
-}
-
-func engineOf(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		return "postgres"
-	}
-	return "sqlite"
 }
