@@ -6,16 +6,29 @@
 // environment as SIDECAR_<SECTION>_<KEY> (dots become underscores), e.g.
 // SIDECAR_HTTP_ADDR=:9090. LiveKit's usual LIVEKIT_URL, LIVEKIT_API_KEY and
 // LIVEKIT_API_SECRET are honoured too. Unknown keys in a file are an error.
+//
+// The API keys, a list, come from auth.keys in the file, or from the
+// environment as SIDECAR_AUTH_KEYS (a JSON list, replacing the file's), and
+// from the YAML or JSON list in the file auth.keys_file names (added to
+// them). A configuration with production: true refuses the development
+// credentials of dev.yaml and LiveKit's --dev ones.
 package configs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+
+	"rtk-sidecar/store/sqlstore"
 )
 
 // LiveKit modes.
@@ -28,6 +41,10 @@ const (
 
 // Config is the whole configuration of the sidecar.
 type Config struct {
+	// Production refuses the development credentials (DevCredentials) and
+	// requires recording.signing_key.
+	Production bool `mapstructure:"production"`
+
 	HTTP    HTTP    `mapstructure:"http"`
 	Log     Log     `mapstructure:"log"`
 	Store   Store   `mapstructure:"store"`
@@ -151,8 +168,12 @@ type Store struct {
 
 // Auth configures API keys and participant tokens.
 type Auth struct {
-	// Keys are the API keys that may call the REST API.
+	// Keys are the API keys that may call the REST API: the file's, or
+	// those of SIDECAR_AUTH_KEYS (a JSON list), and those of KeysFile.
 	Keys []APIKey `mapstructure:"keys"`
+	// KeysFile, when set, is a YAML or JSON file holding a list of API keys
+	// (each as in auth.keys), added to Keys; e.g. a mounted secret.
+	KeysFile string `mapstructure:"keys_file"`
 	// TokenKeyFile is the PEM file of the RSA key that signs participant
 	// tokens. It is created (2048-bit) when missing.
 	TokenKeyFile string `mapstructure:"token_key_file"`
@@ -235,7 +256,10 @@ func setDefaults(v *viper.Viper) {
 
 	v.SetDefault("store.dsn", "sqlite:data/rtk-sidecar.db")
 
+	v.SetDefault("production", false)
+
 	v.SetDefault("auth.keys", []map[string]any{})
+	v.SetDefault("auth.keys_file", "")
 	v.SetDefault("auth.token_key_file", "data/participant-token.pem")
 	v.SetDefault("auth.token_ttl", 100*24*time.Hour) // RealtimeKit's tokens live 100 days
 
@@ -301,6 +325,9 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("configs: read %s: %w", path, err)
 		}
 	}
+	if err := loadKeys(v); err != nil {
+		return nil, err
+	}
 	var c Config
 	if err := v.UnmarshalExact(&c); err != nil {
 		return nil, fmt.Errorf("configs: decode %s: %w", path, err)
@@ -309,6 +336,48 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// loadKeys puts the API keys of SIDECAR_AUTH_KEYS in place of the file's,
+// and adds those of auth.keys_file. Decoding checks their fields as it does
+// the file's.
+func loadKeys(v *viper.Viper) error {
+	if raw, ok := os.LookupEnv("SIDECAR_AUTH_KEYS"); ok {
+		var keys []map[string]any
+		if err := json.Unmarshal([]byte(raw), &keys); err != nil {
+			return fmt.Errorf(`configs: SIDECAR_AUTH_KEYS must be a JSON list of keys, e.g. [{"account_id": "...", "app_id": "...", "secret_sha256": "..."}]: %w`, err)
+		}
+		v.Set("auth.keys", keys)
+	}
+	path := v.GetString("auth.keys_file")
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("configs: auth.keys_file: %w", err)
+	}
+	var more []map[string]any
+	if err := yaml.Unmarshal(b, &more); err != nil {
+		return fmt.Errorf("configs: auth.keys_file %s must hold a YAML or JSON list of keys: %w", path, err)
+	}
+	var keys []any
+	if err := v.UnmarshalKey("auth.keys", &keys); err != nil {
+		return fmt.Errorf("configs: auth.keys: %w", err)
+	}
+	for _, k := range more {
+		keys = append(keys, k)
+	}
+	v.Set("auth.keys", keys)
+	return nil
+}
+
+// DevCredentials are the development credentials (configs/dev.yaml's API key
+// and LiveKit key and secret, LiveKit's own --dev key and secret, an old
+// example's link signing key) that a production configuration refuses.
+var DevCredentials = []string{
+	"dev-api-key-0123456789abcdef", "devkey", "devsecret-0123456789abcdef0123456789", "secret",
+	"change-me-to-a-long-random-string",
 }
 
 // Default returns the configuration made of the defaults alone, unvalidated
@@ -352,6 +421,8 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.DSN == "" {
 		bad("store.dsn is required")
+	} else if _, err := sqlstore.Engine(c.Store.DSN); err != nil {
+		bad("store.dsn: %v", strings.TrimPrefix(err.Error(), "sqlstore: "))
 	}
 	if c.Auth.TokenKeyFile == "" {
 		bad("auth.token_key_file is required")
@@ -360,7 +431,7 @@ func (c *Config) Validate() error {
 		bad("auth.token_ttl must be at least 1m")
 	}
 	if len(c.Auth.Keys) == 0 {
-		bad("auth.keys needs at least one API key")
+		bad("auth.keys needs at least one API key (in the file, SIDECAR_AUTH_KEYS or auth.keys_file)")
 	}
 	seenSecret := map[string]bool{}
 	for i, k := range c.Auth.Keys {
@@ -378,7 +449,9 @@ func (c *Config) Validate() error {
 		case k.Secret != "" && len(k.Secret) < 16:
 			bad("auth.keys[%d].secret is too short (at least 16 characters)", i)
 		case k.SecretSHA256 != "" && !isHex(k.SecretSHA256, 64):
-			bad("auth.keys[%d].secret_sha256 must be 64 hex digits", i)
+			bad("auth.keys[%d].secret_sha256 must be 64 hex digits, the SHA-256 of the key: printf %%s \"$KEY\" | sha256sum", i)
+		case k.SecretSHA256 != "" && isPlaceholderHash(k.SecretSHA256):
+			bad("auth.keys[%d].secret_sha256 is a placeholder that no key hashes to; put the SHA-256 of your key: printf %%s \"$KEY\" | sha256sum", i)
 		}
 		id := k.Secret + "|" + k.SecretSHA256
 		if seenSecret[id] {
@@ -494,7 +567,53 @@ func (c *Config) Validate() error {
 	if c.Moves.RedeliverAfter <= 0 || c.Moves.RedeliverAfter >= c.Moves.Timeout {
 		bad("moves.redeliver_after must be positive and shorter than moves.timeout")
 	}
+	if c.Production {
+		c.refuseDevCredentials(bad)
+	}
 	return errors.Join(errs...)
+}
+
+// refuseDevCredentials reports each development credential a production
+// configuration uses.
+func (c *Config) refuseDevCredentials(bad func(format string, args ...any)) {
+	isDev := func(v string) bool {
+		for _, d := range DevCredentials {
+			if v == d {
+				return true
+			}
+		}
+		return false
+	}
+	for i, k := range c.Auth.Keys {
+		if isDev(k.Secret) {
+			bad("auth.keys[%d].secret is a development key; production needs a key of its own", i)
+		}
+		for _, d := range DevCredentials {
+			if h := sha256.Sum256([]byte(d)); strings.EqualFold(k.SecretSHA256, hex.EncodeToString(h[:])) {
+				bad("auth.keys[%d].secret_sha256 is the hash of a development key; production needs a key of its own", i)
+			}
+		}
+	}
+	if isDev(c.LiveKit.APIKey) {
+		bad("livekit.api_key %q is a development key; production needs a key of its own", c.LiveKit.APIKey)
+	}
+	if isDev(c.LiveKit.APISecret) {
+		bad("livekit.api_secret is a development secret; production needs a secret of its own")
+	}
+	switch {
+	case c.Recording.SigningKey == "":
+		bad("recording.signing_key is required in production (without it download links break at every restart)")
+	case isDev(c.Recording.SigningKey):
+		bad("recording.signing_key is a published example; production needs a key of its own")
+	}
+}
+
+// isPlaceholderHash reports a hex SHA-256 that stands for no real key: one
+// digit repeated (000...0) or the hash of the empty string.
+func isPlaceholderHash(h string) bool {
+	empty := sha256.Sum256(nil)
+	return strings.Count(strings.ToLower(h), strings.ToLower(h[:1])) == len(h) ||
+		strings.EqualFold(h, hex.EncodeToString(empty[:]))
 }
 
 func validLiveKitScheme(s string) bool {
