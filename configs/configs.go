@@ -73,12 +73,13 @@ type Webhooks struct {
 	// crash it is attempted again when the lease lapses. It must exceed
 	// timeout.
 	Lease time.Duration `mapstructure:"lease"`
-	// MaxAttempts and MaxAge are the retry budget: a delivery that failed
-	// max_attempts times, or failed when older than max_age, is dead.
-	MaxAttempts int           `mapstructure:"max_attempts"`
-	MaxAge      time.Duration `mapstructure:"max_age"`
+	// MaxAge is the retry budget: a delivery is retried until it fails
+	// when older than max_age (then it is dead), however many attempts
+	// that takes.
+	MaxAge time.Duration `mapstructure:"max_age"`
 	// MinBackoff and MaxBackoff bound the exponential backoff between
-	// attempts (full jitter).
+	// attempts (full jitter): the wait doubles from min_backoff up to
+	// max_backoff, then stays there.
 	MinBackoff time.Duration `mapstructure:"min_backoff"`
 	MaxBackoff time.Duration `mapstructure:"max_backoff"`
 	// Workers is how many webhooks are delivered to at once.
@@ -291,7 +292,6 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("webhooks.signing_key_file", "data/webhook-signing.pem")
 	v.SetDefault("webhooks.timeout", 10*time.Second)
 	v.SetDefault("webhooks.lease", 30*time.Second)
-	v.SetDefault("webhooks.max_attempts", 10)
 	v.SetDefault("webhooks.max_age", 24*time.Hour)
 	v.SetDefault("webhooks.min_backoff", time.Second)
 	v.SetDefault("webhooks.max_backoff", 10*time.Minute)
@@ -539,9 +539,6 @@ func (c *Config) Validate() error {
 	}
 	if wh.Lease <= wh.Timeout {
 		bad("webhooks.lease must be longer than webhooks.timeout")
-	}
-	if wh.MaxAttempts < 1 {
-		bad("webhooks.max_attempts must be at least 1")
 	}
 	if wh.MaxAge <= 0 {
 		bad("webhooks.max_age must be positive")

@@ -355,7 +355,7 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 	}
 	w := c.Webhooks
 	if w.SigningKeyFile != "data/webhook-signing.pem" || w.Timeout != 10*time.Second || w.Lease != 30*time.Second ||
-		w.MaxAttempts != 10 || w.MaxAge != 24*time.Hour || w.MinBackoff != time.Second || w.MaxBackoff != 10*time.Minute ||
+		w.MaxAge != 24*time.Hour || w.MinBackoff != time.Second || w.MaxBackoff != 10*time.Minute ||
 		w.Workers != 4 || w.PollInterval != time.Second {
 		t.Fatalf("webhooks defaults: %+v", w)
 	}
@@ -364,13 +364,13 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 	}
 
 	t.Run("file and env", func(t *testing.T) {
-		t.Setenv("SIDECAR_WEBHOOKS_MAX_ATTEMPTS", "3")
+		t.Setenv("SIDECAR_WEBHOOKS_MAX_AGE", "3h")
 		t.Setenv("SIDECAR_SESSIONS_RECONCILE_INTERVAL", "5s")
 		c, err := Load(writeFile(t, minimal+"webhooks: {signing_key_file: /k.pem, timeout: 2s, lease: 5s}\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := c.Webhooks; w.SigningKeyFile != "/k.pem" || w.Timeout != 2*time.Second || w.Lease != 5*time.Second || w.MaxAttempts != 3 {
+		if w := c.Webhooks; w.SigningKeyFile != "/k.pem" || w.Timeout != 2*time.Second || w.Lease != 5*time.Second || w.MaxAge != 3*time.Hour {
 			t.Fatalf("webhooks from file and env: %+v", w)
 		}
 		if c.Sessions.ReconcileInterval != 5*time.Second {
@@ -381,7 +381,8 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
 		{"no key file", "webhooks: {signing_key_file: \"\"}\n", "webhooks.signing_key_file"},
 		{"lease not above timeout", "webhooks: {timeout: 30s, lease: 30s}\n", "webhooks.lease"},
-		{"no attempts", "webhooks: {max_attempts: 0}\n", "webhooks.max_attempts"},
+		{"no age", "webhooks: {max_age: 0s}\n", "webhooks.max_age"},
+		{"attempts are no budget", "webhooks: {max_attempts: 10}\n", "max_attempts"},
 		{"backoff upside down", "webhooks: {min_backoff: 1m, max_backoff: 1s}\n", "webhooks.min_backoff"},
 		{"too many workers", "webhooks: {workers: 1000}\n", "webhooks.workers"},
 		{"reconcile too often", "sessions: {reconcile_interval: 10ms}\n", "sessions.reconcile_interval"},

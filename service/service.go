@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	wc := cfg.Webhooks
 	outbox := webhooks.NewOutbox(st, signer, webhooks.Options{
-		Timeout: wc.Timeout, Lease: wc.Lease, MaxAttempts: wc.MaxAttempts, MaxAge: wc.MaxAge,
+		Timeout: wc.Timeout, Lease: wc.Lease, MaxAge: wc.MaxAge,
 		MinBackoff: wc.MinBackoff, MaxBackoff: wc.MaxBackoff, Workers: wc.Workers, PollInterval: wc.PollInterval,
 	}, log.With("component", "webhooks"))
 
