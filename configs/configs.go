@@ -243,6 +243,10 @@ type Embedded struct {
 	// /debug/rooms) on BindAddresses, unauthenticated (LiveKit's
 	// debug_handler.port). 0, the default, leaves them off.
 	DebugPort int `mapstructure:"debug_port"`
+	// PrometheusPort, when not 0, serves LiveKit's own Prometheus metrics
+	// at /metrics on BindAddresses, unauthenticated (LiveKit's
+	// prometheus.port). 0, the default, leaves them off.
+	PrometheusPort int `mapstructure:"prometheus_port"`
 }
 
 // setDefaults gives every key a default. Without a default, viper's
@@ -281,6 +285,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("livekit.embedded.log_level", "info")
 	v.SetDefault("livekit.embedded.log_components", map[string]string{})
 	v.SetDefault("livekit.embedded.debug_port", 0)
+	v.SetDefault("livekit.embedded.prometheus_port", 0)
 
 	v.SetDefault("recording.backend", RecordingLocal)
 	v.SetDefault("recording.output_dir", "data/recordings")
@@ -478,10 +483,15 @@ func (c *Config) Validate() error {
 				bad("livekit.embedded.%s %d is not a port", name, p)
 			}
 		}
-		if e.DebugPort < 0 || e.DebugPort > 65535 {
-			bad("livekit.embedded.debug_port %d is not a port (0 leaves it off)", e.DebugPort)
-		} else if e.DebugPort != 0 && (e.DebugPort == e.Port || e.DebugPort == e.TCPPort) {
-			bad("livekit.embedded.debug_port %d is taken by port or tcp_port", e.DebugPort)
+		for name, p := range map[string]int{"debug_port": e.DebugPort, "prometheus_port": e.PrometheusPort} {
+			if p < 0 || p > 65535 {
+				bad("livekit.embedded.%s %d is not a port (0 leaves it off)", name, p)
+			} else if p != 0 && (p == e.Port || p == e.TCPPort) {
+				bad("livekit.embedded.%s %d is taken by port or tcp_port", name, p)
+			}
+		}
+		if e.DebugPort != 0 && e.DebugPort == e.PrometheusPort {
+			bad("livekit.embedded.debug_port and prometheus_port are both %d", e.DebugPort)
 		}
 		if len(e.BindAddresses) == 0 {
 			bad("livekit.embedded.bind_addresses needs at least one address")

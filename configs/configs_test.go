@@ -224,6 +224,27 @@ func TestEmbeddedDebugPort(t *testing.T) {
 	}
 }
 
+func TestEmbeddedPrometheusPort(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil || c.LiveKit.Embedded.PrometheusPort != 0 {
+		t.Fatalf("default prometheus_port = %d (%v), want 0 (off)", c.LiveKit.Embedded.PrometheusPort, err)
+	}
+	c, err = Load(writeFile(t, minimal+"  embedded:\n    prometheus_port: 6789\n"))
+	if err != nil || c.LiveKit.Embedded.PrometheusPort != 6789 {
+		t.Fatalf("prometheus_port = %d (%v), want 6789", c.LiveKit.Embedded.PrometheusPort, err)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{"    prometheus_port: 70000\n", "prometheus_port 70000 is not a port"},
+		{"    prometheus_port: 7880\n", "prometheus_port 7880 is taken"},
+		{"    prometheus_port: 9000\n    debug_port: 9000\n", "debug_port and prometheus_port are both 9000"},
+	} {
+		_, err := Load(writeFile(t, minimal+"  embedded:\n"+bad.body))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.body, err, bad.want)
+		}
+	}
+}
+
 func TestEnvOverridesFile(t *testing.T) {
 	t.Setenv("SIDECAR_HTTP_ADDR", "127.0.0.1:9999")
 	t.Setenv("SIDECAR_HTTP_SHUTDOWN_TIMEOUT", "3s")
