@@ -13,6 +13,7 @@ require (
 	github.com/livekit/server-sdk-go/v2 v2.18.0
 	github.com/pion/rtp v1.10.2
 	github.com/pion/webrtc/v4 v4.2.15
+	github.com/prometheus/client_golang v1.23.2
 	github.com/spf13/viper v1.21.0
 	github.com/twitchtv/twirp v8.1.3+incompatible
 	golang.org/x/sync v0.24.0
@@ -89,7 +90,6 @@ require (
 	github.com/pion/stun/v3 v3.1.5 // indirect
 	github.com/pion/transport/v4 v4.0.2 // indirect
 	github.com/pion/turn/v5 v5.0.9 // indirect
-	github.com/prometheus/client_golang v1.23.2 // indirect
 	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.68.1 // indirect
 	github.com/prometheus/procfs v0.20.1 // indirect

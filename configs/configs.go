@@ -152,6 +152,10 @@ type HTTP struct {
 	PublicURL string `mapstructure:"public_url"`
 	// ShutdownTimeout bounds how long in-flight requests may take to drain.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Metrics serves Prometheus metrics at GET /metrics on Addr,
+	// unauthenticated (default true); keep /metrics from the public at
+	// the edge, or set it false.
+	Metrics bool `mapstructure:"metrics"`
 }
 
 // Log configures the structured logger.
@@ -255,6 +259,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("http.addr", "127.0.0.1:8080")
 	v.SetDefault("http.public_url", "")
 	v.SetDefault("http.shutdown_timeout", 10*time.Second)
+	v.SetDefault("http.metrics", true)
 
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")

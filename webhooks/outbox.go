@@ -71,6 +71,15 @@ type Options struct {
 	Owner string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Observer, when set, hears the result of every attempt (metrics).
+	Observer AttemptObserver
+}
+
+// AttemptObserver hears the result of every delivery attempt: "delivered",
+// "retry" (it will be tried again), "refused" (not retried) or "dead". It
+// must not block.
+type AttemptObserver interface {
+	DeliveryAttempted(result string)
 }
 
 func (o Options) withDefaults() Options {
@@ -298,6 +307,9 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 		d.NextAttemptAt = now.Add(o.backoff(d.Attempts))
 		log.Info("webhook attempt failed; will retry", "status", status, "err", errText, "next", d.NextAttemptAt)
 	}
+	if o.opts.Observer != nil {
+		o.opts.Observer.DeliveryAttempted(attemptResult(d.Status))
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := o.st.SettleDelivery(sctx, d); err != nil {
@@ -307,6 +319,21 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 		log.Warn("webhook dispatcher: record outcome", "err", err)
 	}
 	o.Wake() // the webhook's next delivery may be its head now
+}
+
+// attemptResult names the result of an attempt that left a delivery in
+// status.
+func attemptResult(status string) string {
+	switch status {
+	case store.DeliveryDelivered:
+		return "delivered"
+	case store.DeliveryFailed:
+		return "refused"
+	case store.DeliveryDead:
+		return "dead"
+	default:
+		return "retry"
+	}
 }
 
 // backoff returns the wait after the n-th failed attempt (n ≥ 1).

@@ -507,7 +507,10 @@ func TestReceiverDownForAnHour(t *testing.T) {
 func TestRefusedNotRetried(t *testing.T) {
 	st := openStore(t, sqliteDSN(t))
 	appID := seedApp(t, st)
-	o := webhooks.NewOutbox(st, signer(t), fastOptions(), testLog(t))
+	opts := fastOptions()
+	var results attemptResults
+	opts.Observer = &results
+	o := webhooks.NewOutbox(st, signer(t), opts, testLog(t))
 	svc := webhooks.NewService(st, signer(t), o)
 	rcv := newReceiver(t, svc.PublicKeyPEM())
 	h := createHook(t, svc, appID, "", rcv.srv.URL)
@@ -554,6 +557,27 @@ func TestRefusedNotRetried(t *testing.T) {
 	if err != nil || len(failed) != 2 || !strings.Contains(failed[0].LastError, "400") {
 		t.Errorf("failed deliveries: %+v, %v", failed, err)
 	}
+	if got, want := results.get(), []string{"refused", "retry", "retry", "refused", "delivered"}; !slices.Equal(got, want) {
+		t.Errorf("the observer heard %v, want %v", got, want)
+	}
+}
+
+// attemptResults is an AttemptObserver that keeps what it hears.
+type attemptResults struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *attemptResults) DeliveryAttempted(result string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, result)
+}
+
+func (r *attemptResults) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
 }
 
 // TestDeadAfterBudgetThenRetry: a delivery that keeps failing is dead once
