@@ -90,7 +90,7 @@ type sessionJSON struct {
 	UpdatedAt                 string        `json:"updated_at"`
 	EndedReason               *string       `json:"ended_reason,omitempty"`      // extension
 	ParentSessionID           *string       `json:"parent_session_id,omitempty"` // extension
-	BreakoutRooms             []sessionJSON `json:"breakout_rooms,omitzero"` // [] when asked for and none
+	BreakoutRooms             []sessionJSON `json:"breakout_rooms,omitzero"`     // [] when asked for and none
 }
 
 func toSessionJSON(v sessions.View) sessionJSON {
