@@ -165,6 +165,21 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
+// sqliteFile splits the DSN of an SQLite database into its file and its
+// parameters (after the ?).
+func sqliteFile(dsn string) (path, query string) {
+	rest := dsn
+	for _, scheme := range []string{"sqlite:", "file:"} {
+		if after, ok := strings.CutPrefix(dsn, scheme); ok {
+			// sqlite:///abs/path and file:///abs/path are URL forms of /abs/path.
+			rest = strings.TrimPrefix(after, "//")
+			break
+		}
+	}
+	path, query, _ = strings.Cut(rest, "?")
+	return path, query
+}
+
 // parseDSN returns the dialect a DSN selects and the data source name to give
 // its driver. For an SQLite file it also creates the parent directories.
 func parseDSN(dsn string) (*dialect, string, error) {
@@ -176,16 +191,7 @@ func parseDSN(dsn string) (*dialect, string, error) {
 		return postgresDialect, dsn, nil
 	}
 
-	rest := dsn
-	for _, scheme := range []string{"sqlite:", "file:"} {
-		if after, ok := strings.CutPrefix(dsn, scheme); ok {
-			rest = after
-			// sqlite:///abs/path and file:///abs/path are URL forms of /abs/path.
-			rest = strings.TrimPrefix(rest, "//")
-			break
-		}
-	}
-	path, query, _ := strings.Cut(rest, "?")
+	path, query := sqliteFile(dsn)
 	if path == "" {
 		return nil, "", fmt.Errorf("sqlstore: DSN %q names no SQLite file", dsn)
 	}
