@@ -304,3 +304,29 @@ func (p *production) stop() error {
 	}
 	return p.wait(30 * time.Second)
 }
+
+// TestMakeRunSaysWhatItBuilds: make run announces each build it starts and roughly how long it
+// takes, the bundled SFU's only when it is missing.
+func TestMakeRunSaysWhatItBuilds(t *testing.T) {
+	for _, tc := range []struct {
+		sfu  string
+		want []string
+	}{
+		{"bin/no-such-livekit-server", []string{"== building bin/sidecar and bin/rtkctl (the first time: ", "a few minutes",
+			"== building the bundled SFU, livekit-server v1.13.5, into bin/no-such-livekit-server (once: a minute or two"}},
+		{"Makefile", []string{"== building bin/sidecar"}}, // an SFU that exists is not built
+	} {
+		out, err := exec.Command("make", "-C", "../..", "-n", "run", "LIVEKIT_BIN="+tc.sfu).CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n run: %v\n%s", err, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("make run (SFU %s) does not say %q:\n%s", tc.sfu, w, out)
+			}
+		}
+		if built := strings.Contains(string(out), "building the bundled SFU"); built != (tc.sfu != "Makefile") {
+			t.Errorf("make run with the SFU at %s announces its build: %v", tc.sfu, built)
+		}
+	}
+}
