@@ -2,10 +2,13 @@ package metrics_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +134,47 @@ func TestLiveKitInterceptor(t *testing.T) {
 	)
 	if strings.Contains(body, `rtk_livekit_api_errors_total{code="not_found",method="ListRooms"`) {
 		t.Errorf("a successful call counted as an error")
+	}
+}
+
+// TestGrafanaDashboard: every metric the dashboard in docs/ queries is one the sidecar exports.
+func TestGrafanaDashboard(t *testing.T) {
+	b, err := os.ReadFile("../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	// A scrape with every series present: a value for each hook and count.
+	m := metrics.New(counts{}, func() int { return 0 })
+	m.ObserveRequest("GET", "/x", 200, time.Millisecond)
+	m.MoveStarted()
+	m.MoveEnded("arrived", time.Millisecond)
+	m.MoveEnded("failed", time.Millisecond)
+	m.DeliveryAttempted("delivered")
+	m.LiveKitInterceptor()(func(context.Context, any) (any, error) { return nil, twirp.NewError(twirp.Unavailable, "x") })(context.Background(), nil)
+	_, body := scrape(t, m)
+	queried := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			for _, name := range regexp.MustCompile(`rtk_[a-z_]+`).FindAllString(target.Expr, -1) {
+				queried++
+				if !strings.Contains(body, "\n"+name+"{") && !strings.Contains(body, "\n"+name+" ") {
+					t.Errorf("panel %q queries %s, which the sidecar does not export", p.Title, name)
+				}
+			}
+		}
+	}
+	if len(dash.Panels) < 8 || queried < 12 {
+		t.Errorf("the dashboard has %d panels querying %d metrics", len(dash.Panels), queried)
 	}
 }
