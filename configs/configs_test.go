@@ -224,6 +224,17 @@ func TestEmbeddedDebugPort(t *testing.T) {
 	}
 }
 
+func TestListsFromTheEnvironment(t *testing.T) {
+	t.Setenv("SIDECAR_LIVEKIT_EMBEDDED_BIND_ADDRESSES", "127.0.0.1,10.0.0.1")
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.LiveKit.Embedded.BindAddresses; !slices.Equal(got, []string{"127.0.0.1", "10.0.0.1"}) {
+		t.Fatalf("bind_addresses from a comma-separated variable = %q", got)
+	}
+}
+
 func TestEmbeddedPrometheusPort(t *testing.T) {
 	c, err := Load(writeFile(t, minimal))
 	if err != nil || c.LiveKit.Embedded.PrometheusPort != 0 {
