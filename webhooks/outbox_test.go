@@ -377,22 +377,11 @@ func TestReceiverDownThenUp(t *testing.T) {
 				if got := rcv.acceptedOf(h.ID); !slices.Equal(got, want) {
 					t.Errorf("webhook %s: accepted\n%v\nwant, in enqueue order,\n%v", h.ID, got, want)
 				}
-				// The receiver answered before the dispatcher recorded it.
-				eventually(t, 5*time.Second, func() string {
-					ds, total, err := svc.Deliveries(t.Context(), appID, h.ID, store.DeliveryDelivered, store.Page{})
-					if err != nil || total != 20 || len(ds) != 20 {
-						return fmt.Sprintf("delivered deliveries of %s: %d (%v)", h.ID, total, err)
-					}
-					return ""
-				})
+				waitDelivered(t, svc, appID, h.ID, 20)
 			}
+			rcv.wantEachOnce(t)
 			rcv.mu.Lock()
 			defer rcv.mu.Unlock()
-			for id, n := range rcv.seen {
-				if n != 1 {
-					t.Errorf("delivery %s accepted %d times, want once", id, n)
-				}
-			}
 			// Headers name the flavour; the body is the event.
 			for id, h := range rcv.headers {
 				flavour := "rtk"
@@ -486,16 +475,29 @@ func TestReceiverDownForAnHour(t *testing.T) {
 	if got := rcv.acceptedOf(h.ID); !slices.Equal(got, ids) {
 		t.Errorf("accepted\n%v\nwant, in enqueue order,\n%v", got, ids)
 	}
+	waitDelivered(t, svc, appID, h.ID, len(ids))
+	rcv.wantEachOnce(t)
+}
+
+// waitDelivered waits until the store lists n deliveries of a webhook as
+// delivered (the receiver answers before the dispatcher records it).
+func waitDelivered(t *testing.T, svc *webhooks.Service, appID, hookID string, n int) {
+	t.Helper()
 	eventually(t, 5*time.Second, func() string {
-		ds, total, err := svc.Deliveries(t.Context(), appID, h.ID, store.DeliveryDelivered, store.Page{})
-		if err != nil || total != len(ids) || len(ds) != len(ids) {
-			return fmt.Sprintf("%d of %d delivered (%v)", total, len(ids), err)
+		ds, total, err := svc.Deliveries(t.Context(), appID, hookID, store.DeliveryDelivered, store.Page{})
+		if err != nil || total != n || len(ds) != n {
+			return fmt.Sprintf("delivered deliveries of %s: %d of %d (%v)", hookID, total, n, err)
 		}
 		return ""
 	})
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	for id, n := range rcv.seen {
+}
+
+// wantEachOnce checks that the receiver accepted every delivery once.
+func (r *receiver) wantEachOnce(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, n := range r.seen {
 		if n != 1 {
 			t.Errorf("delivery %s accepted %d times, want once", id, n)
 		}
