@@ -13,30 +13,42 @@ CONFIG        ?= configs/dev.yaml
 RTK_TEST_POSTGRES_DSN ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 export RTK_TEST_POSTGRES_DSN
 
-.PHONY: run build sfu test unit e2e vet bench clean
+.PHONY: run build sfu test unit e2e vet compose bench clean
 
 run: build sfu
 	./$(SIDECAR_BIN) -config $(CONFIG)
 
+# The first build downloads the modules through the Go module proxy and
+# compiles them; later builds reuse Go's caches.
 build:
+	@echo "== building $(SIDECAR_BIN) and bin/rtkctl (the first time: the Go modules are downloaded and compiled, a few minutes; then seconds)"
 	$(GO) build -o $(SIDECAR_BIN) ./cmd/sidecar
+	$(GO) build -o bin/rtkctl ./cmd/rtkctl
 
 # The bundled SFU: livekit-server, pinned, built by the Go toolchain
 # (later versions cannot be fetched through the module proxy).
 sfu: $(LIVEKIT_BIN)
 
 $(LIVEKIT_BIN):
+	@echo "== building the bundled SFU, livekit-server $(LIVEKIT_VER), into $(LIVEKIT_BIN) (once: a minute or two, more when its modules are downloaded first)"
 	mkdir -p bin
 	GOBIN=$(CURDIR)/bin.tmp $(GO) install github.com/livekit/livekit-server/cmd/server@$(LIVEKIT_VER)
 	mv bin.tmp/server $(LIVEKIT_BIN) && rmdir bin.tmp
 
 # Every test. Nothing may skip: PostgreSQL, the SFU and the network
 # namespace for media tests are required (run as root).
-test: vet unit e2e
+test: vet compose unit e2e
 
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
+
+# docker-compose.yml must resolve (no Docker engine is needed for that), with
+# every variable it requires set.
+compose:
+	LIVEKIT_API_KEY=key LIVEKIT_API_SECRET=secret-0123456789-0123456789-012345 LIVEKIT_NODE_IP=192.0.2.10 \
+	RTK_AUTH_KEYS='[]' RTK_RECORDING_SIGNING_KEY=0123456789abcdef \
+		docker-compose -f docker-compose.yml config -q
 
 unit: sfu
 	RTK_REQUIRE_POSTGRES=1 RTK_REQUIRE_SFU=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \

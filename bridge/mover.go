@@ -73,15 +73,15 @@ type AdminRPC struct {
 
 // NewAdminRPC returns an AdminRPC for the LiveKit server at url (ws:// and
 // wss:// are turned into http:// and https://), signing with keys. A nil hc
-// means http.DefaultClient.
-func NewAdminRPC(url string, keys Keys, hc *http.Client) *AdminRPC {
+// means http.DefaultClient; opts go to the Twirp client.
+func NewAdminRPC(url string, keys Keys, hc *http.Client, opts ...twirp.ClientOption) *AdminRPC {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	if strings.HasPrefix(url, "ws") {
 		url = "http" + strings.TrimPrefix(url, "ws")
 	}
-	return &AdminRPC{keys: keys, svc: livekit.NewRoomServiceProtobufClient(url, hc)}
+	return &AdminRPC{keys: keys, svc: livekit.NewRoomServiceProtobufClient(url, hc, opts...)}
 }
 
 // PerformRpc performs req with an admin token for req.Room.
@@ -197,7 +197,19 @@ type moverConfig struct {
 	tokenTTL     time.Duration
 	streams      Streams
 	revealed     func(ctx context.Context, room string, p *livekit.ParticipantInfo)
+	observer     MoveObserver
 }
+
+// MoveObserver hears of every move (metrics): MoveStarted when Move begins,
+// MoveEnded with the Outcome's name and the elapsed time when it returns.
+// Both are called on the moving goroutine and must not block.
+type MoveObserver interface {
+	MoveStarted()
+	MoveEnded(outcome string, took time.Duration)
+}
+
+// WithMoveObserver has o hear of every move.
+func WithMoveObserver(o MoveObserver) MoverOption { return func(c *moverConfig) { c.observer = o } }
 
 // Streams delivers move instructions over the participants' event streams
 // to the sidecar (eventstream.Hub). Send must not block; it returns how
@@ -421,10 +433,16 @@ func (m *Mover) Observe(ev *livekit.WebhookEvent) {
 func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	start := time.Now()
 	res = MoveResult{MoveID: o.MoveID, Identity: o.Identity}
+	if m.cfg.observer != nil {
+		m.cfg.observer.MoveStarted()
+	}
 	defer func() {
 		o.Gate.Pass(o.MoveID) // a move that ended early
 		res.Elapsed = time.Since(start)
 		m.logResult(o, res)
+		if m.cfg.observer != nil {
+			m.cfg.observer.MoveEnded(res.Outcome.String(), res.Elapsed)
+		}
 	}()
 	fail := func(err error) MoveResult {
 		res.Outcome, res.Err = MoveFailed, err

@@ -70,6 +70,18 @@ func newMover(t *testing.T, lk *bridgetest.LiveKit, opts ...bridge.MoverOption) 
 	return m
 }
 
+// moveObserver is a bridge.MoveObserver for one move at a time.
+type moveObserver struct {
+	started int
+	ended   []string
+	took    time.Duration
+}
+
+func (o *moveObserver) MoveStarted() { o.started++ }
+func (o *moveObserver) MoveEnded(outcome string, took time.Duration) {
+	o.ended, o.took = append(o.ended, outcome), took
+}
+
 func newLiveKit() *bridgetest.LiveKit { return bridgetest.NewLiveKit(testKey, testSecret) }
 
 // participant is a connected participant with every right, like a preset
@@ -164,12 +176,17 @@ func TestMoveOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			lk := newLiveKit()
-			m := newMover(t, lk, fast...)
+			obs := &moveObserver{}
+			m := newMover(t, lk, append(slices.Clone(fast), bridge.WithMoveObserver(obs))...)
 			lk.OnEvent(m.Observe)
 			tc.setup(lk)
 			staleDst := lk.Participant("bo-1", "p").GetSid()
 
 			res := m.Move(context.Background(), order("p"))
+			if obs.started != 1 || !slices.Equal(obs.ended, []string{tc.want.String()}) || obs.took != res.Elapsed {
+				t.Errorf("the observer heard %d starts and the ends %v after %s, want 1 and [%s] after %s",
+					obs.started, obs.ended, obs.took, tc.want, res.Elapsed)
+			}
 
 			if res.Outcome != tc.want || res.Via != tc.via || res.Deliveries != tc.sent {
 				t.Fatalf("Move = %v via %q after %d instructions (err %v), want %v via %q after %d",

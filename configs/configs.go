@@ -6,16 +6,29 @@
 // environment as SIDECAR_<SECTION>_<KEY> (dots become underscores), e.g.
 // SIDECAR_HTTP_ADDR=:9090. LiveKit's usual LIVEKIT_URL, LIVEKIT_API_KEY and
 // LIVEKIT_API_SECRET are honoured too. Unknown keys in a file are an error.
+//
+// The API keys, a list, come from auth.keys in the file, or from the
+// environment as SIDECAR_AUTH_KEYS (a JSON list, replacing the file's), and
+// from the YAML or JSON list in the file auth.keys_file names (added to
+// them). A configuration with production: true refuses the development
+// credentials of dev.yaml and LiveKit's --dev ones.
 package configs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+
+	"rtk-sidecar/store/sqlstore"
 )
 
 // LiveKit modes.
@@ -28,6 +41,10 @@ const (
 
 // Config is the whole configuration of the sidecar.
 type Config struct {
+	// Production refuses the development credentials (DevCredentials) and
+	// requires recording.signing_key.
+	Production bool `mapstructure:"production"`
+
 	HTTP    HTTP    `mapstructure:"http"`
 	Log     Log     `mapstructure:"log"`
 	Store   Store   `mapstructure:"store"`
@@ -56,12 +73,13 @@ type Webhooks struct {
 	// crash it is attempted again when the lease lapses. It must exceed
 	// timeout.
 	Lease time.Duration `mapstructure:"lease"`
-	// MaxAttempts and MaxAge are the retry budget: a delivery that failed
-	// max_attempts times, or failed when older than max_age, is dead.
-	MaxAttempts int           `mapstructure:"max_attempts"`
-	MaxAge      time.Duration `mapstructure:"max_age"`
+	// MaxAge is the retry budget: a delivery is retried until it fails
+	// when older than max_age (then it is dead), however many attempts
+	// that takes.
+	MaxAge time.Duration `mapstructure:"max_age"`
 	// MinBackoff and MaxBackoff bound the exponential backoff between
-	// attempts (full jitter).
+	// attempts (full jitter): the wait doubles from min_backoff up to
+	// max_backoff, then stays there.
 	MinBackoff time.Duration `mapstructure:"min_backoff"`
 	MaxBackoff time.Duration `mapstructure:"max_backoff"`
 	// Workers is how many webhooks are delivered to at once.
@@ -134,6 +152,10 @@ type HTTP struct {
 	PublicURL string `mapstructure:"public_url"`
 	// ShutdownTimeout bounds how long in-flight requests may take to drain.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Metrics serves Prometheus metrics at GET /metrics on Addr,
+	// unauthenticated (default true); keep /metrics from the public at
+	// the edge, or set it false.
+	Metrics bool `mapstructure:"metrics"`
 }
 
 // Log configures the structured logger.
@@ -151,8 +173,12 @@ type Store struct {
 
 // Auth configures API keys and participant tokens.
 type Auth struct {
-	// Keys are the API keys that may call the REST API.
+	// Keys are the API keys that may call the REST API: the file's, or
+	// those of SIDECAR_AUTH_KEYS (a JSON list), and those of KeysFile.
 	Keys []APIKey `mapstructure:"keys"`
+	// KeysFile, when set, is a YAML or JSON file holding a list of API keys
+	// (each as in auth.keys), added to Keys; e.g. a mounted secret.
+	KeysFile string `mapstructure:"keys_file"`
 	// TokenKeyFile is the PEM file of the RSA key that signs participant
 	// tokens. It is created (2048-bit) when missing.
 	TokenKeyFile string `mapstructure:"token_key_file"`
@@ -221,6 +247,10 @@ type Embedded struct {
 	// /debug/rooms) on BindAddresses, unauthenticated (LiveKit's
 	// debug_handler.port). 0, the default, leaves them off.
 	DebugPort int `mapstructure:"debug_port"`
+	// PrometheusPort, when not 0, serves LiveKit's own Prometheus metrics
+	// at /metrics on BindAddresses, unauthenticated (LiveKit's
+	// prometheus.port). 0, the default, leaves them off.
+	PrometheusPort int `mapstructure:"prometheus_port"`
 }
 
 // setDefaults gives every key a default. Without a default, viper's
@@ -229,13 +259,17 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("http.addr", "127.0.0.1:8080")
 	v.SetDefault("http.public_url", "")
 	v.SetDefault("http.shutdown_timeout", 10*time.Second)
+	v.SetDefault("http.metrics", true)
 
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
 
 	v.SetDefault("store.dsn", "sqlite:data/rtk-sidecar.db")
 
+	v.SetDefault("production", false)
+
 	v.SetDefault("auth.keys", []map[string]any{})
+	v.SetDefault("auth.keys_file", "")
 	v.SetDefault("auth.token_key_file", "data/participant-token.pem")
 	v.SetDefault("auth.token_ttl", 100*24*time.Hour) // RealtimeKit's tokens live 100 days
 
@@ -256,6 +290,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("livekit.embedded.log_level", "info")
 	v.SetDefault("livekit.embedded.log_components", map[string]string{})
 	v.SetDefault("livekit.embedded.debug_port", 0)
+	v.SetDefault("livekit.embedded.prometheus_port", 0)
 
 	v.SetDefault("recording.backend", RecordingLocal)
 	v.SetDefault("recording.output_dir", "data/recordings")
@@ -267,7 +302,6 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("webhooks.signing_key_file", "data/webhook-signing.pem")
 	v.SetDefault("webhooks.timeout", 10*time.Second)
 	v.SetDefault("webhooks.lease", 30*time.Second)
-	v.SetDefault("webhooks.max_attempts", 10)
 	v.SetDefault("webhooks.max_age", 24*time.Hour)
 	v.SetDefault("webhooks.min_backoff", time.Second)
 	v.SetDefault("webhooks.max_backoff", 10*time.Minute)
@@ -301,6 +335,9 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("configs: read %s: %w", path, err)
 		}
 	}
+	if err := loadKeys(v); err != nil {
+		return nil, err
+	}
 	var c Config
 	if err := v.UnmarshalExact(&c); err != nil {
 		return nil, fmt.Errorf("configs: decode %s: %w", path, err)
@@ -309,6 +346,48 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// loadKeys puts the API keys of SIDECAR_AUTH_KEYS in place of the file's,
+// and adds those of auth.keys_file. Decoding checks their fields as it does
+// the file's.
+func loadKeys(v *viper.Viper) error {
+	if raw, ok := os.LookupEnv("SIDECAR_AUTH_KEYS"); ok {
+		var keys []map[string]any
+		if err := json.Unmarshal([]byte(raw), &keys); err != nil {
+			return fmt.Errorf(`configs: SIDECAR_AUTH_KEYS must be a JSON list of keys, e.g. [{"account_id": "...", "app_id": "...", "secret_sha256": "..."}]: %w`, err)
+		}
+		v.Set("auth.keys", keys)
+	}
+	path := v.GetString("auth.keys_file")
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("configs: auth.keys_file: %w", err)
+	}
+	var more []map[string]any
+	if err := yaml.Unmarshal(b, &more); err != nil {
+		return fmt.Errorf("configs: auth.keys_file %s must hold a YAML or JSON list of keys: %w", path, err)
+	}
+	var keys []any
+	if err := v.UnmarshalKey("auth.keys", &keys); err != nil {
+		return fmt.Errorf("configs: auth.keys: %w", err)
+	}
+	for _, k := range more {
+		keys = append(keys, k)
+	}
+	v.Set("auth.keys", keys)
+	return nil
+}
+
+// DevCredentials are the development credentials (configs/dev.yaml's API key
+// and LiveKit key and secret, LiveKit's own --dev key and secret, an old
+// example's link signing key) that a production configuration refuses.
+var DevCredentials = []string{
+	"dev-api-key-0123456789abcdef", "devkey", "devsecret-0123456789abcdef0123456789", "secret",
+	"change-me-to-a-long-random-string",
 }
 
 // Default returns the configuration made of the defaults alone, unvalidated
@@ -352,6 +431,8 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.DSN == "" {
 		bad("store.dsn is required")
+	} else if _, err := sqlstore.Engine(c.Store.DSN); err != nil {
+		bad("store.dsn: %v", strings.TrimPrefix(err.Error(), "sqlstore: "))
 	}
 	if c.Auth.TokenKeyFile == "" {
 		bad("auth.token_key_file is required")
@@ -360,7 +441,7 @@ func (c *Config) Validate() error {
 		bad("auth.token_ttl must be at least 1m")
 	}
 	if len(c.Auth.Keys) == 0 {
-		bad("auth.keys needs at least one API key")
+		bad("auth.keys needs at least one API key (in the file, SIDECAR_AUTH_KEYS or auth.keys_file)")
 	}
 	seenSecret := map[string]bool{}
 	for i, k := range c.Auth.Keys {
@@ -378,7 +459,9 @@ func (c *Config) Validate() error {
 		case k.Secret != "" && len(k.Secret) < 16:
 			bad("auth.keys[%d].secret is too short (at least 16 characters)", i)
 		case k.SecretSHA256 != "" && !isHex(k.SecretSHA256, 64):
-			bad("auth.keys[%d].secret_sha256 must be 64 hex digits", i)
+			bad("auth.keys[%d].secret_sha256 must be 64 hex digits, the SHA-256 of the key: printf %%s \"$KEY\" | sha256sum", i)
+		case k.SecretSHA256 != "" && isPlaceholderHash(k.SecretSHA256):
+			bad("auth.keys[%d].secret_sha256 is a placeholder that no key hashes to; put the SHA-256 of your key: printf %%s \"$KEY\" | sha256sum", i)
 		}
 		id := k.Secret + "|" + k.SecretSHA256
 		if seenSecret[id] {
@@ -405,10 +488,15 @@ func (c *Config) Validate() error {
 				bad("livekit.embedded.%s %d is not a port", name, p)
 			}
 		}
-		if e.DebugPort < 0 || e.DebugPort > 65535 {
-			bad("livekit.embedded.debug_port %d is not a port (0 leaves it off)", e.DebugPort)
-		} else if e.DebugPort != 0 && (e.DebugPort == e.Port || e.DebugPort == e.TCPPort) {
-			bad("livekit.embedded.debug_port %d is taken by port or tcp_port", e.DebugPort)
+		for name, p := range map[string]int{"debug_port": e.DebugPort, "prometheus_port": e.PrometheusPort} {
+			if p < 0 || p > 65535 {
+				bad("livekit.embedded.%s %d is not a port (0 leaves it off)", name, p)
+			} else if p != 0 && (p == e.Port || p == e.TCPPort) {
+				bad("livekit.embedded.%s %d is taken by port or tcp_port", name, p)
+			}
+		}
+		if e.DebugPort != 0 && e.DebugPort == e.PrometheusPort {
+			bad("livekit.embedded.debug_port and prometheus_port are both %d", e.DebugPort)
 		}
 		if len(e.BindAddresses) == 0 {
 			bad("livekit.embedded.bind_addresses needs at least one address")
@@ -467,9 +555,6 @@ func (c *Config) Validate() error {
 	if wh.Lease <= wh.Timeout {
 		bad("webhooks.lease must be longer than webhooks.timeout")
 	}
-	if wh.MaxAttempts < 1 {
-		bad("webhooks.max_attempts must be at least 1")
-	}
 	if wh.MaxAge <= 0 {
 		bad("webhooks.max_age must be positive")
 	}
@@ -494,7 +579,53 @@ func (c *Config) Validate() error {
 	if c.Moves.RedeliverAfter <= 0 || c.Moves.RedeliverAfter >= c.Moves.Timeout {
 		bad("moves.redeliver_after must be positive and shorter than moves.timeout")
 	}
+	if c.Production {
+		c.refuseDevCredentials(bad)
+	}
 	return errors.Join(errs...)
+}
+
+// refuseDevCredentials reports each development credential a production
+// configuration uses.
+func (c *Config) refuseDevCredentials(bad func(format string, args ...any)) {
+	isDev := func(v string) bool {
+		for _, d := range DevCredentials {
+			if v == d {
+				return true
+			}
+		}
+		return false
+	}
+	for i, k := range c.Auth.Keys {
+		if isDev(k.Secret) {
+			bad("auth.keys[%d].secret is a development key; production needs a key of its own", i)
+		}
+		for _, d := range DevCredentials {
+			if h := sha256.Sum256([]byte(d)); strings.EqualFold(k.SecretSHA256, hex.EncodeToString(h[:])) {
+				bad("auth.keys[%d].secret_sha256 is the hash of a development key; production needs a key of its own", i)
+			}
+		}
+	}
+	if isDev(c.LiveKit.APIKey) {
+		bad("livekit.api_key %q is a development key; production needs a key of its own", c.LiveKit.APIKey)
+	}
+	if isDev(c.LiveKit.APISecret) {
+		bad("livekit.api_secret is a development secret; production needs a secret of its own")
+	}
+	switch {
+	case c.Recording.SigningKey == "":
+		bad("recording.signing_key is required in production (without it download links break at every restart)")
+	case isDev(c.Recording.SigningKey):
+		bad("recording.signing_key is a published example; production needs a key of its own")
+	}
+}
+
+// isPlaceholderHash reports a hex SHA-256 that stands for no real key: one
+// digit repeated (000...0) or the hash of the empty string.
+func isPlaceholderHash(h string) bool {
+	empty := sha256.Sum256(nil)
+	return strings.Count(strings.ToLower(h), strings.ToLower(h[:1])) == len(h) ||
+		strings.EqualFold(h, hex.EncodeToString(empty[:]))
 }
 
 func validLiveKitScheme(s string) bool {

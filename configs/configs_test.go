@@ -1,8 +1,11 @@
 package configs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,16 +39,145 @@ func TestDevConfigLoads(t *testing.T) {
 	}
 }
 
-func TestProductionConfigLoadsWithEnv(t *testing.T) {
+// prodKeyHash is the SHA-256 of "prod-api-key-0123456789".
+const prodKeyHash = "62be5523f012718c53cf840fb9abcc108542a6efab12b676c93a814a043368eb"
+
+func setProductionEnv(t *testing.T) {
+	t.Helper()
 	t.Setenv("LIVEKIT_API_KEY", "prod-key")
 	t.Setenv("LIVEKIT_API_SECRET", "prod-secret")
 	t.Setenv("SIDECAR_STORE_DSN", "postgres://u@db:5432/x")
+	t.Setenv("SIDECAR_RECORDING_SIGNING_KEY", "a-production-link-signing-key")
+	t.Setenv("SIDECAR_AUTH_KEYS", `[{"account_id": "acc", "org_id": "org", "app_id": "app-1", "secret_sha256": "`+prodKeyHash+`"}]`)
+}
+
+func TestProductionConfigLoadsWithEnv(t *testing.T) {
+	setProductionEnv(t)
 	c, err := Load("production.yaml")
 	if err != nil {
 		t.Fatalf("Load(production.yaml): %v", err)
 	}
-	if c.LiveKit.APIKey != "prod-key" || c.Store.DSN != "postgres://u@db:5432/x" || c.LiveKit.Mode != ModeExternal {
+	if c.LiveKit.APIKey != "prod-key" || c.Store.DSN != "postgres://u@db:5432/x" || c.LiveKit.Mode != ModeExternal || !c.Production {
 		t.Fatalf("env did not override: %+v", c)
+	}
+	if len(c.Auth.Keys) != 1 || c.Auth.Keys[0].SecretSHA256 != prodKeyHash {
+		t.Fatalf("keys = %+v, want the one of SIDECAR_AUTH_KEYS", c.Auth.Keys)
+	}
+}
+
+func TestProductionConfigNeedsKeysAndSigningKey(t *testing.T) {
+	setProductionEnv(t)
+	t.Setenv("SIDECAR_AUTH_KEYS", "[]")
+	t.Setenv("SIDECAR_RECORDING_SIGNING_KEY", "")
+	_, err := Load("production.yaml")
+	for _, want := range []string{"auth.keys needs at least one API key (in the file, SIDECAR_AUTH_KEYS or auth.keys_file)", "recording.signing_key is required in production"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want an error mentioning %q", err, want)
+		}
+	}
+}
+
+func TestProductionRefusesDevCredentials(t *testing.T) {
+	t.Setenv("SIDECAR_PRODUCTION", "true")
+	t.Setenv("SIDECAR_RECORDING_SIGNING_KEY", "change-me-to-a-long-random-string")
+	_, err := Load("dev.yaml")
+	for _, want := range []string{
+		"auth.keys[0].secret is a development key", `livekit.api_key "devkey" is a development key`,
+		"livekit.api_secret is a development secret", "recording.signing_key is a published example",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(dev.yaml) in production = %v, want an error mentioning %q", err, want)
+		}
+	}
+
+	// The development key given as its hash is refused as well.
+	sum := sha256.Sum256([]byte("dev-api-key-0123456789abcdef"))
+	t.Setenv("SIDECAR_AUTH_KEYS", `[{"account_id": "a", "app_id": "b", "secret_sha256": "`+hex.EncodeToString(sum[:])+`"}]`)
+	if _, err := Load("dev.yaml"); err == nil || !strings.Contains(err.Error(), "secret_sha256 is the hash of a development key") {
+		t.Errorf("the dev key's hash in production: %v", err)
+	}
+	// Without production: true, dev.yaml is what it is for.
+	t.Setenv("SIDECAR_PRODUCTION", "false")
+	t.Setenv("SIDECAR_AUTH_KEYS", `[{"account_id": "a", "app_id": "b", "secret": "dev-api-key-0123456789abcdef"}]`)
+	if _, err := Load("dev.yaml"); err != nil {
+		t.Errorf("Load(dev.yaml) in development: %v", err)
+	}
+}
+
+func TestKeysFromTheEnvironment(t *testing.T) {
+	t.Setenv("SIDECAR_AUTH_KEYS", `[{"account_id": "env-acc", "org_id": "env-org", "app_id": "env-app", "secret": "env-secret-0123456789"},
+		{"account_id": "env-acc2", "app_id": "env-app2", "secret_sha256": "`+prodKeyHash+`"}]`)
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []APIKey{
+		{AccountID: "env-acc", OrgID: "env-org", AppID: "env-app", Secret: "env-secret-0123456789"},
+		{AccountID: "env-acc2", AppID: "env-app2", SecretSHA256: prodKeyHash},
+	}
+	if !slices.Equal(c.Auth.Keys, want) {
+		t.Fatalf("keys = %+v, want the environment's %+v in place of the file's", c.Auth.Keys, want)
+	}
+
+	for _, tc := range []struct{ name, env, want string }{
+		{"not JSON", "acc:secret", "SIDECAR_AUTH_KEYS must be a JSON list"},
+		{"unknown field", `[{"account_id": "a", "app_id": "b", "secret": "0123456789abcdef", "sekret": "x"}]`, "sekret"},
+		{"invalid key", `[{"account_id": "a", "app_id": "b", "secret": "short"}]`, "auth.keys[0].secret is too short"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SIDECAR_AUTH_KEYS", tc.env)
+			if _, err := Load(writeFile(t, minimal)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestKeysFile(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys.yaml")
+	if err := os.WriteFile(keys, []byte("- {account_id: f-acc, app_id: f-app, secret_sha256: "+prodKeyHash+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := APIKey{AccountID: "f-acc", AppID: "f-app", SecretSHA256: prodKeyHash}
+	c, err := Load(writeFile(t, "auth: {keys_file: "+keys+"}\nlivekit: {api_key: k, api_secret: 0123456789abcdef0123456789abcdef}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Auth.Keys) != 1 || c.Auth.Keys[0] != fromFile {
+		t.Fatalf("keys = %+v, want the key of auth.keys_file", c.Auth.Keys)
+	}
+	t.Setenv("SIDECAR_AUTH_KEYS_FILE", keys)
+	if c, err = Load(writeFile(t, minimal)); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Auth.Keys) != 2 || c.Auth.Keys[0].AccountID != "acc" || c.Auth.Keys[1] != fromFile {
+		t.Fatalf("keys = %+v, want the file's key after the configuration's", c.Auth.Keys)
+	}
+
+	t.Setenv("SIDECAR_AUTH_KEYS_FILE", filepath.Join(t.TempDir(), "missing.yaml"))
+	if _, err := Load(writeFile(t, minimal)); err == nil || !strings.Contains(err.Error(), "auth.keys_file") {
+		t.Fatalf("missing keys file: %v", err)
+	}
+}
+
+func TestStoreDSNMustNameAnEngine(t *testing.T) {
+	for _, dsn := range []string{"mysql://u@h/db", "postgress://u@h/db", "host=db dbname=rtk user=rtk", "rtk"} {
+		t.Run(dsn, func(t *testing.T) {
+			t.Setenv("SIDECAR_STORE_DSN", dsn)
+			_, err := Load(writeFile(t, minimal))
+			if err == nil || !strings.Contains(err.Error(), "store.dsn") || !strings.Contains(err.Error(), "postgres://user@host:5432/db") {
+				t.Fatalf("Load with store.dsn %q = %v, want a store.dsn error that shows the accepted forms", dsn, err)
+			}
+		})
+	}
+}
+
+func TestPlaceholderKeyHashIsRefused(t *testing.T) {
+	for _, h := range []string{strings.Repeat("0", 64), strings.Repeat("F", 64), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"} {
+		body := "auth: {keys: [{account_id: a, app_id: b, secret_sha256: \"" + h + "\"}]}\nlivekit: {api_key: k, api_secret: 0123456789abcdef0123456789abcdef}\n"
+		if _, err := Load(writeFile(t, body)); err == nil || !strings.Contains(err.Error(), "secret_sha256 is a placeholder") {
+			t.Errorf("secret_sha256 %s: %v, want it refused as a placeholder", h, err)
+		}
 	}
 }
 
@@ -88,6 +220,38 @@ func TestEmbeddedDebugPort(t *testing.T) {
 		_, err := Load(writeFile(t, minimal+"  embedded:\n    debug_port: "+bad.port+"\n"))
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("debug_port %s: error %v, want %q", bad.port, err, bad.want)
+		}
+	}
+}
+
+func TestListsFromTheEnvironment(t *testing.T) {
+	t.Setenv("SIDECAR_LIVEKIT_EMBEDDED_BIND_ADDRESSES", "127.0.0.1,10.0.0.1")
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.LiveKit.Embedded.BindAddresses; !slices.Equal(got, []string{"127.0.0.1", "10.0.0.1"}) {
+		t.Fatalf("bind_addresses from a comma-separated variable = %q", got)
+	}
+}
+
+func TestEmbeddedPrometheusPort(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil || c.LiveKit.Embedded.PrometheusPort != 0 {
+		t.Fatalf("default prometheus_port = %d (%v), want 0 (off)", c.LiveKit.Embedded.PrometheusPort, err)
+	}
+	c, err = Load(writeFile(t, minimal+"  embedded:\n    prometheus_port: 6789\n"))
+	if err != nil || c.LiveKit.Embedded.PrometheusPort != 6789 {
+		t.Fatalf("prometheus_port = %d (%v), want 6789", c.LiveKit.Embedded.PrometheusPort, err)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{"    prometheus_port: 70000\n", "prometheus_port 70000 is not a port"},
+		{"    prometheus_port: 7880\n", "prometheus_port 7880 is taken"},
+		{"    prometheus_port: 9000\n    debug_port: 9000\n", "debug_port and prometheus_port are both 9000"},
+	} {
+		_, err := Load(writeFile(t, minimal+"  embedded:\n"+bad.body))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.body, err, bad.want)
 		}
 	}
 }
@@ -223,7 +387,7 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 	}
 	w := c.Webhooks
 	if w.SigningKeyFile != "data/webhook-signing.pem" || w.Timeout != 10*time.Second || w.Lease != 30*time.Second ||
-		w.MaxAttempts != 10 || w.MaxAge != 24*time.Hour || w.MinBackoff != time.Second || w.MaxBackoff != 10*time.Minute ||
+		w.MaxAge != 24*time.Hour || w.MinBackoff != time.Second || w.MaxBackoff != 10*time.Minute ||
 		w.Workers != 4 || w.PollInterval != time.Second {
 		t.Fatalf("webhooks defaults: %+v", w)
 	}
@@ -232,13 +396,13 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 	}
 
 	t.Run("file and env", func(t *testing.T) {
-		t.Setenv("SIDECAR_WEBHOOKS_MAX_ATTEMPTS", "3")
+		t.Setenv("SIDECAR_WEBHOOKS_MAX_AGE", "3h")
 		t.Setenv("SIDECAR_SESSIONS_RECONCILE_INTERVAL", "5s")
 		c, err := Load(writeFile(t, minimal+"webhooks: {signing_key_file: /k.pem, timeout: 2s, lease: 5s}\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := c.Webhooks; w.SigningKeyFile != "/k.pem" || w.Timeout != 2*time.Second || w.Lease != 5*time.Second || w.MaxAttempts != 3 {
+		if w := c.Webhooks; w.SigningKeyFile != "/k.pem" || w.Timeout != 2*time.Second || w.Lease != 5*time.Second || w.MaxAge != 3*time.Hour {
 			t.Fatalf("webhooks from file and env: %+v", w)
 		}
 		if c.Sessions.ReconcileInterval != 5*time.Second {
@@ -249,7 +413,8 @@ func TestWebhooksAndSessionsConfig(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
 		{"no key file", "webhooks: {signing_key_file: \"\"}\n", "webhooks.signing_key_file"},
 		{"lease not above timeout", "webhooks: {timeout: 30s, lease: 30s}\n", "webhooks.lease"},
-		{"no attempts", "webhooks: {max_attempts: 0}\n", "webhooks.max_attempts"},
+		{"no age", "webhooks: {max_age: 0s}\n", "webhooks.max_age"},
+		{"attempts are no budget", "webhooks: {max_attempts: 10}\n", "max_attempts"},
 		{"backoff upside down", "webhooks: {min_backoff: 1m, max_backoff: 1s}\n", "webhooks.min_backoff"},
 		{"too many workers", "webhooks: {workers: 1000}\n", "webhooks.workers"},
 		{"reconcile too often", "sessions: {reconcile_interval: 10ms}\n", "sessions.reconcile_interval"},

@@ -137,3 +137,14 @@ func (h *Hub) Open(identity string) int {
 	defer h.mu.Unlock()
 	return len(h.subs[identity])
 }
+
+// Total reports how many streams are open, of every identity.
+func (h *Hub) Total() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.subs {
+		n += len(set)
+	}
+	return n
+}

@@ -139,3 +139,15 @@ func TestSlowStreamInAGroupIsClosed(t *testing.T) {
 		t.Error("the closed stream is still registered")
 	}
 }
+
+func TestTotalCountsOpenStreams(t *testing.T) {
+	h := NewHub()
+	a1, _, _ := h.Subscribe("a", "g"), h.Subscribe("a"), h.Subscribe("b", "g")
+	if n := h.Total(); n != 3 {
+		t.Fatalf("Total = %d, want 3", n)
+	}
+	a1.Close()
+	if n := h.Total(); n != 2 {
+		t.Fatalf("Total after a close = %d, want 2", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/twitchtv/twirp"
 
 	"rtk-sidecar/configs"
 	"rtk-sidecar/keyfile"
@@ -31,14 +32,14 @@ type recordingParts struct {
 // (the local recorder reaches LiveKit at lkURL; Egress is reached there
 // too) and the download link signer. Status updates go to out, the
 // webhooks outbox, in the transaction of each status change.
-func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksdk.RoomServiceClient, out *webhooks.Outbox, log *slog.Logger) (recordingParts, error) {
+func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksdk.RoomServiceClient, out *webhooks.Outbox, log *slog.Logger, lkOpts ...twirp.ClientOption) (recordingParts, error) {
 	rc := cfg.Recording
 	log = log.With("component", "recording")
 	var backend recording.Backend
 	runBackend := func(ctx context.Context) error { <-ctx.Done(); return nil }
 	switch rc.Backend {
 	case configs.RecordingEgress:
-		eg := lksdk.NewEgressClient(lkURL, cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+		eg := lksdk.NewEgressClient(lkURL, cfg.LiveKit.APIKey, cfg.LiveKit.APISecret, lkOpts...)
 		backend = recording.NewEgress(eg, rooms, recording.EgressConfig{AudioOnly: rc.EgressAudioOnly})
 	default:
 		local := recording.NewLocal(recording.LocalConfig{URL: lkURL, APIKey: cfg.LiveKit.APIKey, APISecret: cfg.LiveKit.APISecret}, log)

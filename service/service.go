@@ -21,6 +21,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/twitchtv/twirp"
 	"golang.org/x/sync/errgroup"
 
 	"rtk-sidecar/breakouts"
@@ -30,6 +31,7 @@ import (
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/keyfile"
 	"rtk-sidecar/meetings"
+	"rtk-sidecar/metrics"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/sfu"
@@ -47,13 +49,22 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	log.Info("store open", "engine", engineOf(cfg.Store.DSN))
+	engine, _ := sqlstore.Engine(cfg.Store.DSN) // Open refused a DSN without one
+	log.Info("store open", "engine", engine)
 
 	key, err := keyfile.LoadOrCreate(cfg.Auth.TokenKeyFile)
 	if err != nil {
 		return err
 	}
 	issuer := tokens.NewIssuer(key, cfg.Auth.TokenTTL)
+
+	streams := eventstream.NewHub()
+	var m *metrics.Metrics
+	var lkOpts []twirp.ClientOption // LiveKit's API clients: timed and counted
+	if cfg.HTTP.Metrics {
+		m = metrics.New(st, streams.Total)
+		lkOpts = append(lkOpts, twirp.WithClientInterceptors(m.LiveKitInterceptor()))
+	}
 
 	var embedded *sfu.Server
 	lkURL := cfg.LiveKit.URL
@@ -65,7 +76,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if publicURL == "" {
 		publicURL = lkURL
 	}
-	rooms := lksdk.NewRoomServiceClient(lkURL, cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+	rooms := lksdk.NewRoomServiceClient(lkURL, cfg.LiveKit.APIKey, cfg.LiveKit.APISecret, lkOpts...)
 	lkKeys := bridge.Keys{APIKey: cfg.LiveKit.APIKey, APISecret: cfg.LiveKit.APISecret}
 	br := bridge.New(rooms, lkKeys, publicURL)
 	svc := meetings.New(st, issuer, br, log)
@@ -90,13 +101,21 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return err
 	}
 	wc := cfg.Webhooks
-	outbox := webhooks.NewOutbox(st, signer, webhooks.Options{
-		Timeout: wc.Timeout, Lease: wc.Lease, MaxAttempts: wc.MaxAttempts, MaxAge: wc.MaxAge,
+	whOpts := webhooks.Options{
+		Timeout: wc.Timeout, Lease: wc.Lease, MaxAge: wc.MaxAge,
 		MinBackoff: wc.MinBackoff, MaxBackoff: wc.MaxBackoff, Workers: wc.Workers, PollInterval: wc.PollInterval,
-	}, log.With("component", "webhooks"))
+	}
+	moverOpts := []bridge.MoverOption{
+		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter), bridge.WithStreams(streams),
+	}
+	if m != nil {
+		whOpts.Observer = m
+		moverOpts = append(moverOpts, bridge.WithMoveObserver(m))
+	}
+	outbox := webhooks.NewOutbox(st, signer, whOpts, log.With("component", "webhooks"))
 
 	// Recordings, whose status updates go out through the outbox.
-	rec, err := newRecording(cfg, st, lkURL, rooms, outbox, log)
+	rec, err := newRecording(cfg, st, lkURL, rooms, outbox, log, lkOpts...)
 	if err != nil {
 		return err
 	}
@@ -117,16 +136,13 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	// arrival LiveKit sends no webhook for: it goes to the intake as the
 	// participant_joined LiveKit would have sent (reconciliation repairs a
 	// failure to record it).
-	streams := eventstream.NewHub()
 	moverLog := log.With("component", "mover")
-	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil), lkKeys, publicURL, moverLog,
-		bridge.WithMoveTimeout(cfg.Moves.Timeout), bridge.WithRedeliverAfter(cfg.Moves.RedeliverAfter),
-		bridge.WithStreams(streams),
-		bridge.WithRevealed(func(ctx context.Context, room string, p *livekit.ParticipantInfo) {
+	mover := bridge.NewMover(rooms, bridge.NewAdminRPC(lkURL, lkKeys, nil, lkOpts...), lkKeys, publicURL, moverLog,
+		append(moverOpts, bridge.WithRevealed(func(ctx context.Context, room string, p *livekit.ParticipantInfo) {
 			if err := tracker.HandleLiveKitEvent(ctx, bridge.RevealedEvent(room, p, time.Now())); err != nil {
 				moverLog.Warn("record a revealed participant", "room", room, "identity", p.Identity, "err", err)
 			}
-		}))
+		}))...)
 	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"),
 		breakouts.WithStreams(streams))
 
@@ -144,12 +160,16 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 			return err
 		},
 	}
-	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
+	deps := sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
 		Recordings: rec.Service,
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
 		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat")),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
-		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)})
+		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)}
+	if m != nil {
+		deps.Metrics = m
+	}
+	api := sidecar.New(deps)
 
 	// Background workers: each runs until its context ends.
 	workers := map[string]func(context.Context) error{
@@ -247,28 +267,22 @@ func webhookURL(cfg *configs.Config) string {
 func sfuOptions(cfg *configs.Config, log *slog.Logger) sfu.Options {
 	e := cfg.LiveKit.Embedded
 	return sfu.Options{
-		Binary:        e.Binary,
-		DataDir:       e.DataDir,
-		APIKey:        cfg.LiveKit.APIKey,
-		APISecret:     cfg.LiveKit.APISecret,
-		Port:          e.Port,
-		BindAddresses: e.BindAddresses,
-		TCPPort:       e.TCPPort,
-		UDPPort:       e.UDPPort,
-		NodeIP:        e.NodeIP,
-		Interfaces:    e.Interfaces,
-		IPs:           e.IPs,
-		WebhookURLs:   []string{webhookURL(cfg)},
-		LogLevel:      e.LogLevel,
-		LogComponents: e.LogComponents,
-		DebugPort:     e.DebugPort,
-		Logger:        log,
+		Binary:         e.Binary,
+		DataDir:        e.DataDir,
+		APIKey:         cfg.LiveKit.APIKey,
+		APISecret:      cfg.LiveKit.APISecret,
+		Port:           e.Port,
+		BindAddresses:  e.BindAddresses,
+		TCPPort:        e.TCPPort,
+		UDPPort:        e.UDPPort,
+		NodeIP:         e.NodeIP,
+		Interfaces:     e.Interfaces,
+		IPs:            e.IPs,
+		WebhookURLs:    []string{webhookURL(cfg)},
+		LogLevel:       e.LogLevel,
+		LogComponents:  e.LogComponents,
+		DebugPort:      e.DebugPort,
+		PrometheusPort: e.PrometheusPort,
+		Logger:         log,
 	}
-}
-
-func engineOf(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		return "postgres"
-	}
-	return "sqlite"
 }

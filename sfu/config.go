@@ -57,6 +57,9 @@ type Options struct {
 	// /debug/rooms, /debug/goroutine) on BindAddresses (LiveKit's debug_handler.port). They are
 	// not authenticated: keep BindAddresses private. Zero leaves them off.
 	DebugPort int
+	// PrometheusPort, when not zero, serves LiveKit's own Prometheus metrics at /metrics on
+	// BindAddresses (LiveKit's prometheus.port), unauthenticated. Zero leaves them off.
+	PrometheusPort int
 	// NodeIP is the address advertised in ICE candidates. Empty lets LiveKit pick one.
 	// The server never asks STUN for its external address (use_external_ip: false).
 	NodeIP string
@@ -152,13 +155,22 @@ func (o Options) validate() error {
 	if o.Port == o.TCPPort {
 		errs = append(errs, fmt.Errorf("sfu: Port and TCPPort are both %d", o.Port))
 	}
-	if o.DebugPort != 0 {
-		if o.DebugPort < 1 || o.DebugPort > 65535 {
-			errs = append(errs, fmt.Errorf("sfu: DebugPort %d out of range", o.DebugPort))
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"DebugPort", o.DebugPort}, {"PrometheusPort", o.PrometheusPort}} {
+		if p.port == 0 {
+			continue
 		}
-		if o.DebugPort == o.Port || o.DebugPort == o.TCPPort {
-			errs = append(errs, fmt.Errorf("sfu: DebugPort %d is taken by Port or TCPPort", o.DebugPort))
+		if p.port < 1 || p.port > 65535 {
+			errs = append(errs, fmt.Errorf("sfu: %s %d out of range", p.name, p.port))
 		}
+		if p.port == o.Port || p.port == o.TCPPort {
+			errs = append(errs, fmt.Errorf("sfu: %s %d is taken by Port or TCPPort", p.name, p.port))
+		}
+	}
+	if o.DebugPort != 0 && o.DebugPort == o.PrometheusPort {
+		errs = append(errs, fmt.Errorf("sfu: DebugPort and PrometheusPort are both %d", o.DebugPort))
 	}
 	if !validLevel(o.LogLevel) {
 		errs = append(errs, fmt.Errorf("sfu: LogLevel %q is not debug, info, warn or error", o.LogLevel))
@@ -189,9 +201,14 @@ type lkConfig struct {
 	Webhook       *lkWebhook        `yaml:"webhook,omitempty"`
 	Logging       lkLogging         `yaml:"logging"`
 	DebugHandler  *lkDebugHandler   `yaml:"debug_handler,omitempty"`
+	Prometheus    *lkPrometheus     `yaml:"prometheus,omitempty"`
 }
 
 type lkDebugHandler struct {
+	Port int `yaml:"port"`
+}
+
+type lkPrometheus struct {
 	Port int `yaml:"port"`
 }
 
@@ -255,6 +272,9 @@ func configYAML(o Options) ([]byte, error) {
 	}
 	if o.DebugPort != 0 {
 		c.DebugHandler = &lkDebugHandler{Port: o.DebugPort}
+	}
+	if o.PrometheusPort != 0 {
+		c.Prometheus = &lkPrometheus{Port: o.PrometheusPort}
 	}
 	b, err := yaml.Marshal(&c)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestConfigYAML(t *testing.T) {
 				"logging.json":        true,
 			},
 			absent: []string{"rtc.node_ip", "rtc.interfaces", "rtc.ips", "webhook", "room.empty_timeout", "room.departure_timeout",
-				"logging.component_levels", "debug_handler"},
+				"logging.component_levels", "debug_handler", "prometheus"},
 		},
 		{
 			name: "everything set",
@@ -68,6 +68,7 @@ func TestConfigYAML(t *testing.T) {
 				o.LogLevel = "debug"
 				o.LogComponents = map[string]string{"transport": "debug", "sub": "warn"}
 				o.DebugPort = 17983
+				o.PrometheusPort = 17984
 			},
 			want: map[string]any{
 				"port":                     17980,
@@ -88,6 +89,7 @@ func TestConfigYAML(t *testing.T) {
 				"logging.json":             true,
 				"logging.component_levels": map[string]any{"transport": "debug", "sub": "warn"},
 				"debug_handler.port":       17983,
+				"prometheus.port":          17984,
 			},
 		},
 	} {
@@ -136,6 +138,9 @@ func TestValidate(t *testing.T) {
 		{"bad debug port", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: -1}, []string{"DebugPort -1 out of range"}},
 		{"debug port clash", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: DefaultPort}, []string{"DebugPort 7880 is taken"}},
 		{"debug port clash with TCP", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: DefaultTCPPort}, []string{"DebugPort 7881 is taken"}},
+		{"bad prometheus port", Options{DataDir: "d", APIKey: "k", APISecret: "s", PrometheusPort: 70000}, []string{"PrometheusPort 70000 out of range"}},
+		{"prometheus port clash", Options{DataDir: "d", APIKey: "k", APISecret: "s", PrometheusPort: DefaultPort}, []string{"PrometheusPort 7880 is taken"}},
+		{"prometheus and debug port clash", Options{DataDir: "d", APIKey: "k", APISecret: "s", DebugPort: 9000, PrometheusPort: 9000}, []string{"DebugPort and PrometheusPort are both 9000"}},
 		{"bad level", Options{DataDir: "d", APIKey: "k", APISecret: "s", LogLevel: "loud"}, []string{`LogLevel "loud"`}},
 		{"bad component level", Options{DataDir: "d", APIKey: "k", APISecret: "s", LogComponents: map[string]string{"transport": "trace", "": "info"}},
 			[]string{`LogComponents["transport"] = "trace"`, `LogComponents[""] = "info"`}},

@@ -38,6 +38,9 @@ func checkPorts(o Options) error {
 			a = ""
 		}
 		probes = append(probes, probe{"tcp", net.JoinHostPort(a, strconv.Itoa(o.Port)), o.Port})
+		if o.PrometheusPort != 0 {
+			probes = append(probes, probe{"tcp", net.JoinHostPort(a, strconv.Itoa(o.PrometheusPort)), o.PrometheusPort})
+		}
 		if o.DebugPort != 0 {
 			probes = append(probes, probe{"tcp", net.JoinHostPort(a, strconv.Itoa(o.DebugPort)), o.DebugPort})
 		}

@@ -65,12 +65,15 @@ func TestRunRefusesBusyPorts(t *testing.T) {
 		{"ICE TCP port", "tcp", "TCPPort"},
 		{"ICE UDP port", "udp", "UDPPort"},
 		{"debug port", "tcp", "DebugPort"},
+		{"Prometheus port", "tcp", "PrometheusPort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port, tcpPort, udpPort := freePorts(t)
-			debugPort, _, _ := freePorts(t)
+			debugPort, promPort, _ := freePorts(t)
 			var busy int
 			switch tc.which {
+			case "PrometheusPort":
+				busy = promPort
 			case "DebugPort":
 				busy = debugPort
 			case "Port":
@@ -99,7 +102,7 @@ func TestRunRefusesBusyPorts(t *testing.T) {
 			s := New(Options{
 				Binary:  fakeBinary(t, "echo must not run; exit 1"),
 				DataDir: t.TempDir(), APIKey: "k", APISecret: testSecret,
-				Port: port, TCPPort: tcpPort, UDPPort: udpPort, DebugPort: debugPort,
+				Port: port, TCPPort: tcpPort, UDPPort: udpPort, DebugPort: debugPort, PrometheusPort: promPort,
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

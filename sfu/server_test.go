@@ -234,6 +234,17 @@ func TestServerDebugPort(t *testing.T) {
 	}
 }
 
+// TestServerPrometheusPort: with PrometheusPort set, LiveKit serves its own Prometheus metrics
+// there.
+func TestServerPrometheusPort(t *testing.T) {
+	promPort, _, _ := freePorts(t)
+	startReal(t, func(s *Server) { s.opts.PrometheusPort = promPort })
+	code, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort))
+	if code != http.StatusOK || !strings.Contains(body, "livekit_") {
+		t.Fatalf("GET /metrics on the Prometheus port = %d, want 200 with livekit_ metrics:\n%.300s", code, body)
+	}
+}
+
 func TestServerRefusesPortOfRunningServer(t *testing.T) {
 	s, _ := startReal(t, nil)
 	second := New(Options{

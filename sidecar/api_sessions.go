@@ -20,6 +20,7 @@ func (s *Server) sessionRoutes(g *gin.RouterGroup) {
 		g.GET("/sessions/:session_id", handle(s.getSession))
 		g.GET("/sessions/:session_id/participants", handle(s.listSessionParticipants))
 		g.GET("/sessions/:session_id/participants/:participant_id", handle(s.getSessionParticipant))
+		g.GET("/analytics/daywise", handle(s.dayWiseAnalytics))
 
 		g.GET("/meetings/:meeting_id/active-session", handle(s.getActiveSession))
 		g.POST("/meetings/:meeting_id/active-session/kick", handle(s.kick))
@@ -34,6 +35,44 @@ func (s *Server) sessionRoutes(g *gin.RouterGroup) {
 }
 
 // ---- wire types ----
+
+type recordingDayJSON struct {
+	Day                   string `json:"day"`
+	TotalRecordingMinutes int64  `json:"total_recording_minutes"`
+	TotalRecordings       int    `json:"total_recordings"`
+}
+
+type sessionDayJSON struct {
+	Day                 string  `json:"day"`
+	TotalSessionMinutes float64 `json:"total_session_minutes"`
+	TotalSessions       int     `json:"total_sessions"`
+}
+
+type analyticsJSON struct {
+	RecordingStats struct {
+		DayStats                 []recordingDayJSON `json:"day_stats"`
+		RecordingCount           int                `json:"recording_count"`
+		RecordingMinutesConsumed float64            `json:"recording_minutes_consumed"`
+	} `json:"recording_stats"`
+	SessionStats struct {
+		DayStats                []sessionDayJSON `json:"day_stats"`
+		SessionsCount           int              `json:"sessions_count"`
+		SessionsMinutesConsumed float64          `json:"sessions_minutes_consumed"`
+	} `json:"session_stats"`
+}
+
+func toAnalyticsJSON(a sessions.Analytics) analyticsJSON {
+	var j analyticsJSON
+	j.RecordingStats.DayStats = make([]recordingDayJSON, len(a.Days))
+	j.SessionStats.DayStats = make([]sessionDayJSON, len(a.Days))
+	for i, d := range a.Days {
+		j.RecordingStats.DayStats[i] = recordingDayJSON{Day: d.Day, TotalRecordingMinutes: int64(math.Round(d.RecordingMinutes)), TotalRecordings: d.Recordings}
+		j.SessionStats.DayStats[i] = sessionDayJSON{Day: d.Day, TotalSessionMinutes: d.SessionMinutes, TotalSessions: d.Sessions}
+	}
+	j.RecordingStats.RecordingCount, j.RecordingStats.RecordingMinutesConsumed = a.Recordings, a.RecordingMinutes
+	j.SessionStats.SessionsCount, j.SessionStats.SessionsMinutesConsumed = a.Sessions, a.SessionMinutes
+	return j
+}
 
 type sessionJSON struct {
 	ID                        string        `json:"id"`
@@ -51,7 +90,7 @@ type sessionJSON struct {
 	UpdatedAt                 string        `json:"updated_at"`
 	EndedReason               *string       `json:"ended_reason,omitempty"`      // extension
 	ParentSessionID           *string       `json:"parent_session_id,omitempty"` // extension
-	BreakoutRooms             []sessionJSON `json:"breakout_rooms,omitempty"`
+	BreakoutRooms             []sessionJSON `json:"breakout_rooms,omitzero"`     // [] when asked for and none
 }
 
 func toSessionJSON(v sessions.View) sessionJSON {
@@ -337,5 +376,15 @@ func (s *Server) createPoll(c *gin.Context) error {
 		return err
 	}
 	ok(c, http.StatusCreated, gin.H{"action": "create", "poll": p})
+	return nil
+}
+
+// dayWiseAnalytics handles GET .../analytics/daywise?start_date=&end_date=.
+func (s *Server) dayWiseAnalytics(c *gin.Context) error {
+	a, err := s.Sessions.Analytics(c.Request.Context(), appOf(c), c.Query("start_date"), c.Query("end_date"))
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, toAnalyticsJSON(a))
 	return nil
 }

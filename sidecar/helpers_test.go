@@ -73,7 +73,8 @@ type env struct {
 	api   *sidecar.Server
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the sidecar; opts change its dependencies first.
+func newEnv(t *testing.T, opts ...func(*sidecar.Deps)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -102,9 +103,13 @@ func newEnv(t *testing.T) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = bo.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
-	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Streams: hub, Checks: map[string]sidecar.Check{
+	deps := sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Streams: hub, Checks: map[string]sidecar.Check{
 		"livekit": func(ctx context.Context) error { _, err := rooms.ListRooms(ctx, nil); return err },
-	}})
+	}}
+	for _, o := range opts {
+		o(&deps)
+	}
+	api := sidecar.New(deps)
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, rooms: rooms, svc: svc, mover: mover, hub: hub, api: api}

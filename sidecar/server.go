@@ -67,6 +67,18 @@ type Deps struct {
 
 	// Streams serves the participants' event streams (GET /client/v1/events).
 	Streams *eventstream.Hub
+
+	// Metrics, when set, hears of every request and serves GET /metrics.
+	Metrics Metrics
+}
+
+// Metrics records the requests (metrics.Metrics implements it).
+type Metrics interface {
+	// ObserveRequest records a request to route (the route's template, ""
+	// when none matched) answered with status after took.
+	ObserveRequest(method, route string, status int, took time.Duration)
+	// Handler serves the metrics.
+	Handler() http.Handler
 }
 
 // Server serves the REST API.
@@ -105,6 +117,10 @@ func (s *Server) routes() *gin.Engine {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/openapi.json", s.openAPI)
+	if s.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
+	}
 	s.downloadRoutes(r)
 	s.chatDownloadRoutes(r)
 	s.wellKnownRoutes(r)
@@ -172,13 +188,18 @@ func (s *Server) requestID(c *gin.Context) {
 	c.Next()
 }
 
-// accessLog writes one line per request, with the error if there was one.
+// accessLog writes one line per request, with the error if there was one,
+// and hands the request to the metrics.
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	took := time.Since(start)
+	if s.Metrics != nil {
+		s.Metrics.ObserveRequest(c.Request.Method, c.FullPath(), c.Writer.Status(), took)
+	}
 	attrs := []any{
 		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-		"duration", time.Since(start), "request_id", c.GetString(requestIDKey),
+		"duration", took, "request_id", c.GetString(requestIDKey),
 	}
 	level := slog.LevelInfo
 	if last := c.Errors.Last(); last != nil {
@@ -187,7 +208,7 @@ func (s *Server) accessLog(c *gin.Context) {
 			level = slog.LevelError
 		}
 	}
-	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" {
+	if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
 		level = slog.LevelDebug
 	}
 	s.log.Log(c.Request.Context(), level, "http request", attrs...)

@@ -116,6 +116,7 @@ type Queries interface {
 	WebhookQueries   // webhooks.go
 	BreakoutQueries  // breakouts.go
 	RecordingQueries // recordings.go
+	StatsQueries     // stats.go
 
 	// CreateApp stores a new app.
 	CreateApp(ctx context.Context, a App) error

@@ -7,14 +7,17 @@
 // same store transaction as the state change it describes (Outbox.Enqueue),
 // so an event exists exactly when its change was committed. The dispatcher
 // (Outbox.Run) then sends each delivery, signed, retrying with exponential
-// backoff and full jitter until the receiver answers 2xx, the receiver
-// refuses it for good, or the retry budget runs out (the delivery is then
-// "dead", visible and retryable through Service). A webhook's deliveries go
-// out one at a time, in enqueue order: a failing delivery holds back the
-// ones after it, for that webhook only. A delivery being attempted is held
-// by a lease in the store; if the process dies, the lease lapses and the
-// delivery is attempted again, by this process after a restart or by
-// another one. See docs/webhooks.md for the receiver's side.
+// backoff (capped at MaxBackoff) and full jitter until the receiver answers
+// 2xx, the receiver refuses it for good, or it fails when older than MaxAge
+// (the delivery is then "dead", visible and retryable through Service). The
+// number of attempts alone never makes a delivery dead: a receiver that is
+// down for hours gets every event once it is back, as long as MaxAge has not
+// passed. A webhook's deliveries go out one at a time, in enqueue order: a
+// failing delivery holds back the ones after it, for that webhook only. A
+// delivery being attempted is held by a lease in the store; if the process
+// dies, the lease lapses and the delivery is attempted again, by this
+// process after a restart or by another one. See docs/webhooks.md for the
+// receiver's side.
 package webhooks
 
 import (
@@ -45,11 +48,10 @@ type Options struct {
 	// Timeout, since a lease that lapses during an attempt lets another
 	// dispatcher send the same delivery (default 2×Timeout + 5s).
 	Lease time.Duration
-	// MaxAttempts and MaxAge are the retry budget: a delivery that failed
-	// MaxAttempts times, or failed when older than MaxAge, is dead
-	// (defaults 10 and 24h).
-	MaxAttempts int
-	MaxAge      time.Duration
+	// MaxAge is the retry budget: a delivery that fails when older than
+	// MaxAge is dead; until then it is retried, however many attempts that
+	// takes (default 24h).
+	MaxAge time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a retry: after the
 	// n-th failed attempt the wait is uniform in
 	// [MinBackoff/2, min(MaxBackoff, MinBackoff·2^(n-1))] (defaults 1s and
@@ -69,6 +71,15 @@ type Options struct {
 	Owner string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Observer, when set, hears the result of every attempt (metrics).
+	Observer AttemptObserver
+}
+
+// AttemptObserver hears the result of every delivery attempt: "delivered",
+// "retry" (it will be tried again), "refused" (not retried) or "dead". It
+// must not block.
+type AttemptObserver interface {
+	DeliveryAttempted(result string)
 }
 
 func (o Options) withDefaults() Options {
@@ -77,9 +88,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Lease <= o.Timeout {
 		o.Lease = 2*o.Timeout + 5*time.Second
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 10
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = 24 * time.Hour
@@ -291,13 +299,16 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 		d.Status = store.DeliveryFailed
 		log.Warn("webhook refused by the receiver; not retried", "status", status, "err", errText)
 	case retry:
-		if d.Attempts >= o.opts.MaxAttempts || now.Sub(d.CreatedAt) >= o.opts.MaxAge {
+		if now.Sub(d.CreatedAt) >= o.opts.MaxAge {
 			d.Status = store.DeliveryDead
-			log.Warn("webhook delivery dead: retry budget spent", "status", status, "err", errText)
+			log.Warn("webhook delivery dead: failed after max_age", "status", status, "err", errText, "age", now.Sub(d.CreatedAt))
 			break
 		}
 		d.NextAttemptAt = now.Add(o.backoff(d.Attempts))
 		log.Info("webhook attempt failed; will retry", "status", status, "err", errText, "next", d.NextAttemptAt)
+	}
+	if o.opts.Observer != nil {
+		o.opts.Observer.DeliveryAttempted(attemptResult(d.Status))
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -308,6 +319,21 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 		log.Warn("webhook dispatcher: record outcome", "err", err)
 	}
 	o.Wake() // the webhook's next delivery may be its head now
+}
+
+// attemptResult names the result of an attempt that left a delivery in
+// status.
+func attemptResult(status string) string {
+	switch status {
+	case store.DeliveryDelivered:
+		return "delivered"
+	case store.DeliveryFailed:
+		return "refused"
+	case store.DeliveryDead:
+		return "dead"
+	default:
+		return "retry"
+	}
 }
 
 // backoff returns the wait after the n-th failed attempt (n ≥ 1).

@@ -85,7 +85,7 @@ func seedApp(t *testing.T, st store.Store) string {
 func fastOptions() webhooks.Options {
 	return webhooks.Options{
 		Timeout: 2 * time.Second, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
-		MaxAttempts: 1000, PollInterval: 50 * time.Millisecond, Workers: 4,
+		PollInterval: 50 * time.Millisecond, Workers: 4,
 	}
 }
 
@@ -377,22 +377,11 @@ func TestReceiverDownThenUp(t *testing.T) {
 				if got := rcv.acceptedOf(h.ID); !slices.Equal(got, want) {
 					t.Errorf("webhook %s: accepted\n%v\nwant, in enqueue order,\n%v", h.ID, got, want)
 				}
-				// The receiver answered before the dispatcher recorded it.
-				eventually(t, 5*time.Second, func() string {
-					ds, total, err := svc.Deliveries(t.Context(), appID, h.ID, store.DeliveryDelivered, store.Page{})
-					if err != nil || total != 20 || len(ds) != 20 {
-						return fmt.Sprintf("delivered deliveries of %s: %d (%v)", h.ID, total, err)
-					}
-					return ""
-				})
+				waitDelivered(t, svc, appID, h.ID, 20)
 			}
+			rcv.wantEachOnce(t)
 			rcv.mu.Lock()
 			defer rcv.mu.Unlock()
-			for id, n := range rcv.seen {
-				if n != 1 {
-					t.Errorf("delivery %s accepted %d times, want once", id, n)
-				}
-			}
 			// Headers name the flavour; the body is the event.
 			for id, h := range rcv.headers {
 				flavour := "rtk"
@@ -411,12 +400,119 @@ func TestReceiverDownThenUp(t *testing.T) {
 	}
 }
 
+// fastClock is a clock that runs speed times faster than real time.
+type fastClock struct {
+	start, realStart time.Time
+	speed            time.Duration
+}
+
+func newFastClock(speed time.Duration) fastClock {
+	return fastClock{start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), realStart: time.Now(), speed: speed}
+}
+
+func (c fastClock) Now() time.Time { return c.start.Add(time.Since(c.realStart) * c.speed) }
+
+// sleepUntil waits (in real time) until the clock reads at least t.
+func (c fastClock) sleepUntil(t time.Time) {
+	for c.Now().Before(t) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestReceiverDownForAnHour: with the production retry settings (backoff
+// from 2s doubling up to 10m, max_age 24h), a receiver that is down for an
+// hour loses nothing. Every event, those enqueued before the outage and
+// those enqueued during it, arrives once, in order, after it is back, and
+// none is dead, although the queue head failed many more times than any
+// fixed attempt count would allow. The clock runs a thousand times faster
+// than real time (the hour takes 3.6 s).
+func TestReceiverDownForAnHour(t *testing.T) {
+	clock := newFastClock(1000)
+	st := openStore(t, sqliteDSN(t))
+	appID := seedApp(t, st)
+	o := webhooks.NewOutbox(st, signer(t), webhooks.Options{
+		Timeout: 2 * time.Second, Lease: 3 * time.Hour, MaxAge: 24 * time.Hour,
+		MinBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, Workers: 4,
+		PollInterval: 10 * time.Millisecond, // real time: 10 s of the clock
+		Now:          clock.Now,
+	}, testLog(t))
+	svc := webhooks.NewService(st, signer(t), o)
+	rcv := newReceiver(t, svc.PublicKeyPEM())
+	h := createHook(t, svc, appID, store.FlavourRTK, rcv.srv.URL)
+	upAt := clock.start.Add(time.Hour)
+	rcv.setAnswer(func(string, int) int {
+		if clock.Now().Before(upAt) {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+
+	enqueue(t, st, o, appID, "before", 5)
+	runOutbox(t, o)
+	for _, at := range []time.Duration{10 * time.Minute, 30 * time.Minute, 55 * time.Minute} {
+		clock.sleepUntil(clock.start.Add(at))
+		enqueue(t, st, o, appID, fmt.Sprintf("during-%s", at), 2)
+	}
+	clock.sleepUntil(upAt.Add(-time.Minute))
+	if got := rcv.acceptedOf(h.ID); len(got) != 0 {
+		t.Fatalf("accepted %v while the receiver was down", got)
+	}
+	ids := queued(t, st, h.ID)
+	head := statusOf(t, st, h.ID, ids[0])
+	if head.Status != store.DeliveryPending || head.Attempts <= 10 {
+		t.Fatalf("after 59 minutes down, the queue head is %s after %d attempts; want pending after more than 10",
+			head.Status, head.Attempts)
+	}
+
+	// Back up: within max_backoff of the clock (0.6 s) the head goes, and
+	// the rest after it.
+	eventually(t, 15*time.Second, func() string {
+		if got := len(rcv.acceptedOf(h.ID)); got != len(ids) {
+			return fmt.Sprintf("accepted %d of %d", got, len(ids))
+		}
+		return ""
+	})
+	if got := rcv.acceptedOf(h.ID); !slices.Equal(got, ids) {
+		t.Errorf("accepted\n%v\nwant, in enqueue order,\n%v", got, ids)
+	}
+	waitDelivered(t, svc, appID, h.ID, len(ids))
+	rcv.wantEachOnce(t)
+}
+
+// waitDelivered waits until the store lists n deliveries of a webhook as
+// delivered (the receiver answers before the dispatcher records it).
+func waitDelivered(t *testing.T, svc *webhooks.Service, appID, hookID string, n int) {
+	t.Helper()
+	eventually(t, 5*time.Second, func() string {
+		ds, total, err := svc.Deliveries(t.Context(), appID, hookID, store.DeliveryDelivered, store.Page{})
+		if err != nil || total != n || len(ds) != n {
+			return fmt.Sprintf("delivered deliveries of %s: %d of %d (%v)", hookID, total, n, err)
+		}
+		return ""
+	})
+}
+
+// wantEachOnce checks that the receiver accepted every delivery once.
+func (r *receiver) wantEachOnce(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, n := range r.seen {
+		if n != 1 {
+			t.Errorf("delivery %s accepted %d times, want once", id, n)
+		}
+	}
+}
+
 // TestRefusedNotRetried: a 4xx answer other than 408 and 429 fails the
 // delivery at once; the webhook's next delivery goes out.
 func TestRefusedNotRetried(t *testing.T) {
 	st := openStore(t, sqliteDSN(t))
 	appID := seedApp(t, st)
-	o := webhooks.NewOutbox(st, signer(t), fastOptions(), testLog(t))
+	opts := fastOptions()
+	var results attemptResults
+	opts.Observer = &results
+	o := webhooks.NewOutbox(st, signer(t), opts, testLog(t))
 	svc := webhooks.NewService(st, signer(t), o)
 	rcv := newReceiver(t, svc.PublicKeyPEM())
 	h := createHook(t, svc, appID, "", rcv.srv.URL)
@@ -463,15 +559,37 @@ func TestRefusedNotRetried(t *testing.T) {
 	if err != nil || len(failed) != 2 || !strings.Contains(failed[0].LastError, "400") {
 		t.Errorf("failed deliveries: %+v, %v", failed, err)
 	}
+	if got, want := results.get(), []string{"refused", "retry", "retry", "refused", "delivered"}; !slices.Equal(got, want) {
+		t.Errorf("the observer heard %v, want %v", got, want)
+	}
 }
 
-// TestDeadAfterBudgetThenRetry: a delivery that keeps failing is dead after
-// MaxAttempts, visible as such, and the API brings it back.
+// attemptResults is an AttemptObserver that keeps what it hears.
+type attemptResults struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *attemptResults) DeliveryAttempted(result string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, result)
+}
+
+func (r *attemptResults) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
+// TestDeadAfterBudgetThenRetry: a delivery that keeps failing is dead once
+// it fails when older than MaxAge, visible as such, and the API brings it
+// back.
 func TestDeadAfterBudgetThenRetry(t *testing.T) {
 	st := openStore(t, sqliteDSN(t))
 	appID := seedApp(t, st)
 	opts := fastOptions()
-	opts.MaxAttempts = 3
+	opts.MaxAge = 300 * time.Millisecond
 	o := webhooks.NewOutbox(st, signer(t), opts, testLog(t))
 	svc := webhooks.NewService(st, signer(t), o)
 	rcv := newReceiver(t, svc.PublicKeyPEM())
@@ -497,8 +615,9 @@ func TestDeadAfterBudgetThenRetry(t *testing.T) {
 		return ""
 	})
 	d := statusOf(t, st, h.ID, ids[0])
-	if d.Attempts != 3 || d.LastStatus != 500 {
-		t.Errorf("dead delivery: attempts %d, last status %d; want 3, 500", d.Attempts, d.LastStatus)
+	if d.Attempts < 2 || d.LastStatus != 500 || d.UpdatedAt.Sub(d.CreatedAt) < opts.MaxAge {
+		t.Errorf("dead delivery: attempts %d, last status %d, last attempt %s after its event; want retries, 500, past max_age %s",
+			d.Attempts, d.LastStatus, d.UpdatedAt.Sub(d.CreatedAt), opts.MaxAge)
 	}
 	_, err := svc.Retry(t.Context(), appID, h.ID, "nope")
 	if !isCode(err, psrpc.NotFound) {
@@ -510,7 +629,7 @@ func TestDeadAfterBudgetThenRetry(t *testing.T) {
 	healthy.Unlock()
 	// (The dispatcher may deliver it before Retry reads it back.)
 	if r, err := svc.Retry(t.Context(), appID, h.ID, ids[1]); err != nil || r.Status == store.DeliveryDead || r.Attempts > 1 {
-		t.Fatalf("Retry = %s after %d attempts, %v; want it revived with a fresh budget", r.Status, r.Attempts, err)
+		t.Fatalf("Retry = %s after %d attempts, %v; want it pending again, its attempts counted from 0", r.Status, r.Attempts, err)
 	}
 	eventually(t, 10*time.Second, func() string {
 		if got := rcv.acceptedOf(h.ID); !slices.Equal(got, ids[1:]) {

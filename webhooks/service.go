@@ -211,8 +211,9 @@ func (s *Service) Delivery(ctx context.Context, appID, webhookID, id string) (st
 	return d, nil
 }
 
-// Retry makes a failed or dead delivery pending again, with a fresh retry
-// budget, and wakes the dispatcher. It keeps its place in the webhook's
+// Retry makes a failed or dead delivery pending again, its attempts counted
+// from 0, and wakes the dispatcher (one older than Options.MaxAge is dead
+// again if its next attempt fails). It keeps its place in the webhook's
 // queue, so it goes out before the webhook's later deliveries.
 func (s *Service) Retry(ctx context.Context, appID, webhookID, id string) (store.Delivery, error) {
 	if _, err := s.Delivery(ctx, appID, webhookID, id); err != nil {

@@ -62,6 +62,34 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
+func TestEngineRefusesWhatIsNotClearlyADatabase(t *testing.T) {
+	for _, tc := range []struct{ dsn, want string }{
+		{"mysql://u@h/db", `unknown scheme "mysql"`},
+		{"postgress://u@h/db", `unknown scheme "postgress"`},
+		{"redis://h:6379", `unknown scheme "redis"`},
+		{"sqlserver:x", `unknown scheme "sqlserver"`},
+		{"host=db dbname=rtk user=rtk", "libpq key=value"},
+		{"dbname=rtk", "libpq key=value"},
+		{"rtk", "neither a URL nor clearly a file path"},
+		{"", "empty DSN"},
+	} {
+		if _, err := Engine(tc.dsn); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Engine(%q) = %v, want an error mentioning %s", tc.dsn, err, tc.want)
+		}
+		if _, _, err := parseDSN(tc.dsn); err == nil {
+			t.Errorf("parseDSN(%q) succeeded, want an error", tc.dsn)
+		}
+	}
+	for dsn, want := range map[string]string{
+		"postgres://u@h/db": EnginePostgres, "postgresql://h/db": EnginePostgres, "sqlite:x": EngineSQLite,
+		"file:x.db": EngineSQLite, "data/rtk.db": EngineSQLite, "rtk.sqlite3": EngineSQLite, "/var/lib/x": EngineSQLite,
+	} {
+		if got, err := Engine(dsn); got != want || err != nil {
+			t.Errorf("Engine(%q) = %q, %v; want %q", dsn, got, err, want)
+		}
+	}
+}
+
 func TestRebind(t *testing.T) {
 	q := "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"
 	if got, want := postgresDialect.rebind(q), "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"; got != want {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -140,4 +141,83 @@ func migrationTx(ctx context.Context, db *sql.DB, d *dialect, fn func(tx *sql.Tx
 		return err
 	}
 	return tx.Commit()
+}
+
+// Migration is one schema migration this build knows, and when the
+// database applied it.
+type Migration struct {
+	Version   int
+	Name      string    // its file, e.g. 0003_breakouts.sql
+	AppliedAt time.Time // zero when not applied
+}
+
+// MigrationStatus reports, without changing the database at dsn, which of
+// this build's migrations it has applied (Open applies the others), and the
+// versions it has applied that this build does not know (a newer build
+// migrated it; Open refuses it with ErrSchemaTooNew). An SQLite file that
+// does not exist is an error, not an empty database.
+func MigrationStatus(ctx context.Context, dsn string) (known []Migration, unknown []int, err error) {
+	engine, err := Engine(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := postgresDialect
+	if engine == EngineSQLite {
+		d = sqliteDialect
+		if path, _ := sqliteFile(dsn); path == "" {
+			return nil, nil, fmt.Errorf("sqlstore: DSN %q names no SQLite file", dsn)
+		} else if _, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: no SQLite database at %s: %w", path, err)
+		}
+	}
+	_, name, err := parseDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := sql.Open(d.driver, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+	}
+	defer db.Close()
+
+	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if d == postgresDialect {
+		exists = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: read the schema of %s: %w", d.name, err)
+	}
+	applied := map[int]time.Time{}
+	if n > 0 {
+		rows, err := db.QueryContext(ctx, `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: read schema_migrations: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			var at int64
+			if err := rows.Scan(&v, &at); err != nil {
+				return nil, nil, fmt.Errorf("sqlstore: read schema_migrations: %w", err)
+			}
+			applied[v] = fromMicros(at)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: read schema_migrations: %w", err)
+		}
+	}
+	ms, err := loadMigrations(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range ms {
+		known = append(known, Migration{Version: m.version, Name: m.name, AppliedAt: applied[m.version]})
+		delete(applied, m.version)
+	}
+	for v := range applied {
+		unknown = append(unknown, v)
+	}
+	sort.Ints(unknown)
+	return known, unknown, nil
 }

@@ -26,4 +26,8 @@ func TestPostgresMigrations(t *testing.T) {
 	t.Run("ConcurrentOpen", func(t *testing.T) {
 		testConcurrentOpen(t, storetest.PostgresDSN(t))
 	})
+	t.Run("Status", func(t *testing.T) {
+		dsn := storetest.PostgresDSN(t)
+		testMigrationStatus(t, dsn, "pgx", dsn)
+	})
 }

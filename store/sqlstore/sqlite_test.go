@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"rtk-sidecar/store"
@@ -32,6 +33,16 @@ func TestSQLiteMigrations(t *testing.T) {
 	t.Run("NewerSchema", func(t *testing.T) {
 		dsn, path := sqliteDSN(t)
 		testNewerSchema(t, dsn, "sqlite", path)
+	})
+	t.Run("Status", func(t *testing.T) {
+		dsn, path := sqliteDSN(t)
+		if _, _, err := sqlstore.MigrationStatus(t.Context(), dsn); err == nil || !strings.Contains(err.Error(), "no SQLite database at") {
+			t.Fatalf("MigrationStatus of a missing file = %v, want an error", err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("MigrationStatus created %s (%v)", path, err)
+		}
+		testMigrationStatus(t, dsn, "sqlite", path)
 	})
 	t.Run("ConcurrentOpen", func(t *testing.T) {
 		dsn, _ := sqliteDSN(t)

@@ -7,8 +7,9 @@
 //
 // Open picks the engine from the DSN: postgres://... or postgresql://... is
 // PostgreSQL, passed to pgx as is; sqlite:<path>, file:<path> or a plain path
-// is an SQLite file (its parent directories are created; in-memory databases
-// are refused, since each pooled connection would get its own). SQLite runs in
+// that is clearly one is an SQLite file (its parent directories are created;
+// in-memory databases are refused, since each pooled connection would get its
+// own). Any other DSN is refused (Engine). SQLite runs in
 // WAL mode with foreign keys on, a 5s busy timeout and immediate write
 // transactions, so concurrent writers queue instead of failing; modernc
 // parameters after a ? in the DSN override these. PostgreSQL runs InTx at
@@ -118,23 +119,79 @@ func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 	return &DB{queries: queries{x: db, d: d}, db: db}, nil
 }
 
-// parseDSN returns the dialect a DSN selects and the data source name to give
-// its driver. For an SQLite file it also creates the parent directories.
-func parseDSN(dsn string) (*dialect, string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return postgresDialect, dsn, nil
-	}
+// Engines that Engine names.
+const (
+	EnginePostgres = "postgres"
+	EngineSQLite   = "sqlite"
+)
 
+// Engine tells which engine a DSN selects, or why it selects none:
+// postgres:// and postgresql:// URLs are PostgreSQL; sqlite:<path>,
+// file:<path> and a plain path that is clearly one (it contains a / or ends
+// in .db, .sqlite or .sqlite3) are SQLite. Anything else is refused rather
+// than taken for a file name: another scheme (mysql://, a postgress:// typo),
+// a libpq key=value string, a bare word.
+func Engine(dsn string) (string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		return EnginePostgres, nil
+	case strings.HasPrefix(dsn, "sqlite:") || strings.HasPrefix(dsn, "file:"):
+		return EngineSQLite, nil
+	case dsn == "":
+		return "", fmt.Errorf("sqlstore: empty DSN: use postgres://user@host:5432/db or sqlite:<path>")
+	}
+	path, _, _ := strings.Cut(dsn, "?")
+	if scheme, _, ok := strings.Cut(path, ":"); ok && isScheme(scheme) {
+		return "", fmt.Errorf("sqlstore: DSN %q: unknown scheme %q: use postgres://user@host:5432/db or sqlite:<path>", dsn, scheme)
+	}
+	if strings.Contains(path, "=") {
+		return "", fmt.Errorf("sqlstore: DSN %q looks like a libpq key=value string: give PostgreSQL as a URL, postgres://user@host:5432/db", dsn)
+	}
+	if !strings.Contains(path, "/") && !strings.HasSuffix(path, ".db") && !strings.HasSuffix(path, ".sqlite") && !strings.HasSuffix(path, ".sqlite3") {
+		return "", fmt.Errorf("sqlstore: DSN %q is neither a URL nor clearly a file path: use postgres://user@host:5432/db, or sqlite:<path> for an SQLite file", dsn)
+	}
+	return EngineSQLite, nil
+}
+
+// isScheme reports whether s could be a URL scheme (RFC 3986: a letter, then
+// letters, digits, +, - or .).
+func isScheme(s string) bool {
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// sqliteFile splits the DSN of an SQLite database into its file and its
+// parameters (after the ?).
+func sqliteFile(dsn string) (path, query string) {
 	rest := dsn
 	for _, scheme := range []string{"sqlite:", "file:"} {
 		if after, ok := strings.CutPrefix(dsn, scheme); ok {
-			rest = after
 			// sqlite:///abs/path and file:///abs/path are URL forms of /abs/path.
-			rest = strings.TrimPrefix(rest, "//")
+			rest = strings.TrimPrefix(after, "//")
 			break
 		}
 	}
-	path, query, _ := strings.Cut(rest, "?")
+	path, query, _ = strings.Cut(rest, "?")
+	return path, query
+}
+
+// parseDSN returns the dialect a DSN selects and the data source name to give
+// its driver. For an SQLite file it also creates the parent directories.
+func parseDSN(dsn string) (*dialect, string, error) {
+	engine, err := Engine(dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	if engine == EnginePostgres {
+		return postgresDialect, dsn, nil
+	}
+
+	path, query := sqliteFile(dsn)
 	if path == "" {
 		return nil, "", fmt.Errorf("sqlstore: DSN %q names no SQLite file", dsn)
 	}

@@ -3,10 +3,13 @@ package sqlstore_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"rtk-sidecar/store"
 	"rtk-sidecar/store/sqlstore"
@@ -72,6 +75,59 @@ func testReopen(t *testing.T, dsn string) {
 
 // testNewerSchema checks that Open refuses a database migrated by a newer
 // build. rawDriver and rawDSN open the same database with database/sql.
+// testMigrationStatus: MigrationStatus of an empty database lists every migration unapplied
+// and creates nothing; after Open, every one applied; a migration row this build does not
+// know is reported as unknown, and one removed as not applied.
+func testMigrationStatus(t *testing.T, dsn, rawDriver, rawDSN string) {
+	ctx := t.Context()
+	engine := map[string]string{"sqlite": "sqlite", "pgx": "postgres"}[rawDriver]
+	raw, err := sql.Open(rawDriver, rawDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if rawDriver == "sqlite" { // an empty file
+		if _, err := raw.ExecContext(ctx, "CREATE TABLE unrelated (x INTEGER)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known, unknown, err := sqlstore.MigrationStatus(ctx, dsn)
+	if err != nil || len(known) != migrationCount(t, engine) || len(unknown) != 0 {
+		t.Fatalf("MigrationStatus of an empty database = %d known, %v unknown, %v", len(known), unknown, err)
+	}
+	for _, m := range known {
+		if !m.AppliedAt.IsZero() {
+			t.Errorf("migration %d applied in an empty database", m.Version)
+		}
+	}
+	var tables int
+	if err := raw.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&tables); err == nil {
+		t.Fatal("MigrationStatus created schema_migrations")
+	}
+
+	openStore(t, dsn)
+	known, unknown, err = sqlstore.MigrationStatus(ctx, dsn)
+	if err != nil || len(unknown) != 0 {
+		t.Fatalf("MigrationStatus after Open: %v unknown, %v", unknown, err)
+	}
+	last := known[len(known)-1]
+	for i, m := range known {
+		if m.AppliedAt.IsZero() || time.Since(m.AppliedAt) > time.Minute || m.Version != i+1 || !strings.HasSuffix(m.Name, ".sql") {
+			t.Errorf("after Open, migration %+v", m)
+		}
+	}
+	for _, q := range []string{"INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)",
+		fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", last.Version)} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known, unknown, err = sqlstore.MigrationStatus(ctx, dsn)
+	if err != nil || !slices.Equal(unknown, []int{9999}) || !known[len(known)-1].AppliedAt.IsZero() || known[0].AppliedAt.IsZero() {
+		t.Fatalf("MigrationStatus = %+v, unknown %v, %v; want the last unapplied and 9999 unknown", known, unknown, err)
+	}
+}
+
 func testNewerSchema(t *testing.T, dsn, rawDriver, rawDSN string) {
 	ctx := t.Context()
 	s, err := sqlstore.Open(ctx, dsn)

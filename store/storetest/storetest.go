@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Breakouts", func(t *testing.T) { testBreakouts(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open) })
+	t.Run("Stats", func(t *testing.T) { testStats(t, open) })
 }
 
 // t0 has nanoseconds and a zone on purpose: the store must return it
