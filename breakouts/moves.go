@@ -39,6 +39,7 @@ type dispatcher struct {
 	ctx     context.Context // set by run; nil before
 	stopped bool            // run's ctx ended: no new work may join wg
 	slots   map[string]*slot
+	early   []func(ctx context.Context) // goOwned before run: started by run
 	wg      sync.WaitGroup
 }
 
@@ -96,6 +97,10 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.wg.Go(func() { d.work(ctx, id, sl) })
 		}
 	}
+	for _, f := range d.early {
+		d.wg.Go(func() { f(ctx) })
+	}
+	d.early = nil
 	d.mu.Unlock()
 	<-ctx.Done()
 	// From here on nothing joins wg (a Go concurrent with Wait is a race):
@@ -106,12 +111,17 @@ func (d *dispatcher) run(ctx context.Context) {
 	d.wg.Wait()
 }
 
-// go runs f as work owned by the dispatcher (waited for when run ends).
+// goOwned runs f as work owned by the dispatcher (waited for when run
+// ends); before run starts, f waits for it.
 func (d *dispatcher) goOwned(f func(ctx context.Context)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx == nil || d.stopped {
-		return // not running: nothing may outlive the caller
+	switch {
+	case d.stopped:
+		return // stopped: nothing may outlive run
+	case d.ctx == nil:
+		d.early = append(d.early, f)
+		return
 	}
 	ctx := d.ctx
 	d.wg.Go(func() { f(ctx) })
