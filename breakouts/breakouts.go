@@ -126,6 +126,11 @@ type Mover interface {
 	// PreparedIn returns the participants that hold a prepared connection
 	// to room that no move has revealed yet.
 	PreparedIn(ctx context.Context, room string) ([]string, error)
+	// Regrant gives the participant's connection to m.To, where it is
+	// already (m.From is m.To), m.Grant and m.Metadata: a preset given with
+	// its move there has ended. It does nothing when the participant is not
+	// connected there (its next join applies them).
+	Regrant(ctx context.Context, m Move) error
 }
 
 // Service implements connected meetings. It is safe for concurrent use.

@@ -147,12 +147,18 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 		m.From = sl.at
 		d.mu.Unlock()
 
-		if m.From != m.To {
+		switch {
+		case m.From != m.To:
 			d.s.runMove(ctx, j, m, func(at string) {
 				d.mu.Lock()
 				sl.at = at
 				d.mu.Unlock()
 			})
+		case m.Grant != nil:
+			// Where it was sent already, with other rights there now.
+			if err := d.s.mover.Regrant(ctx, m); err != nil && ctx.Err() == nil {
+				d.s.log.Warn("breakouts: change a participant's permissions", "participant", m.ParticipantID, "room", m.To, "err", err)
+			}
 		}
 		j.done()
 	}
@@ -245,6 +251,9 @@ func (s *Service) committed(ch *change, st State) {
 			batchDone.Done()
 		}
 		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(done)})
+	}
+	for _, m := range ch.regrants {
+		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, done: func() {}})
 	}
 	if len(ch.unassigned) > 0 {
 		unassigned := ch.unassigned

@@ -698,6 +698,34 @@ func (m *Mover) DropPrepared(ctx context.Context, room, identity string) error {
 	return nil
 }
 
+// Regrant gives identity's connection in room the permissions of grant
+// (its Room must be empty or room) and, unless empty, metadata: for a
+// participant that stays where it is while its permissions there change.
+// A participant not connected there, or only by a prepared connection,
+// is left alone. A move of identity under way ends first.
+func (m *Mover) Regrant(ctx context.Context, room, identity string, grant *auth.VideoGrant, metadata string) error {
+	if grant == nil || (grant.Room != "" && grant.Room != room) {
+		return psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: regrant %s: needs a grant for room %q", identity, room)
+	}
+	unlock, err := m.lockIdentity(ctx, identity)
+	if err != nil {
+		return fmt.Errorf("bridge: regrant %s: %w", identity, err)
+	}
+	defer unlock()
+	p, err := m.participant(ctx, room, identity)
+	if err != nil || p == nil || Prepared(p) {
+		return err
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	_, err = m.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: room, Identity: identity,
+		Permission: grant.ToPermission(), Metadata: metadata})
+	if err != nil && !isNotFound(err) {
+		return fromLiveKit("regrant "+identity+" in "+room, err)
+	}
+	return nil
+}
+
 // PreparedIn returns the identities that hold a prepared connection in
 // room (Prepared), none for a room LiveKit does not have.
 func (m *Mover) PreparedIn(ctx context.Context, room string) ([]string, error) {

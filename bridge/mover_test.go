@@ -1295,3 +1295,32 @@ func TestMoveKeepSource(t *testing.T) {
 		t.Errorf("negative KeepSource: %v %v, want failed InvalidArgument", res.Outcome, res.Err)
 	}
 }
+
+// TestRegrant: a participant that stays in its room gets new permissions and metadata there; a
+// prepared connection, or a participant not in the room, is left alone.
+func TestRegrant(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	ctx := context.Background()
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "q", "main"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	g := &auth.VideoGrant{RoomJoin: true, Room: "main"}
+	g.SetCanPublish(false)
+	g.SetCanSubscribe(true)
+	for _, id := range []string{"p", "q", "nobody"} {
+		if err := m.Regrant(ctx, "main", id, g, `{"preset_id":"own"}`); err != nil {
+			t.Errorf("Regrant(%s): %v", id, err)
+		}
+	}
+	if p := lk.Participant("main", "p"); p.GetPermission().GetCanPublish() || !p.GetPermission().GetCanSubscribe() || p.GetMetadata() != `{"preset_id":"own"}` {
+		t.Errorf("p after the regrant: permission %v, metadata %q", p.GetPermission(), p.GetMetadata())
+	}
+	if q := lk.Participant("main", "q"); !bridge.Prepared(q) || q.GetPermission().GetCanSubscribe() || q.GetMetadata() != "" {
+		t.Errorf("the prepared connection changed: permission %v, metadata %q", q.GetPermission(), q.GetMetadata())
+	}
+	if err := m.Regrant(ctx, "main", "p", &auth.VideoGrant{RoomJoin: true, Room: "other"}, ""); codeOf(err) != psrpc.InvalidArgument {
+		t.Errorf("a grant for another room: %v, want InvalidArgument", err)
+	}
+}

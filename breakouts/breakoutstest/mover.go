@@ -23,6 +23,7 @@ type Mover struct {
 	begun    int
 	moves    []breakouts.Move
 	dropped  []string
+	regrants []breakouts.Move
 	prepared map[string]string // participant -> room of its prepared connection
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
@@ -111,6 +112,24 @@ func (m *Mover) Dropped() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.dropped...)
+}
+
+// Regrant records the change of permissions of a participant connected to
+// mv.To.
+func (m *Mover) Regrant(_ context.Context, mv breakouts.Move) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at[mv.ParticipantID] == mv.To {
+		m.regrants = append(m.regrants, mv)
+	}
+	return nil
+}
+
+// Regrants returns the changes of permissions made so far, in order.
+func (m *Mover) Regrants() []breakouts.Move {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]breakouts.Move(nil), m.regrants...)
 }
 
 // Move moves a connected participant that is in m.From; a participant that
