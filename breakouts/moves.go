@@ -67,6 +67,15 @@ func (d *dispatcher) enqueue(j *job) {
 	}
 }
 
+// waiting reports whether a move of the participant waits for the one
+// running.
+func (d *dispatcher) waiting(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sl := d.slots[id]
+	return sl != nil && sl.next != nil
+}
+
 // busy reports whether a move of the participant is waiting or running.
 func (d *dispatcher) busy(id string) bool {
 	d.mu.Lock()
@@ -193,6 +202,9 @@ func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at str
 		s.events.add(j.parent, nil, func(b *batch) {
 			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
 		})
+		if errors.Is(err, bridge.ErrMoveTimeout) {
+			s.evictFailed(ctx, j, m)
+		}
 	}
 }
 

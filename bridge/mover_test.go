@@ -1324,3 +1324,29 @@ func TestRegrant(t *testing.T) {
 		t.Errorf("a grant for another room: %v, want InvalidArgument", err)
 	}
 }
+
+// TestEvict: a participant's visible connection is removed from a room, once; a prepared
+// connection there is DropPrepared's to decide about, and stays.
+func TestEvict(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	ctx := context.Background()
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "q", "main"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		room, id string
+		want     bool
+	}{{"main", "p", true}, {"main", "p", false}, {"main", "q", false}, {"main", "nobody", false}, {"nowhere", "p", false}} {
+		if got, err := m.Evict(ctx, tc.room, tc.id); err != nil || got != tc.want {
+			t.Errorf("Evict(%s, %s) = %v, %v; want %v", tc.room, tc.id, got, err, tc.want)
+		}
+	}
+	if lk.Participant("main", "p") != nil {
+		t.Error("p is still in main")
+	}
+	if q := lk.Participant("main", "q"); !bridge.Prepared(q) {
+		t.Errorf("the prepared connection is gone: %v", q)
+	}
+}
