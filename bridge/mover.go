@@ -194,7 +194,6 @@ type moverConfig struct {
 	grace        time.Duration
 	pollInterval time.Duration
 	rpcTimeout   time.Duration
-	tokenTTL     time.Duration
 	streams      Streams
 	revealed     func(ctx context.Context, room string, p *livekit.ParticipantInfo)
 }
@@ -320,7 +319,6 @@ func NewMover(rooms MoverRooms, rpc RPCClient, keys Keys, publicURL string, log 
 		grace:        time.Second,
 		pollInterval: 100 * time.Millisecond,
 		rpcTimeout:   6 * time.Second,
-		tokenTTL:     5 * time.Minute,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -1019,7 +1017,7 @@ func (m *Mover) instruction(o MoveOrder, grant *auth.VideoGrant, src *livekit.Pa
 	md := or(o.Metadata, src.Metadata)
 	at := auth.NewAccessToken(m.keys.APIKey, m.keys.APISecret).
 		SetIdentity(o.Identity).SetName(src.Name).SetMetadata(md).
-		SetVideoGrant(grant).SetValidFor(m.cfg.tokenTTL)
+		SetVideoGrant(grant).SetValidFor(TicketTTL)
 	if attrs := carriedAttributes(src); len(attrs) > 0 {
 		at.SetAttributes(attrs)
 	}

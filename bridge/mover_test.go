@@ -254,6 +254,8 @@ func TestMoveInstruction(t *testing.T) {
 	}
 	if token == "" {
 		t.Error("instruction has no token")
+	} else if d := ticketLife(t, token); d != bridge.TicketTTL {
+		t.Errorf("the instruction's token is valid for %s, want %s", d, bridge.TicketTTL)
 	}
 
 	moved := lk.Participant("bo-1", "p")
