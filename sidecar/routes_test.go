@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,7 +22,6 @@ import (
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/breakouts/breakoutstest"
-	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
 	"rtk-sidecar/chat"
 	"rtk-sidecar/eventstream"
@@ -33,8 +31,6 @@ import (
 	"rtk-sidecar/recording"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/sidecar"
-	"rtk-sidecar/store/sqlstore"
-	"rtk-sidecar/tokens"
 	"rtk-sidecar/webhooks"
 )
 
@@ -49,23 +45,9 @@ type fullEnv struct {
 
 func newFullEnv(t *testing.T) *fullEnv {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "rtk.db")
-	st, err := sqlstore.Open(ctx, "sqlite:"+dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sfu := bridgetest.NewSFU()
-	br := bridge.New(sfu, bridge.Keys{APIKey: lkKey, APISecret: lkSecret}, lkPublic)
-	svc := meetings.New(st, tokens.NewIssuer(signingKey(t), time.Hour), br, log)
-	for _, a := range [][2]string{{account, appID}, {otherAcc, otherApp}} {
-		if _, err := svc.EnsureApp(ctx, a[0], a[1], "app"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st, dbPath, br, svc := newMeetings(t, sfu, log)
 	signer, err := webhooks.NewSigner(signingKey(t))
 	if err != nil {
 		t.Fatal(err)
