@@ -13,7 +13,7 @@ CONFIG        ?= configs/dev.yaml
 RTK_TEST_POSTGRES_DSN ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 export RTK_TEST_POSTGRES_DSN
 
-.PHONY: run build sfu test unit e2e vet compose bench clean
+.PHONY: run build sfu test unit fuzz e2e vet compose bench clean
 
 run: build sfu
 	./$(SIDECAR_BIN) -config $(CONFIG)
@@ -37,7 +37,7 @@ $(LIVEKIT_BIN):
 
 # Every test. Nothing may skip: PostgreSQL, the SFU and the network
 # namespace for media tests are required (run as root).
-test: vet compose unit e2e
+test: vet compose unit fuzz e2e
 
 vet:
 	$(GO) vet ./...
@@ -53,6 +53,18 @@ compose:
 unit: sfu
 	RTK_REQUIRE_POSTGRES=1 RTK_REQUIRE_SFU=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -race -count=1 ./...
+
+# The fuzz targets, a few seconds each (one go test per target: -fuzz takes one). Their seeds
+# are in each package's testdata/fuzz and run with `unit` too.
+FUZZ_TARGETS := sidecar:FuzzRequestBody presets:FuzzDecode presets:FuzzPatch tokens:FuzzVerify
+FUZZ_TIME    ?= 3s
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "fuzz $$fn ($$pkg, $(FUZZ_TIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZ_TIME) ./$$pkg/; \
+	done
 
 e2e: sfu
 	RTK_E2E_REQUIRED=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \

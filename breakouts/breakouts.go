@@ -126,6 +126,16 @@ type Mover interface {
 	// PreparedIn returns the participants that hold a prepared connection
 	// to room that no move has revealed yet.
 	PreparedIn(ctx context.Context, room string) ([]string, error)
+	// Evict removes the participant's connection to room, one it may not
+	// hold there, unless it is a prepared connection (DropPrepared's), and
+	// reports whether it removed one. A move of the participant under way
+	// ends first.
+	Evict(ctx context.Context, room, participantID string) (bool, error)
+	// Regrant gives the participant's connection to m.To, where it is
+	// already (m.From is m.To), m.Grant and m.Metadata: a preset given with
+	// its move there has ended. It does nothing when the participant is not
+	// connected there (its next join applies them).
+	Regrant(ctx context.Context, m Move) error
 }
 
 // Service implements connected meetings. It is safe for concurrent use.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
@@ -67,8 +68,14 @@ func TestBroadcast(t *testing.T) {
 		breakouts.MoveRequest{From: w.meeting, To: a, Participants: []breakouts.MoveParticipant{{ID: w.people[1]}}}); err != nil {
 		t.Fatal(err)
 	}
-	for len(stream.C()) > 0 { // the family's state and move events
-		<-stream.C()
+	// The family's state and move events, up to the move's arrival.
+	for arrived := false; !arrived; {
+		select {
+		case got := <-stream.C():
+			arrived = strings.Contains(string(got.Data), `"type":"`+protocol.EventMeetingChanged+`"`)
+		case <-time.After(5 * time.Second):
+			t.Fatal("no meetingChanged on the family's stream")
+		}
 	}
 
 	// From the parent to room b.

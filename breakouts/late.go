@@ -74,7 +74,9 @@ func (l *lateArrivals) take(participantID, room string, now time.Time) (failedMo
 // family gets the meetingChanged of that move, with its moveId, so that
 // clients and hosts can correct what they showed. A prepared connection
 // that joins a room where it may not stay (mayKeepPrepared: a ticket used
-// after its time) is dropped, in the background. Other events are ignored.
+// after its time) is dropped, and any other connection of a participant to
+// a room it is not placed in is removed (enforce.go), in the background.
+// Other events are ignored.
 func (s *Service) HandleLiveKitEvent(_ context.Context, ev *livekit.WebhookEvent) {
 	if ev.GetEvent() != "participant_joined" || ev.GetParticipant() == nil || ev.GetRoom() == nil {
 		return
@@ -83,6 +85,7 @@ func (s *Service) HandleLiveKitEvent(_ context.Context, ev *livekit.WebhookEvent
 		s.preparedJoined(ev.GetRoom().GetName(), ev.GetParticipant().GetIdentity())
 		return
 	}
+	s.joined(ev.GetRoom().GetName(), ev.GetParticipant())
 	f, ok := s.late.take(ev.GetParticipant().GetIdentity(), ev.GetRoom().GetName(), s.now())
 	if !ok {
 		return

@@ -22,6 +22,16 @@ func (b BridgeMover) PreparedIn(ctx context.Context, room string) ([]string, err
 	return b.M.PreparedIn(ctx, room)
 }
 
+// Evict removes a connection on LiveKit.
+func (b BridgeMover) Evict(ctx context.Context, room, participantID string) (bool, error) {
+	return b.M.Evict(ctx, room, participantID)
+}
+
+// Regrant changes a connection's permissions and metadata on LiveKit.
+func (b BridgeMover) Regrant(ctx context.Context, m Move) error {
+	return b.M.Regrant(ctx, m.To, m.ParticipantID, m.Grant, m.Metadata)
+}
+
 // Move carries a move out on LiveKit.
 func (b BridgeMover) Move(ctx context.Context, m Move) (Outcome, error) {
 	r := b.M.Move(ctx, bridge.MoveOrder{

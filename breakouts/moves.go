@@ -39,6 +39,7 @@ type dispatcher struct {
 	ctx     context.Context // set by run; nil before
 	stopped bool            // run's ctx ended: no new work may join wg
 	slots   map[string]*slot
+	early   []func(ctx context.Context) // goOwned before run: started by run
 	wg      sync.WaitGroup
 }
 
@@ -64,6 +65,15 @@ func (d *dispatcher) enqueue(j *job) {
 		sl.running = true
 		d.wg.Go(func() { d.work(d.ctx, id, sl) })
 	}
+}
+
+// waiting reports whether a move of the participant waits for the one
+// running.
+func (d *dispatcher) waiting(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sl := d.slots[id]
+	return sl != nil && sl.next != nil
 }
 
 // busy reports whether a move of the participant is waiting or running.
@@ -96,6 +106,10 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.wg.Go(func() { d.work(ctx, id, sl) })
 		}
 	}
+	for _, f := range d.early {
+		d.wg.Go(func() { f(ctx) })
+	}
+	d.early = nil
 	d.mu.Unlock()
 	<-ctx.Done()
 	// From here on nothing joins wg (a Go concurrent with Wait is a race):
@@ -106,12 +120,17 @@ func (d *dispatcher) run(ctx context.Context) {
 	d.wg.Wait()
 }
 
-// go runs f as work owned by the dispatcher (waited for when run ends).
+// goOwned runs f as work owned by the dispatcher (waited for when run
+// ends); before run starts, f waits for it.
 func (d *dispatcher) goOwned(f func(ctx context.Context)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx == nil || d.stopped {
-		return // not running: nothing may outlive the caller
+	switch {
+	case d.stopped:
+		return // stopped: nothing may outlive run
+	case d.ctx == nil:
+		d.early = append(d.early, f)
+		return
 	}
 	ctx := d.ctx
 	d.wg.Go(func() { f(ctx) })
@@ -137,12 +156,18 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 		m.From = sl.at
 		d.mu.Unlock()
 
-		if m.From != m.To {
+		switch {
+		case m.From != m.To:
 			d.s.runMove(ctx, j, m, func(at string) {
 				d.mu.Lock()
 				sl.at = at
 				d.mu.Unlock()
 			})
+		case m.Grant != nil:
+			// Where it was sent already, with other rights there now.
+			if err := d.s.mover.Regrant(ctx, m); err != nil && ctx.Err() == nil {
+				d.s.log.Warn("breakouts: change a participant's permissions", "participant", m.ParticipantID, "room", m.To, "err", err)
+			}
 		}
 		j.done()
 	}
@@ -177,6 +202,9 @@ func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at str
 		s.events.add(j.parent, nil, func(b *batch) {
 			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
 		})
+		if errors.Is(err, bridge.ErrMoveTimeout) {
+			s.evictFailed(ctx, j, m)
+		}
 	}
 }
 
@@ -235,6 +263,9 @@ func (s *Service) committed(ch *change, st State) {
 			batchDone.Done()
 		}
 		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(done)})
+	}
+	for _, m := range ch.regrants {
+		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, done: func() {}})
 	}
 	if len(ch.unassigned) > 0 {
 		unassigned := ch.unassigned

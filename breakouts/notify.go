@@ -35,6 +35,7 @@ type batch struct {
 	moves    []protocol.MoveBegun
 	arrivals []protocol.Arrival
 	failures []protocol.Failure
+	removals []protocol.Removal
 }
 
 func newNotifier(rooms Rooms, log *slog.Logger, every time.Duration) *notifier {
@@ -123,6 +124,9 @@ func (b *batch) packets() (streamed, livekit [][]byte) {
 	}
 	if len(b.failures) > 0 {
 		rest = append(rest, encodeEvent(protocol.EventMoveFailed, protocol.MoveFailedData{Failures: b.failures}))
+	}
+	if len(b.removals) > 0 {
+		rest = append(rest, encodeEvent(protocol.EventConnectionRemoved, protocol.ConnectionRemovedData{Removals: b.removals}))
 	}
 	if b.closing != nil {
 		rest = append(rest, encodeEvent(protocol.EventClosing, *b.closing))

@@ -72,10 +72,13 @@ func forbidden(what string) error {
 // change is one transaction's worth of changes to a family, and what must
 // happen once it commits.
 type change struct {
-	f       *family
-	moves   []Move
-	retired []string // rooms to close in LiveKit once the moves out of them are done
-	closing bool     // a countdown began
+	f     *family
+	moves []Move
+	// regrants are participants who stay where they are while their
+	// preset there changes (Move.From is Move.To): not moves, not announced.
+	regrants []Move
+	retired  []string // rooms to close in LiveKit once the moves out of them are done
+	closing  bool     // a countdown began
 	// unassigned are the participants assigned away from a breakout room,
 	// whose prepared connections there (Prepare) must go.
 	unassigned []placedIn
@@ -98,13 +101,14 @@ func (ch *change) moveTo(ctx context.Context, p store.Participant, room, presetI
 	if pl.RoomID == old.RoomID && pl.PresetID == old.PresetID && from == room {
 		return nil
 	}
+	before := f.effectivePreset(p)
 	f.set(pl)
-	if from == room {
-		return nil
-	}
 	dst, _ := f.room(room)
 	m := Move{ID: uuid.NewString(), ParticipantID: p.ID, From: from, To: room, ToTitle: dst.Title,
 		PresetID: f.effectivePreset(p)}
+	if from == room && m.PresetID == before {
+		return nil
+	}
 	doc, err := f.presetDoc(ctx, m.PresetID)
 	if err != nil {
 		return err
@@ -116,6 +120,12 @@ func (ch *change) moveTo(ctx context.Context, p store.Participant, room, presetI
 		m.Grant = presets.Grants(doc.Permissions, room)
 	}
 	m.Metadata = metadata(p, room, m.PresetID, doc)
+	if from == room {
+		// It stays (a close-all, in the parent), and the preset a move there
+		// gave it ends.
+		ch.regrants = append(ch.regrants, m)
+		return nil
+	}
 	ch.moves = append(ch.moves, m)
 	return nil
 }

@@ -161,14 +161,17 @@ func (f *family) placement(id string) store.Placement {
 	return store.Placement{ParticipantID: id, ParentID: f.parent.ID}
 }
 
+// standing returns a participant's standing in the family
+// (presets.Standing); own is its own preset.
+func (f *family) standing(id, own string) presets.Standing {
+	pl := f.placement(id)
+	return presets.Standing{Own: own, Home: f.parent.ID, Placement: pl, RoomActive: f.roomIndex(pl.RoomID) >= 0}
+}
+
 // roomOf returns the id of the meeting a participant is in: its placement's
 // room if that room is still active, else the parent.
 func (f *family) roomOf(id string) string {
-	r := f.placement(id).RoomID
-	if _, ok := f.room(r); ok && r != "" {
-		return r
-	}
-	return f.parent.ID
+	return f.standing(id, "").Room()
 }
 
 // occupied reports whether anybody is placed in room.
@@ -189,11 +192,8 @@ func (f *family) set(p store.Placement) {
 
 // effectivePreset returns the id of a participant's preset in its room.
 func (f *family) effectivePreset(p store.Participant) string {
-	pl := f.placement(p.ID)
-	if pl.PresetID != "" && pl.RoomID != "" && f.roomOf(p.ID) == pl.RoomID {
-		return pl.PresetID
-	}
-	return p.PresetID
+	s := f.standing(p.ID, p.PresetID)
+	return s.EffectiveID(s.Room())
 }
 
 // presetDoc decodes a preset of the family's app.

@@ -34,6 +34,15 @@ type RoomClient interface {
 
 var _ RoomClient = (*lksdk.RoomServiceClient)(nil)
 
+// TicketTTL is how long the LiveKit access tokens the sidecar hands out
+// stay valid (join, prepared and listening tickets, and the tokens of move
+// instructions): long enough to connect, short enough that a ticket kept
+// for later is soon worthless. A connection made with one outlives it:
+// LiveKit gives a connected client tokens of its own (valid 10 minutes,
+// renewed every 5), and the sidecar removes any connection to a room its
+// participant is not placed in (breakouts), whatever token it came with.
+const TicketTTL = 2 * time.Minute
+
 // Keys are the LiveKit API key and secret the bridge signs tokens with.
 type Keys struct {
 	APIKey    string
@@ -45,13 +54,12 @@ type Bridge struct {
 	rooms     RoomClient
 	keys      Keys
 	publicURL string
-	tokenTTL  time.Duration
 }
 
 // New returns a Bridge that manages rooms through rooms, signs tokens with
 // keys and tells clients to connect to publicURL.
 func New(rooms RoomClient, keys Keys, publicURL string) *Bridge {
-	return &Bridge{rooms: rooms, keys: keys, publicURL: publicURL, tokenTTL: 6 * time.Hour}
+	return &Bridge{rooms: rooms, keys: keys, publicURL: publicURL}
 }
 
 // RoomMetadata is the JSON metadata of every LiveKit room the bridge
@@ -84,7 +92,8 @@ type Ticket struct {
 	Identity string
 }
 
-// Admit makes sure the room exists and mints the participant's access token.
+// Admit makes sure the room exists and mints the participant's access
+// token, valid for TicketTTL.
 func (b *Bridge) Admit(ctx context.Context, a Admission) (Ticket, error) {
 	if a.Grant == nil || a.Grant.Room != a.Room || !a.Grant.RoomJoin {
 		return Ticket{}, fmt.Errorf("bridge: admit %s: grant must join room %q", a.Identity, a.Room)
@@ -97,7 +106,7 @@ func (b *Bridge) Admit(ctx context.Context, a Admission) (Ticket, error) {
 		SetName(a.Name).
 		SetMetadata(a.Metadata).
 		SetVideoGrant(a.Grant).
-		SetValidFor(b.tokenTTL)
+		SetValidFor(TicketTTL)
 	if len(a.Attributes) > 0 {
 		at.SetAttributes(a.Attributes)
 	}

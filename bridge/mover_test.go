@@ -271,6 +271,8 @@ func TestMoveInstruction(t *testing.T) {
 	}
 	if token == "" {
 		t.Error("instruction has no token")
+	} else if d := ticketLife(t, token); d != bridge.TicketTTL {
+		t.Errorf("the instruction's token is valid for %s, want %s", d, bridge.TicketTTL)
 	}
 
 	moved := lk.Participant("bo-1", "p")
@@ -1310,5 +1312,60 @@ func TestMoveKeepSource(t *testing.T) {
 	bad.KeepSource = -time.Second
 	if res := m.Move(context.Background(), bad); res.Outcome != bridge.MoveFailed || codeOf(res.Err) != psrpc.InvalidArgument {
 		t.Errorf("negative KeepSource: %v %v, want failed InvalidArgument", res.Outcome, res.Err)
+	}
+}
+
+// TestRegrant: a participant that stays in its room gets new permissions and metadata there; a
+// prepared connection, or a participant not in the room, is left alone.
+func TestRegrant(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	ctx := context.Background()
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "q", "main"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	g := &auth.VideoGrant{RoomJoin: true, Room: "main"}
+	g.SetCanPublish(false)
+	g.SetCanSubscribe(true)
+	for _, id := range []string{"p", "q", "nobody"} {
+		if err := m.Regrant(ctx, "main", id, g, `{"preset_id":"own"}`); err != nil {
+			t.Errorf("Regrant(%s): %v", id, err)
+		}
+	}
+	if p := lk.Participant("main", "p"); p.GetPermission().GetCanPublish() || !p.GetPermission().GetCanSubscribe() || p.GetMetadata() != `{"preset_id":"own"}` {
+		t.Errorf("p after the regrant: permission %v, metadata %q", p.GetPermission(), p.GetMetadata())
+	}
+	if q := lk.Participant("main", "q"); !bridge.Prepared(q) || q.GetPermission().GetCanSubscribe() || q.GetMetadata() != "" {
+		t.Errorf("the prepared connection changed: permission %v, metadata %q", q.GetPermission(), q.GetMetadata())
+	}
+	if err := m.Regrant(ctx, "main", "p", &auth.VideoGrant{RoomJoin: true, Room: "other"}, ""); codeOf(err) != psrpc.InvalidArgument {
+		t.Errorf("a grant for another room: %v, want InvalidArgument", err)
+	}
+}
+
+// TestEvict: a participant's visible connection is removed from a room, once; a prepared
+// connection there is DropPrepared's to decide about, and stays.
+func TestEvict(t *testing.T) {
+	lk := newLiveKit()
+	m := newMover(t, lk, fast...)
+	ctx := context.Background()
+	lk.Join("main", participant("p"), bridgetest.Behavior{})
+	if _, err := lk.JoinWithToken(preparedToken(t, "q", "main"), bridgetest.Behavior{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		room, id string
+		want     bool
+	}{{"main", "p", true}, {"main", "p", false}, {"main", "q", false}, {"main", "nobody", false}, {"nowhere", "p", false}} {
+		if got, err := m.Evict(ctx, tc.room, tc.id); err != nil || got != tc.want {
+			t.Errorf("Evict(%s, %s) = %v, %v; want %v", tc.room, tc.id, got, err, tc.want)
+		}
+	}
+	if lk.Participant("main", "p") != nil {
+		t.Error("p is still in main")
+	}
+	if q := lk.Participant("main", "q"); !bridge.Prepared(q) {
+		t.Errorf("the prepared connection is gone: %v", q)
 	}
 }

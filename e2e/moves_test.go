@@ -22,9 +22,10 @@ import (
 // TestMoveNeverArrives: a participant whose client does not follow move
 // instructions (a plain LiveKit client, without the rtk.move RPC method) is
 // told twice, then reported to the family with moveFailed at the move
-// timeout; the sidecar keeps it placed in the destination, so when it comes
-// back through the join endpoint it lands there, and the family gets the
-// failed move's meetingChanged after all.
+// timeout and removed from the room it did not leave; the sidecar keeps it
+// placed in the destination, so when it comes back through the join
+// endpoint it lands there, and the family gets the failed move's
+// meetingChanged after all.
 func TestMoveNeverArrives(t *testing.T) {
 	const timeout = 3 * time.Second
 	sc := StartSidecar(t, func(c *configs.Config) {
@@ -64,9 +65,13 @@ func TestMoveNeverArrives(t *testing.T) {
 	if n := stubborn.instructions(failed.MoveID); n != 2 {
 		t.Errorf("stubborn got %d instructions for move %s, want 2 (the instruction and its repeat)", n, failed.MoveID)
 	}
-	if ids, err := sc.identities(parent); err != nil || !slices.Contains(ids, stubbornID) {
-		t.Errorf("the parent lists %v (%v), want stubborn still there", ids, err)
-	}
+	// It did not leave the parent, so the sidecar removed it from there.
+	eventually(t, 2*time.Second, func() string {
+		if ids, err := sc.identities(parent); err != nil || slices.Contains(ids, stubbornID) {
+			return fmt.Sprintf("the parent lists %v (%v), want stubborn removed", ids, err)
+		}
+		return ""
+	})
 	// The sidecar stays the source of truth: stubborn is placed in the room.
 	if got := fam.state(t).roomOf(stubbornID); got != room {
 		t.Errorf("state places stubborn in %s, want %s", short(got), short(room))
@@ -101,6 +106,7 @@ type familyObserver struct {
 	mu       sync.Mutex
 	failed   []rtkclient.MoveFailed
 	arrivals []rtkclient.MeetingChanged
+	removed  []rtkclient.ConnectionRemoved
 }
 
 func newFamilyObserver(t *testing.T, sc *Sidecar, meeting string) *familyObserver {
@@ -117,6 +123,11 @@ func newFamilyObserver(t *testing.T, sc *Sidecar, meeting string) *familyObserve
 			o.mu.Lock()
 			defer o.mu.Unlock()
 			o.arrivals = append(o.arrivals, m)
+		},
+		ConnectionRemoved: func(r rtkclient.ConnectionRemoved) {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			o.removed = append(o.removed, r)
 		},
 	}))
 	t.Cleanup(c.Close)
@@ -138,6 +149,12 @@ func (o *familyObserver) arrivalsOf(id string) []rtkclient.MeetingChanged {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return ofParticipant(o.arrivals, id, func(m rtkclient.MeetingChanged) string { return m.ParticipantID })
+}
+
+func (o *familyObserver) removalsOf(id string) []rtkclient.ConnectionRemoved {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return ofParticipant(o.removed, id, func(r rtkclient.ConnectionRemoved) string { return r.ParticipantID })
 }
 
 // ofParticipant returns the events in evs about participant id, in order.

@@ -56,6 +56,13 @@ type SidecarOption func(*configs.Config)
 // t.TempDir(), waits until it is ready, and stops it when the test ends.
 func StartSidecar(t *testing.T, opts ...SidecarOption) *Sidecar {
 	t.Helper()
+	return startSidecar(t, nil, opts...)
+}
+
+// startSidecar is StartSidecar; with logs not nil, the sidecar's log goes
+// there instead of the test's log, at every level.
+func startSidecar(t *testing.T, logs io.Writer, opts ...SidecarOption) *Sidecar {
+	t.Helper()
 	requireMedia(t)
 	bin := sfu.DefaultBinary()
 	if _, err := os.Stat(bin); err != nil {
@@ -93,6 +100,9 @@ func StartSidecar(t *testing.T, opts ...SidecarOption) *Sidecar {
 	}
 	gin.SetMode(gin.TestMode)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if logs != nil {
+		log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sidecar{
 		BaseURL: cfg.HTTP.PublicURL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp, Cfg: cfg,

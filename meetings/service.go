@@ -771,29 +771,20 @@ func (s *Service) JoinAs(ctx context.Context, p store.Participant) (Joined, erro
 }
 
 // placedIn returns the meeting a participant belongs in and its effective
-// preset there: its placement's breakout room (with the placement's preset,
-// if any), or its own meeting and preset.
+// preset there (presets.Standing): its placement's breakout room while that
+// room is active, else its own meeting.
 func (s *Service) placedIn(ctx context.Context, p store.Participant, home store.Meeting) (store.Meeting, string, error) {
-	pl, err := s.st.GetPlacement(ctx, p.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return home, p.PresetID, nil
-	case err != nil:
-		return store.Meeting{}, "", err
-	case pl.RoomID == "" || pl.RoomID == home.ID:
-		return home, p.PresetID, nil
-	}
-	room, err := s.st.GetMeeting(ctx, p.AppID, pl.RoomID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && room.Status != store.MeetingActive) {
-		return home, p.PresetID, nil // the room was closed under it
-	}
+	st, err := presets.StandingOf(ctx, s.st, p)
 	if err != nil {
 		return store.Meeting{}, "", err
 	}
-	if pl.PresetID != "" {
-		return room, pl.PresetID, nil
+	room := home
+	if id := st.Room(); id != home.ID {
+		if room, err = s.st.GetMeeting(ctx, p.AppID, id); err != nil {
+			return store.Meeting{}, "", err
+		}
 	}
-	return room, p.PresetID, nil
+	return room, st.EffectiveID(room.ID), nil
 }
 
 // notFound reports a missing record of a kind by id, keeping other errors.

@@ -92,3 +92,21 @@ type HelpRequested struct {
 	Message       string    `json:"message,omitempty"`
 	SentAt        time.Time `json:"sentAt"`
 }
+
+// ConnectionRemovedData is the data of a connectionRemoved event.
+type ConnectionRemovedData struct {
+	Removals []Removal `json:"removals"`
+}
+
+// Removal is an entry of a connectionRemoved event: the server removed a
+// participant's connection from a room of the family where the participant
+// may not be (docs/protocol.md §6). The participant is placed in
+// PlacedMeetingID, where its next join lands.
+type Removal struct {
+	ID              string `json:"id"` // unique; clients deduplicate on it
+	ParticipantID   string `json:"participantId"`
+	MeetingID       string `json:"meetingId"` // the room it was removed from
+	PlacedMeetingID string `json:"placedMeetingId"`
+	Reason          string `json:"reason"`           // RemovedMoveFailed, RemovedNotPlaced or RemovedNotListening
+	MoveID          string `json:"moveId,omitempty"` // the failed move, for RemovedMoveFailed
+}

@@ -44,4 +44,20 @@ const (
 	// EventHelpRequested carries a HelpRequested, to the family's hosts
 	// only.
 	EventHelpRequested = "helpRequested"
+	// EventConnectionRemoved carries a ConnectionRemovedData: the server
+	// removed participants' connections from rooms they may not be in.
+	EventConnectionRemoved = "connectionRemoved"
+)
+
+// Reasons of a Removal: why the server removed a connection.
+const (
+	// RemovedMoveFailed: the participant's move out of the room failed
+	// (moveFailed); it is placed elsewhere.
+	RemovedMoveFailed = "moveFailed"
+	// RemovedNotPlaced: the participant joined a room it is not placed in
+	// (with an old LiveKit token, say).
+	RemovedNotPlaced = "notPlaced"
+	// RemovedNotListening: a listening connection (identity "listen-" +
+	// the participant id) to a room its participant may not listen to.
+	RemovedNotListening = "notListening"
 )

@@ -35,6 +35,11 @@ func TestJSON(t *testing.T) {
 		{"moveFailed", protocol.MoveFailedData{Failures: []protocol.Failure{{ParticipantID: "p", ToMeetingID: "b", MoveID: "m1", Reason: "timeout"}}},
 			`{"failures":[{"participantId":"p","toMeetingId":"b","moveId":"m1","reason":"timeout"}]}`},
 		{"closing", protocol.Closing{ClosingAt: at, Seconds: 30}, `{"closingAt":"2026-01-02T03:04:05.6Z","seconds":30}`},
+		{"connectionRemoved", protocol.ConnectionRemovedData{Removals: []protocol.Removal{
+			{ID: "r1", ParticipantID: "p", MeetingID: "a", PlacedMeetingID: "b", Reason: protocol.RemovedMoveFailed, MoveID: "m1"},
+			{ID: "r2", ParticipantID: "q", MeetingID: "a", PlacedMeetingID: "a2", Reason: protocol.RemovedNotPlaced}}},
+			`{"removals":[{"id":"r1","participantId":"p","meetingId":"a","placedMeetingId":"b","reason":"moveFailed","moveId":"m1"},` +
+				`{"id":"r2","participantId":"q","meetingId":"a","placedMeetingId":"a2","reason":"notPlaced"}]}`},
 		{"move instruction", protocol.MoveInstruction{V: protocol.Version, MoveID: "m1", ParticipantID: "p", FromMeetingID: "a", ToMeetingID: "b",
 			Meeting: protocol.MeetingRef{ID: "b", Title: "Room 2"}, LiveKit: protocol.LiveKitRoom{URL: "ws://lk", Token: "tok", Room: "b"},
 			PresetID: "host", Permissions: json.RawMessage(`{"can_switch_to_parent_meeting":true}`)},

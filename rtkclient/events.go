@@ -42,6 +42,9 @@ type (
 	ChatMessage = protocol.ChatMessage
 	// HelpRequested: a participant asks the family's hosts for help.
 	HelpRequested = protocol.HelpRequested
+	// ConnectionRemoved: the server removed a participant's connection from
+	// a room it may not be in (docs/protocol.md §6).
+	ConnectionRemoved = protocol.Removal
 )
 
 // Disconnected: the server ended the connection to the current room (not
@@ -85,7 +88,11 @@ type Handlers struct {
 	// HelpRequested gets, for a host, each participant's request for help,
 	// once (AskForHelp).
 	HelpRequested func(HelpRequested)
-	Disconnected  func(Disconnected)
+	// ConnectionRemoved gets, once each, the connections the server
+	// removed from rooms their participants may not be in; for this
+	// client's own, the Disconnected of that room follows or came first.
+	ConnectionRemoved func(ConnectionRemoved)
+	Disconnected      func(Disconnected)
 	// MoveDone reports each attempt of this client to move.
 	MoveDone func(MoveReport)
 	// FirstPacket reports the first RTP packet with media (MediaStats) of
@@ -239,6 +246,13 @@ func (c *Client) onEvent(payload []byte) {
 		var m HelpRequested
 		if json.Unmarshal(env.Data, &m) == nil && m.ID != "" && c.firstSeen(protocol.EventHelpRequested, m.ID, "") {
 			emit(c, c.h.HelpRequested, m)
+		}
+	case protocol.EventConnectionRemoved:
+		var d protocol.ConnectionRemovedData
+		for _, e := range entries(env.Data, &d, &d.Removals) {
+			if e.ID != "" && c.firstSeen(protocol.EventConnectionRemoved, e.ID, "") {
+				emit(c, c.h.ConnectionRemoved, e)
+			}
 		}
 	case protocol.EventClosing:
 		var e Closing

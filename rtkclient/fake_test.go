@@ -210,6 +210,7 @@ func (e *events) handlers() Handlers {
 		BroadcastedMessage: func(v BroadcastedMessage) { e.add("broadcast "+v.ID+" "+v.Type, v) },
 		ChatMessage:        func(v ChatMessage) { e.add("chat "+v.ID+" "+v.Message, v) },
 		HelpRequested:      func(v HelpRequested) { e.add("help "+v.ID+" "+v.ParticipantID, v) },
+		ConnectionRemoved:  func(v ConnectionRemoved) { e.add("removed "+v.ID+" "+v.ParticipantID+" "+v.Reason, v) },
 		Disconnected:       func(v Disconnected) { e.add("disconnected "+v.Room, v) },
 		MoveDone: func(r MoveReport) {
 			if r.Err != nil {

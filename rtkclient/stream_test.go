@@ -338,3 +338,25 @@ func TestHelpRequests(t *testing.T) {
 		t.Errorf("events %q, want h1 once", got)
 	}
 }
+
+// TestConnectionRemoved: a removal, from the stream and LiveKit, is passed on once.
+func TestConnectionRemoved(t *testing.T) {
+	s := newStreamSidecar(t)
+	f := newFakeLiveKit()
+	ev := &events{}
+	joined(t, s, f, ev)
+	script := make(chan string, 2)
+	s.scripts <- script
+	rm := event(protocol.EventConnectionRemoved, protocol.ConnectionRemovedData{Removals: []ConnectionRemoved{
+		{ID: "r1", ParticipantID: "ada", MeetingID: "main", PlacedMeetingID: "bo-1", Reason: protocol.RemovedNotPlaced}}})
+	script <- sseEvent(rm)
+	got := ev.waitFor(t, "removed r1 ada notPlaced").(ConnectionRemoved)
+	if got.MeetingID != "main" || got.PlacedMeetingID != "bo-1" {
+		t.Errorf("removal %+v", got)
+	}
+	f.conn("main").h.data(EventsTopic, rm)
+	time.Sleep(50 * time.Millisecond)
+	if got := ev.Log(); strings.Join(got, "|") != "removed r1 ada notPlaced" {
+		t.Errorf("events %q, want r1 once", got)
+	}
+}

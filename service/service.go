@@ -33,6 +33,7 @@ import (
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/metrics"
 	"rtk-sidecar/polls"
+	"rtk-sidecar/redact"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/sfu"
 	"rtk-sidecar/sidecar"
@@ -44,6 +45,7 @@ import (
 // Run starts the sidecar and blocks until ctx ends and everything has
 // stopped, or until a part fails.
 func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
+	log = slog.New(redact.Handler(log.Handler(), redactor(cfg)))
 	st, err := sqlstore.Open(ctx, cfg.Store.DSN)
 	if err != nil {
 		return err
@@ -233,6 +235,16 @@ func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *si
 		err = nil
 	}
 	return err
+}
+
+// redactor removes the configuration's secrets from the log, besides
+// everything shaped like a token or a key (package redact).
+func redactor(cfg *configs.Config) *redact.Redactor {
+	secrets := []string{cfg.LiveKit.APIKey, cfg.LiveKit.APISecret, cfg.Recording.SigningKey}
+	for _, k := range cfg.Auth.Keys {
+		secrets = append(secrets, k.Secret)
+	}
+	return redact.New(secrets...)
 }
 
 func apiKeys(ks []configs.APIKey) ([]sidecar.APIKey, error) {

@@ -375,7 +375,7 @@ func (s *Service) MuteAll(ctx context.Context, appID, meetingID string, allowUnm
 		if _, err := s.muteMicrophone(ctx, m.ID, p); err != nil {
 			return n, err
 		}
-		perm, change := microphonePermission(p.GetPermission(), allowUnmute && s.presetAllowsAudio(ctx, appID, p.GetIdentity()))
+		perm, change := microphonePermission(p.GetPermission(), allowUnmute && s.presetAllowsAudio(ctx, appID, m.ID, p.GetIdentity()))
 		if change {
 			_, err := s.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: m.ID, Identity: p.GetIdentity(), Permission: perm})
 			if err != nil && !isTwirpNotFound(err) {
@@ -452,18 +452,15 @@ func microphonePermission(p *livekit.ParticipantPermission, give bool) (*livekit
 	return p, false
 }
 
-// presetAllowsAudio reports whether a participant's preset lets it publish
-// its microphone without asking.
-func (s *Service) presetAllowsAudio(ctx context.Context, appID, participantID string) bool {
+// presetAllowsAudio reports whether a participant's preset in effect in
+// meeting meetingID (presets.Effective) lets it publish its microphone
+// without asking.
+func (s *Service) presetAllowsAudio(ctx context.Context, appID, meetingID, participantID string) bool {
 	p, err := s.st.GetParticipantByID(ctx, appID, participantID)
 	if err != nil {
 		return false
 	}
-	pr, err := s.st.GetPreset(ctx, appID, p.PresetID)
-	if err != nil {
-		return false
-	}
-	doc, err := presets.FromBody(pr.Name, pr.Body)
+	doc, err := presets.Effective(ctx, s.st, p, meetingID)
 	if err != nil {
 		return false
 	}

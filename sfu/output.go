@@ -9,35 +9,35 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"rtk-sidecar/redact"
 )
 
 // tailLines is how many of the child's last output lines an error message quotes.
 const tailLines = 15
 
-// output receives the child's stdout and stderr. It copies everything to the log file, keeps the
-// last lines for error messages, and forwards LiveKit's warnings and errors (and any line that is
-// not LiveKit JSON, such as a panic) to the slog logger. Safe for concurrent use.
+// output receives the child's stdout and stderr, line by line. It redacts each line (access
+// tokens, keys: package redact), then copies it to the log file, keeps the last lines for error
+// messages, and forwards LiveKit's warnings and errors (and any line that is not LiveKit JSON,
+// such as a panic) to the slog logger. Safe for concurrent use.
 type output struct {
-	file io.Writer
-	log  *slog.Logger
+	file   io.Writer
+	log    *slog.Logger
+	redact *redact.Redactor
 
 	mu      sync.Mutex
 	partial []byte
 	tail    []string
 }
 
-func newOutput(file io.Writer, log *slog.Logger) *output {
-	return &output{file: file, log: log}
+func newOutput(file io.Writer, log *slog.Logger, r *redact.Redactor) *output {
+	return &output{file: file, log: log, redact: r}
 }
 
 // Write implements io.Writer.
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if _, err := o.file.Write(p); err != nil {
-		// A full disk must not stall or kill the child: keep forwarding.
-		o.log.Warn("sfu: cannot write livekit-server log", "err", err)
-	}
 	o.partial = append(o.partial, p...)
 	for {
 		i := bytes.IndexByte(o.partial, '\n')
@@ -56,6 +56,11 @@ func (o *output) Write(p []byte) (int, error) {
 
 // line handles one complete line; o.mu is held.
 func (o *output) line(s string) {
+	s = o.redact.String(s)
+	if _, err := io.WriteString(o.file, s+"\n"); err != nil {
+		// A full disk must not stall or kill the child: keep forwarding.
+		o.log.Warn("sfu: cannot write livekit-server log", "err", err)
+	}
 	if strings.TrimSpace(s) == "" {
 		return
 	}

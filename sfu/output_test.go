@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"rtk-sidecar/redact"
 )
 
 func TestOutputForwardsWarningsAndKeepsTail(t *testing.T) {
 	var file, logs bytes.Buffer
-	o := newOutput(&file, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	o := newOutput(&file, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
 
 	lines := []string{
 		`{"level":"info","ts":1,"msg":"starting LiveKit server","portHttp":7880}`,
@@ -54,5 +56,27 @@ func TestOutputForwardsWarningsAndKeepsTail(t *testing.T) {
 	tail := strings.Split(o.Tail(), "\n")
 	if len(tail) != tailLines || tail[0] != fmt.Sprintf("line %d", tailLines) || tail[tailLines-1] != fmt.Sprintf("line %d", 2*tailLines-1) {
 		t.Errorf("Tail() = %q, want the last %d lines", tail, tailLines)
+	}
+}
+
+// TestOutputRedacts: a token or key in the child's output reaches neither the log file, nor the
+// relayed log, nor the tail quoted in errors. The cancelled rtk.move RPC's warning, with the
+// whole request, is the line that once carried a destination token.
+func TestOutputRedacts(t *testing.T) {
+	const secret = "lk-secret-0123456789abcdefghijklmnopqrstuv"
+	token := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ2aWRlbyI6eyJyb29tIjoiYm8tMSJ9fQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+	var file, logs bytes.Buffer
+	o := newOutput(&file, slog.New(slog.NewTextHandler(&logs, nil)), redact.New("APIabc12345", secret))
+	fmt.Fprintf(o, `{"level":"warn","ts":1,"msg":"failed to perform rpc","request":{"room":"main","destinationIdentity":"p","method":"rtk.move","payload":"{\"v\":1,\"livekit\":{\"token\":\"%s\"}}"}}`+"\n", token)
+	fmt.Fprintf(o, "panic: bad key APIabc12345 secret %s\n", secret)
+	for what, out := range map[string]string{"log file": file.String(), "relayed log": logs.String(), "tail": o.Tail()} {
+		for _, s := range []string{token, secret, "APIabc12345"} {
+			if strings.Contains(out, s) {
+				t.Errorf("the %s holds %q:\n%s", what, s, out)
+			}
+		}
+		if !strings.Contains(out, "rtk.move") || !strings.Contains(out, redact.Marker) {
+			t.Errorf("the %s lost the line:\n%s", what, out)
+		}
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"rtk-sidecar/redact"
 )
 
 // ErrNoBinary is returned by Run when the livekit-server executable is missing.
@@ -204,7 +206,7 @@ type child struct {
 // firing early; that goroutine ends when the child has been reaped, which c.done announces.
 func (s *Server) startChild(cfgPath string, logFile io.Writer) (*child, error) {
 	fmt.Fprintf(logFile, "---- %s sfu: starting %s --config %s\n", time.Now().Format(time.RFC3339Nano), s.opts.Binary, cfgPath)
-	c := &child{out: newOutput(logFile, s.log), done: make(chan struct{})}
+	c := &child{out: newOutput(logFile, s.log, redact.New(s.opts.APIKey, s.opts.APISecret)), done: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()

@@ -19,17 +19,12 @@ import (
 
 	"github.com/cloudflare/cloudflare-go/v6"
 	"github.com/cloudflare/cloudflare-go/v6/realtime_kit"
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
 
-	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
-	"rtk-sidecar/meetings"
 	"rtk-sidecar/recording"
 	"rtk-sidecar/sidecar"
-	"rtk-sidecar/store/sqlstore"
-	"rtk-sidecar/tokens"
 )
 
 // fakeRecorder is a recording backend in memory: the test plays its reports.
@@ -91,22 +86,9 @@ const recSigningKey = "recording-signing-key-0123456789"
 // newRecordingEnv is newEnv with recordings over a fakeRecorder.
 func newRecordingEnv(t *testing.T) (*env, *fakeRecorder) {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "rtk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	rooms := bridgetest.NewRooms()
-	br := bridge.New(rooms, bridge.Keys{APIKey: lkKey, APISecret: lkSecret}, lkPublic)
-	svc := meetings.New(st, tokens.NewIssuer(signingKey(t), time.Hour), br, log)
-	for _, a := range [][2]string{{account, appID}, {otherAcc, otherApp}} {
-		if _, err := svc.EnsureApp(ctx, a[0], a[1], "app"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st, _, _, svc := newMeetings(t, rooms, log)
 	keys := []sidecar.APIKey{
 		sidecar.NewAPIKey(account, org, appID, secret),
 		sidecar.NewAPIKey(otherAcc, "org-2", otherApp, otherKey),

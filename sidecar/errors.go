@@ -34,6 +34,8 @@ type cfError struct {
 func statusOf(err error) int {
 	var perr psrpc.Error
 	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &perr):
 		return perr.ToHttp()
 	case errors.Is(err, context.DeadlineExceeded):

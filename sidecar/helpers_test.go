@@ -73,25 +73,34 @@ type env struct {
 	api   *sidecar.Server
 }
 
-// newEnv starts the sidecar; opts change its dependencies first.
-func newEnv(t *testing.T, opts ...func(*sidecar.Deps)) *env {
+// newMeetings opens a store in a SQLite file of the test (dbPath) and a meetings service over it,
+// whose bridge manages rooms, with the apps of both test accounts.
+func newMeetings(t *testing.T, rooms bridge.RoomClient, log *slog.Logger) (st *sqlstore.DB, dbPath string, br *bridge.Bridge, svc *meetings.Service) {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "rtk.db"))
+	dbPath = filepath.Join(t.TempDir(), "rtk.db")
+	st, err := sqlstore.Open(ctx, "sqlite:"+dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	rooms := bridgetest.NewRooms()
-	br := bridge.New(rooms, bridge.Keys{APIKey: lkKey, APISecret: lkSecret}, lkPublic)
-	svc := meetings.New(st, tokens.NewIssuer(signingKey(t), time.Hour), br, log)
+	br = bridge.New(rooms, bridge.Keys{APIKey: lkKey, APISecret: lkSecret}, lkPublic)
+	svc = meetings.New(st, tokens.NewIssuer(signingKey(t), time.Hour), br, log)
 	for _, a := range [][2]string{{account, appID}, {otherAcc, otherApp}} {
 		if _, err := svc.EnsureApp(ctx, a[0], a[1], "app"); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return st, dbPath, br, svc
+}
+
+// newEnv starts the sidecar; opts change its dependencies first.
+func newEnv(t *testing.T, opts ...func(*sidecar.Deps)) *env {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	rooms := bridgetest.NewRooms()
+	st, _, br, svc := newMeetings(t, rooms, log)
 	keys := []sidecar.APIKey{
 		sidecar.NewAPIKey(account, org, appID, secret),
 		sidecar.NewAPIKey(otherAcc, "org-2", otherApp, otherKey),

@@ -10,13 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -24,7 +22,6 @@ import (
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/bridge/bridgetest"
 	"rtk-sidecar/chat"
-	"rtk-sidecar/meetings"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/recording"
@@ -32,7 +29,6 @@ import (
 	"rtk-sidecar/sidecar"
 	"rtk-sidecar/store"
 	"rtk-sidecar/store/sqlstore"
-	"rtk-sidecar/tokens"
 	"rtk-sidecar/webhooks"
 )
 
@@ -56,22 +52,9 @@ type lkEnv struct {
 
 func newLKEnv(t *testing.T, opts webhooks.Options) *lkEnv {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "rtk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sfu := bridgetest.NewSFU()
-	br := bridge.New(sfu, bridge.Keys{APIKey: lkKey, APISecret: lkSecret}, lkPublic)
-	svc := meetings.New(st, tokens.NewIssuer(signingKey(t), time.Hour), br, log)
-	for _, a := range [][2]string{{account, appID}, {otherAcc, otherApp}} {
-		if _, err := svc.EnsureApp(ctx, a[0], a[1], "app"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st, _, _, svc := newMeetings(t, sfu, log)
 	signer, err := webhooks.NewSigner(signingKey(t))
 	if err != nil {
 		t.Fatal(err)

@@ -6,27 +6,108 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net/http"
 	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/livekit/psrpc"
 
 	"rtk-sidecar/store"
 )
 
-// maxBody bounds request bodies; RealtimeKit documents are small.
-const maxBody = 1 << 20
+// Bounds of request bodies (checkBody); RealtimeKit documents are small.
+const (
+	// maxBody is the largest body a request may have.
+	maxBody = 1 << 20
+	// maxDrain is how much of a larger body the server reads, and throws
+	// away, before it answers 413: a client still sending its body when
+	// the answer comes, and the server closes the connection, gets a reset
+	// connection instead of the answer.
+	maxDrain = 64 << 20
+	// maxDepth bounds the nesting of objects and arrays in a body.
+	maxDepth = 64
+)
 
-// readBody returns the request body, or "{}" when it is empty, so that
-// endpoints whose fields are all optional accept a bare POST.
-func readBody(c *gin.Context) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+// errBodyTooLarge is the answer to a body over maxBody; statusOf maps it
+// to 413.
+var errBodyTooLarge = psrpc.NewErrorf(psrpc.InvalidArgument, "request body is larger than %d bytes", maxBody)
+
+// checkBody reads every request body before the handlers see it, and lets
+// the request through only if its body is empty or one JSON object, valid
+// UTF-8, at most maxBody bytes and nested at most maxDepth deep (every body
+// of the API is such an object). Anything else is answered here: 413 for a
+// body too large (read to the end first, up to maxDrain, so that the
+// answer arrives), 400 otherwise.
+func (s *Server) checkBody(c *gin.Context) {
+	body := c.Request.Body
+	if body == nil || body == http.NoBody {
+		c.Next()
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(body, maxBody+1))
 	if err != nil {
-		return nil, invalidArgument("could not read the request body: %v", err)
+		writeError(c, invalidArgument("could not read the request body: %v", err))
+		return
 	}
 	if len(b) > maxBody {
-		return nil, invalidArgument("request body is larger than %d bytes", maxBody)
+		if n, _ := io.CopyN(io.Discard, body, maxDrain); n == maxDrain {
+			c.Header("Connection", "close") // the rest is still coming
+		}
+		writeError(c, errBodyTooLarge)
+		return
+	}
+	if err := checkJSON(b); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(b))
+	c.Next()
+}
+
+// checkJSON checks a request body: empty, or one JSON object in valid
+// UTF-8, nested at most maxDepth deep.
+func checkJSON(b []byte) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	if !utf8.Valid(b) {
+		return invalidArgument("request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth := 0
+	for first := true; first || depth > 0; first = false {
+		tok, err := dec.Token()
+		if err != nil {
+			return invalidArgument("request body is not valid JSON: %v", err)
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if depth++; depth > maxDepth {
+				return invalidArgument("request body is nested more than %d deep", maxDepth)
+			}
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if first && tok != json.Delim('{') {
+			return invalidArgument("request body must be a JSON object")
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalidArgument("request body must hold a single JSON object")
+	}
+	return nil
+}
+
+// readBody returns the request body (checkBody has checked it), or "{}"
+// when it is empty, so that endpoints whose fields are all optional accept
+// a bare POST.
+func readBody(c *gin.Context) ([]byte, error) {
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return nil, invalidArgument("could not read the request body: %v", err)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return []byte("{}"), nil

@@ -8,11 +8,13 @@ package breakoutstest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"rtk-sidecar/breakouts"
+	"rtk-sidecar/bridge"
 )
 
 // Mover is an in-memory breakouts.Mover. It is safe for concurrent use.
@@ -23,6 +25,8 @@ type Mover struct {
 	begun    int
 	moves    []breakouts.Move
 	dropped  []string
+	evicted  []string
+	regrants []breakouts.Move
 	prepared map[string]string // participant -> room of its prepared connection
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
@@ -42,7 +46,8 @@ func (m *Mover) Connect(participantID, room string) {
 	m.at[participantID] = room
 }
 
-// Fail makes every move of a participant fail.
+// Fail makes every move of a participant fail as one whose participant
+// never arrives (bridge.ErrMoveTimeout).
 func (m *Mover) Fail(participantID string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -113,6 +118,44 @@ func (m *Mover) Dropped() []string {
 	return append([]string(nil), m.dropped...)
 }
 
+// Evict disconnects a participant connected to room.
+func (m *Mover) Evict(_ context.Context, room, participantID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at[participantID] != room {
+		return false, nil
+	}
+	delete(m.at, participantID)
+	m.evicted = append(m.evicted, room+"/"+participantID)
+	return true, nil
+}
+
+// Evicted returns the connections evicted so far, as "room/participant",
+// in order.
+func (m *Mover) Evicted() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.evicted...)
+}
+
+// Regrant records the change of permissions of a participant connected to
+// mv.To.
+func (m *Mover) Regrant(_ context.Context, mv breakouts.Move) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at[mv.ParticipantID] == mv.To {
+		m.regrants = append(m.regrants, mv)
+	}
+	return nil
+}
+
+// Regrants returns the changes of permissions made so far, in order.
+func (m *Mover) Regrants() []breakouts.Move {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]breakouts.Move(nil), m.regrants...)
+}
+
 // Move moves a connected participant that is in m.From; a participant that
 // is not connected is Offline. It calls mv.Ready first; its error fails
 // the move.
@@ -136,7 +179,7 @@ func (m *Mover) Move(ctx context.Context, mv breakouts.Move) (breakouts.Outcome,
 	defer m.mu.Unlock()
 	m.moves = append(m.moves, mv)
 	if m.failing[mv.ParticipantID] {
-		return breakouts.Failed, errors.New("breakoutstest: the participant never arrived")
+		return breakouts.Failed, fmt.Errorf("breakoutstest: %w", bridge.ErrMoveTimeout)
 	}
 	room, ok := m.at[mv.ParticipantID]
 	if !ok {
