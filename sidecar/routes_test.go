@@ -26,6 +26,7 @@ import (
 	"rtk-sidecar/chat"
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/meetings"
+	"rtk-sidecar/metrics"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/recording"
@@ -73,7 +74,7 @@ func newFullEnv(t *testing.T) *fullEnv {
 		Chat:          chat.New(st, sfu, links.For("rtk-chat-download", chat.DownloadPath), log),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKey, lkSecret),
-		Streams: hub,
+		Streams: hub, Metrics: metrics.New(st, nil),
 	}
 	// Every part is wired, so that every route the API has is registered: a part added to Deps
 	// later must be added here too.
