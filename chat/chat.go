@@ -214,21 +214,11 @@ func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, 
 
 // current is p's record in the live session of the room it joined last.
 func (s *Service) current(ctx context.Context, p store.Participant) (store.SessionParticipant, error) {
-	stints, err := s.st.ListLiveStints(ctx, p.AppID, p.ID)
-	if err != nil {
-		return store.SessionParticipant{}, err
+	cur, err := store.CurrentStint(ctx, s.st, p.AppID, p.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cur, psrpc.NewErrorf(psrpc.FailedPrecondition, "participant %s is in no room: join a meeting first", p.ID)
 	}
-	if len(stints) == 0 {
-		return store.SessionParticipant{}, psrpc.NewErrorf(psrpc.FailedPrecondition,
-			"participant %s is in no room: join a meeting first", p.ID)
-	}
-	cur := stints[0]
-	for _, x := range stints[1:] {
-		if x.LiveSince.After(cur.LiveSince) {
-			cur = x
-		}
-	}
-	return cur, nil
+	return cur, err
 }
 
 // Export returns a link to the chat of a session of the app, as CSV, and

@@ -125,6 +125,7 @@ func (s *Server) routes() *gin.Engine {
 	}
 	s.clientBreakoutRoutes(client)
 	s.clientChatRoutes(client)
+	s.clientPollRoutes(client)
 	return r
 }
 
