@@ -149,7 +149,8 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
 		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat")),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
-		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)})
+		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret),
+		CORSOrigins: cfg.HTTP.CORSOrigins})
 
 	// Background workers: each runs until its context ends.
 	workers := map[string]func(context.Context) error{

@@ -73,7 +73,8 @@ type env struct {
 	api   *sidecar.Server
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv returns an env; opts change the server's Deps before it is made.
+func newEnv(t *testing.T, opts ...func(*sidecar.Deps)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -102,9 +103,13 @@ func newEnv(t *testing.T) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = bo.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
-	api := sidecar.New(sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Streams: hub, Checks: map[string]sidecar.Check{
+	deps := sidecar.Deps{Meetings: svc, Keys: keys, Log: log, Breakouts: bo, Streams: hub, Checks: map[string]sidecar.Check{
 		"livekit": func(ctx context.Context) error { _, err := rooms.ListRooms(ctx, nil); return err },
-	}})
+	}}
+	for _, o := range opts {
+		o(&deps)
+	}
+	api := sidecar.New(deps)
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, rooms: rooms, svc: svc, mover: mover, hub: hub, api: api}
@@ -163,6 +168,12 @@ func (e *env) do(method, path, auth string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return e.send(req)
+}
+
+// send sends a request and decodes the JSON answer.
+func (e *env) send(req *http.Request) response {
+	e.t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -171,7 +182,7 @@ func (e *env) do(method, path, auth string, body any) response {
 	raw, _ := io.ReadAll(res.Body)
 	out := response{Status: res.StatusCode, Raw: raw}
 	if err := json.Unmarshal(raw, &out.Body); err != nil {
-		e.t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, res.StatusCode, raw)
+		e.t.Fatalf("%s %s: %d, body is not JSON: %q", req.Method, req.URL.Path, res.StatusCode, raw)
 	}
 	return out
 }

@@ -67,6 +67,10 @@ type Deps struct {
 
 	// Streams serves the participants' event streams (GET /client/v1/events).
 	Streams *eventstream.Hub
+
+	// CORSOrigins are the origins whose pages may call the participant API
+	// and load the SDK ("*": any); none when empty (cors.go).
+	CORSOrigins []string
 }
 
 // Server serves the REST API.
@@ -95,7 +99,7 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover)
+	r.Use(s.requestID, s.accessLog, s.recover, s.cors)
 	r.NoRoute(func(c *gin.Context) {
 		abortWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
