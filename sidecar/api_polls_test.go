@@ -16,7 +16,9 @@ func TestParticipantPolls(t *testing.T) {
 	m := e.meeting("Polls")
 	host, hostTok := e.addParticipant(m.ID, "host", "group_call_host")
 	ada, adaTok := e.addParticipant(m.ID, "ada", "group_call_participant")
-	as := func(tok, method string, body any) response { return e.do(method, "/client/v1/polls", "Bearer "+tok, body) }
+	as := func(tok, method string, body any) response {
+		return e.do(method, "/client/v1/polls", "Bearer "+tok, body)
+	}
 	body := map[string]any{"question": "Lunch?", "options": []string{"Pizza", "Sushi"}, "hideVotes": true}
 
 	wantError(t, as(hostTok, "POST", body), 412, "is in no room")
