@@ -36,6 +36,7 @@ import (
 	"rtk-sidecar/sidecar"
 	"rtk-sidecar/store/sqlstore"
 	"rtk-sidecar/tokens"
+	"rtk-sidecar/web"
 	"rtk-sidecar/webhooks"
 )
 
@@ -150,7 +151,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat")),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret),
-		CORSOrigins: cfg.HTTP.CORSOrigins})
+		Web: web.Files(), CORSOrigins: cfg.HTTP.CORSOrigins})
 
 	// Background workers: each runs until its context ends.
 	workers := map[string]func(context.Context) error{

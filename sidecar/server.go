@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,6 +69,9 @@ type Deps struct {
 	// Streams serves the participants' event streams (GET /client/v1/events).
 	Streams *eventstream.Hub
 
+	// Web holds the browser files (web.Files): its sdk folder is served at
+	// SDKPath.
+	Web fs.FS
 	// CORSOrigins are the origins whose pages may call the participant API
 	// and load the SDK ("*": any); none when empty (cors.go).
 	CORSOrigins []string
@@ -83,6 +87,8 @@ type Server struct {
 
 	stopping     chan struct{} // closed when Serve begins to shut down: long-lived streams end
 	stoppingOnce sync.Once
+
+	assets assets // the files of Web served so far
 }
 
 // New returns a Server for deps. It starts nothing.
@@ -113,6 +119,7 @@ func (s *Server) routes() *gin.Engine {
 	s.chatDownloadRoutes(r)
 	s.wellKnownRoutes(r)
 	s.liveKitRoutes(r)
+	s.sdkRoutes(r)
 
 	for _, prefix := range []string{"/accounts/:account_id/realtime/kit", "/client/v4/accounts/:account_id/realtime/kit"} {
 		acc := r.Group(prefix, s.requireKey, s.requireAccount)
