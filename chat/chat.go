@@ -191,17 +191,17 @@ func (s *Service) mayReceive(ctx context.Context, p store.Participant, to string
 	return nil
 }
 
-// History returns the last messages (at most MaxHistory) of the live
-// session of the room p is in now, oldest first: what was said before p
+// History returns the room p is in now and the last messages (at most
+// MaxHistory) of its live session, oldest first: what was said before p
 // came in, a move included. Private messages between others are left out.
-func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, error) {
+func (s *Service) History(ctx context.Context, p store.Participant) (string, []Message, error) {
 	stint, err := s.current(ctx, p)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	ms, err := s.st.ListChatMessages(ctx, stint.SessionID, MaxHistory)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	out := make([]Message, 0, len(ms))
 	for _, m := range ms {
@@ -209,7 +209,7 @@ func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, 
 			out = append(out, view(m))
 		}
 	}
-	return out, nil
+	return stint.MeetingID, out, nil
 }
 
 // current is p's record in the live session of the room it joined last.

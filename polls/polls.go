@@ -190,27 +190,27 @@ func (s *Service) CreateAs(ctx context.Context, p store.Participant, in Input) (
 	return s.create(ctx, p.AppID, stint.MeetingID, stint.SessionID, p.ID, q, opts, in)
 }
 
-// ListAs returns the polls of the live session of the room participant p
-// is in now, oldest first, as p may see them: a hide_votes poll shows its
-// counts and votes only once p has voted. p's effective preset there must
-// have polls.can_view (PermissionDenied otherwise).
-func (s *Service) ListAs(ctx context.Context, p store.Participant) ([]Poll, error) {
+// ListAs returns the room participant p is in now and the polls of its
+// live session, oldest first, as p may see them: a hide_votes poll shows
+// its counts and votes only once p has voted. p's effective preset there
+// must have polls.can_view (PermissionDenied otherwise).
+func (s *Service) ListAs(ctx context.Context, p store.Participant) (string, []Poll, error) {
 	stint, doc, err := s.roomOf(ctx, p)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if !doc.Permissions.Polls.CanView {
-		return nil, psrpc.NewErrorf(psrpc.PermissionDenied, "the participant's preset does not allow viewing polls in meeting %s", stint.MeetingID)
+		return "", nil, psrpc.NewErrorf(psrpc.PermissionDenied, "the participant's preset does not allow viewing polls in meeting %s", stint.MeetingID)
 	}
 	ps, err := s.st.ListPolls(ctx, stint.SessionID)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	out := make([]Poll, 0, len(ps))
 	for _, poll := range ps {
 		votes, err := s.st.ListPollVotes(ctx, poll.ID)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		view := render(poll, votes, true)
 		if !slices.Contains(view.Voted, p.ID) {
@@ -218,7 +218,7 @@ func (s *Service) ListAs(ctx context.Context, p store.Participant) ([]Poll, erro
 		}
 		out = append(out, view)
 	}
-	return out, nil
+	return stint.MeetingID, out, nil
 }
 
 // roomOf returns p's stay in the room it is in now and its effective

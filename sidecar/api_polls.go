@@ -48,16 +48,16 @@ func (s *Server) createPollAs(c *gin.Context) error {
 }
 
 // listPollsAs handles GET /client/v1/polls: the polls of the participant's
-// room, {"polls": [...]}, oldest first.
+// room, {"meetingId", "polls": [...]}, oldest first.
 func (s *Server) listPollsAs(c *gin.Context) error {
 	p, err := s.participant(c)
 	if err != nil {
 		return err
 	}
-	ps, err := s.Polls.ListAs(c.Request.Context(), p)
+	room, ps, err := s.Polls.ListAs(c.Request.Context(), p)
 	if err != nil {
 		return err
 	}
-	ok(c, http.StatusOK, gin.H{"polls": ps})
+	ok(c, http.StatusOK, gin.H{"meetingId": room, "polls": ps})
 	return nil
 }

@@ -42,7 +42,7 @@ func TestParticipantPolls(t *testing.T) {
 	counts := func(tok string) (string, []any) {
 		l := as(tok, "GET", nil)
 		ps, _ := l.data()["polls"].([]any)
-		if l.Status != 200 || len(ps) != 1 || ps[0].(map[string]any)["id"] != pollID {
+		if l.Status != 200 || l.data()["meetingId"] != m.ID || len(ps) != 1 || ps[0].(map[string]any)["id"] != pollID {
 			t.Fatalf("list: %d %s", l.Status, l.Raw)
 		}
 		p := ps[0].(map[string]any)

@@ -65,8 +65,8 @@ export class Chat extends TypedEmitter<ChatEvents> {
     this.room = meetingId;
     this.messages = [];
     this.ids.clear();
-    const h = await this.client.api.call<{ messages: WireChatMessage[] }>('GET', '/client/v1/chat');
-    if (this.room !== meetingId) return;
+    const h = await this.client.roomRead<{ meetingId: string; messages: WireChatMessage[] }>('/client/v1/chat', meetingId);
+    if (!h || this.room !== meetingId) return;
     for (const m of h.messages ?? []) this.add(m);
   }
 

@@ -84,6 +84,8 @@ const rejoinRetryMin = 250;
 const rejoinRetryMax = 5000;
 const settleMs = 100;
 const reprepareMs = 2000;
+/** How long roomRead waits for the sidecar to see the client in its room. */
+const roomReadMs = 10_000;
 /** A join answer is reused for join() this long after init(); its LiveKit token is short-lived. */
 const joinInfoReuseMs = 30_000;
 
@@ -116,6 +118,7 @@ export class RTKClient {
   private prep: RoomConn | undefined;
   private prepRoom = '';
   private prepBusy: Promise<void> | undefined;
+  private prepConnecting: Promise<void> | undefined; // the prepare under way, until it is connected or failed
   private prepRefusedAt = -1; // the state version of the last refusal: not asked again before a newer one
 
   private readonly moves = new Map<string, MoveStatus>();
@@ -124,6 +127,8 @@ export class RTKClient {
   private readonly seen = new SeenSet();
   private announced = '';
   private rejoining = false;
+  /** A move is under way: the server may remove the source once the destination is joined. */
+  private moving = false;
 
   private lastState: ConnectedMeetingsState | undefined;
   private fetching = false;
@@ -253,6 +258,28 @@ export class RTKClient {
     }));
   }
 
+  /**
+   * @internal roomRead reads what the sidecar keeps of the client's room (its chat, its
+   * polls), asking again while the sidecar has not seen the client arrive there yet (a 412, or
+   * the answer of the room before: LiveKit tells the sidecar of a join a moment after it). It
+   * returns undefined once the client is elsewhere.
+   */
+  async roomRead<T extends { meetingId?: string }>(path: string, room: string): Promise<T | undefined> {
+    const end = performance.now() + roomReadMs;
+    for (let wait = 50; ; wait = Math.min(2 * wait, 1000)) {
+      let a: T | undefined;
+      try {
+        a = await this.api.call<T>('GET', path);
+      } catch (err) {
+        if (!(err instanceof RTKError && err.status === 412)) throw err;
+      }
+      if (a?.meetingId === room) return a;
+      if (this.meeting.id !== room || this.joinState === 'left') return undefined;
+      if (performance.now() > end) throw new RTKError('state', `GET ${path}: the sidecar has not seen the client in meeting ${room}`);
+      await sleep(wait, this.abort.signal);
+    }
+  }
+
   /** @internal offers a state: it becomes the client's if it is newer than every state seen. */
   offerState(st: ConnectedMeetingsState): void {
     if (!st || typeof st.version !== 'number' || (this.lastState && st.version <= this.lastState.version)) return;
@@ -302,14 +329,20 @@ export class RTKClient {
     return j;
   }
 
-  /** resync fetches what the client may have missed: the family's state, the room's chat and polls. */
+  /**
+   * resync fetches what the client may have missed: the family's state, which it waits for,
+   * and the room's chat and polls, which come as their events.
+   */
   private async resync(): Promise<void> {
+    this.reloadRoom();
+    await this.connectedMeetings.getConnectedMeetings().catch((e: unknown) => this.report(e));
+  }
+
+  /** reloadRoom loads the chat and polls of the client's room, in the background. */
+  private reloadRoom(): void {
     const room = this.meeting.id;
-    await Promise.all([
-      this.connectedMeetings.getConnectedMeetings().catch((e: unknown) => this.report(e)),
-      this.chat.reload(room).catch((e: unknown) => this.report(e)),
-      this.polls.reload(room).catch((e: unknown) => this.report(e)),
-    ]);
+    void this.chat.reload(room).catch((e: unknown) => this.report(e));
+    void this.polls.reload(room).catch((e: unknown) => this.report(e));
   }
 
   private setMeeting(m: MeetingRef): void {
@@ -471,7 +504,9 @@ export class RTKClient {
       this.considerPrepare();
       return;
     }
-    if (rc !== this.cur) return;
+    // The server removes the source a moment after it sees the client arrive in the
+    // destination: a slow client may still be publishing there. The move goes on.
+    if (rc !== this.cur || this.moving) return;
     this.meta.setMedia('disconnected');
     switch (reason) {
       case 'PARTICIPANT_REMOVED':
@@ -576,7 +611,11 @@ export class RTKClient {
         continue;
       }
       this.moves.set(req.ins.moveId, 'running');
-      const rep = await this.move(req);
+      this.moving = true;
+      const rep = await this.move(req).finally(() => {
+        this.moving = false;
+      });
+      if (rep.error && this.cur?.closed && this.joinState === 'joined') void this.rejoin(); // the source went meanwhile
       if (rep.error) {
         this.moves.delete(req.ins.moveId); // a repeated instruction tries again
         this.report(rep.error);
@@ -620,7 +659,6 @@ export class RTKClient {
         dst = await this.open(ins.livekit.url, ins.livekit.token, false);
       } catch (err) {
         rep.error = err instanceof RTKError ? err : new RTKError('network', `could not connect to the destination: ${String(err)}`);
-        if (naive && src && this.cur === src) void this.rejoin();
         return rep;
       }
     }
@@ -659,8 +697,7 @@ export class RTKClient {
       this.connectedMeetings.emit('meetingChanged', this);
       this.connectedMeetings.emit('moveArrived', { participantId: this.identity, meeting: { id: this.announced, title: this.meeting.title }, moveId: ins.moveId });
     }
-    void this.chat.reload(this.meeting.id).catch((e: unknown) => this.report(e));
-    void this.polls.reload(this.meeting.id).catch((e: unknown) => this.report(e));
+    this.reloadRoom();
 
     if (src && !naive) {
       const switched = performance.now();
@@ -869,58 +906,95 @@ export class RTKClient {
     }
     if (room && !this.prep && (this.lastState?.version ?? 0) > this.prepRefusedAt) {
       this.prepRoom = room;
-      const busy = this.prepare(room).finally(() => {
+      const connected = new Deferred<void>();
+      this.prepConnecting = connected.promise;
+      this.prepBusy = this.prepare(room, connected).finally(() => {
+        connected.resolve();
         this.prepBusy = undefined;
+        this.prepConnecting = undefined;
         this.considerPrepare();
       });
-      this.prepBusy = busy;
-    }
-  }
-
-  private async prepare(room: string): Promise<void> {
-    const version = this.lastState?.version ?? 0;
-    let rc: RoomConn | undefined;
-    try {
-      const t = await this.api.call<Ticket>('POST', '/client/v1/connected-meetings/prepare');
-      if (t.room !== room) return;
-      rc = await this.open(t.url, t.token, true);
-      await this.prepublish(rc);
-    } catch (err) {
-      this.prepRefusedAt = version;
-      if (rc) await this.closeConn(rc);
-      rc = undefined;
-      if (!(err instanceof RTKError && err.kind === 'http')) this.report(err);
-    }
-    const { room: want, keep } = this.prepareTarget();
-    if (rc && !rc.closed && this.joinState === 'joined' && (keep || want === room)) {
-      this.prep = rc;
-    } else {
-      this.prepRoom = '';
-      if (rc) await this.closeConn(rc);
     }
   }
 
   /**
+   * prepare asks for a prepared connection to room and connects it; connected resolves once it
+   * is connected (and is the prepared connection) or failed. Then it publishes the sources
+   * there, which a move does not wait for.
+   */
+  private async prepare(room: string, connected: Deferred<void>): Promise<void> {
+    const version = this.lastState?.version ?? 0;
+    let rc: RoomConn | undefined;
+    try {
+      const t = await this.api.call<Ticket>('POST', '/client/v1/connected-meetings/prepare');
+      if (t.room !== room || this.prepRoom !== room) return;
+      rc = await this.open(t.url, t.token, true);
+    } catch (err) {
+      this.prepRefusedAt = version;
+      if (!(err instanceof RTKError && err.kind === 'http')) this.report(err);
+    }
+    const { room: want, keep } = this.prepareTarget();
+    if (!rc || rc.closed || this.joinState !== 'joined' || this.prepRoom !== room || !(keep || want === room)) {
+      if (this.prepRoom === room) this.prepRoom = '';
+      if (rc) await this.closeConn(rc);
+      return;
+    }
+    this.prep = rc;
+    connected.resolve();
+    await this.prepublish(rc);
+  }
+
+  /**
    * prepublish publishes the sources on the prepared connection ahead of time, muted and fed
-   * nothing: the room hears nothing of them before the reveal, which only feeds them.
+   * nothing: the room hears nothing of them before the reveal, which only feeds them. A
+   * publication that ends after the reveal is revealed then.
    */
   private async prepublish(rc: RoomConn): Promise<void> {
-    for (const kind of this.self.sourceKinds()) {
+    await Promise.all(this.self.sourceKinds().map(async (kind) => {
       const src = this.self.source(kind);
-      if (!src) continue;
-      const pub = await rc.conn.publish(kind, src.track, { muted: true, fed: false });
-      rc.pubs.set(kind, { pub, track: src.track, muted: true });
+      if (!src || rc.claims.has(kind)) return;
+      rc.claims.add(kind);
+      try {
+        const pub = await rc.conn.publish(kind, src.track, { muted: true, fed: false });
+        rc.pubs.set(kind, { pub, track: src.track, muted: true });
+      } catch (err) {
+        if (!rc.closed) this.report(err);
+        return;
+      } finally {
+        rc.claims.delete(kind);
+      }
+      if (!rc.hidden) await this.reveal(rc, kind);
+    }));
+  }
+
+  /** reveal feeds a publication made ahead of time, with its source's mute state; or makes it match the source. */
+  private async reveal(rc: RoomConn, kind: SourceKind): Promise<void> {
+    const p = rc.pubs.get(kind);
+    const src = this.self.source(kind);
+    try {
+      if (p && src && src.track === p.track) {
+        await p.pub.feed(true);
+        if (src.muted !== p.muted) {
+          p.muted = src.muted;
+          await p.pub.setMuted(src.muted);
+        }
+      } else {
+        await this.syncSource(rc, kind);
+      }
+    } catch (err) {
+      if (!rc.closed) this.report(err);
     }
   }
 
   /**
    * takePrepared returns the prepared connection for the move of ins, revealed and fed, if
-   * ins says the server revealed it and the client holds it (a prepare under way is waited
-   * for). A prepared connection to the destination that ins does not reveal is closed, so
-   * that the move's join does not race it.
+   * ins says the server revealed it and the client holds it (a prepare still connecting is
+   * waited for, so that it cannot join after the move). A prepared connection to the
+   * destination that ins does not reveal is closed, so that the move's join does not race it.
+   * Publications still under way there are revealed when they are done.
    */
   private async takePrepared(ins: MoveInstruction): Promise<RoomConn | undefined> {
-    if (this.prepBusy) await this.prepBusy;
+    if (this.prepConnecting) await this.prepConnecting;
     const rc = this.prep;
     if (!rc || this.prepRoom !== ins.livekit.room) return undefined;
     this.prep = undefined;
@@ -931,15 +1005,7 @@ export class RTKClient {
     }
     rc.hidden = false;
     this.conns.add(rc);
-    await Promise.all([...rc.pubs.entries()].map(async ([kind, p]) => {
-      const src = this.self.source(kind);
-      if (!src || src.track !== p.track) return; // syncSource below replaces or drops it
-      await p.pub.feed(true);
-      if (src.muted !== p.muted) {
-        p.muted = src.muted;
-        await p.pub.setMuted(src.muted);
-      }
-    }));
+    await Promise.all([...rc.pubs.keys()].map((kind) => this.reveal(rc, kind)));
     return rc;
   }
 }

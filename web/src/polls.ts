@@ -84,8 +84,8 @@ export class Polls extends TypedEmitter<PollsEvents> {
   async reload(meetingId: string): Promise<void> {
     this.room = meetingId;
     this.items = [];
-    const r = await this.client.api.call<{ polls: WirePoll[] }>('GET', '/client/v1/polls');
-    if (this.room !== meetingId) return;
+    const r = await this.client.roomRead<{ meetingId: string; polls: WirePoll[] }>('/client/v1/polls', meetingId);
+    if (!r || this.room !== meetingId) return;
     for (const p of r.polls ?? []) this.upsert(p);
   }
 

@@ -316,3 +316,26 @@ test('the participant map follows the room, with the member first in its events'
   assert.equal(c.participants.count, 0);
   await c.leave();
 });
+
+test('the server removing the source while a slow client is on its way does not end the meeting', async () => {
+  const w = world();
+  const c = await joined(w, { defaults: { audio: true } });
+  const left: string[] = [];
+  c.self.on('roomLeft', (p) => left.push(p.state));
+  const reports: MoveReport[] = [];
+  c.connectedMeetings.on('moveDone', (r) => reports.push(r));
+  let open!: () => void;
+  w.lk.gate = new Promise((r) => { open = r; });
+  w.lk.conn(PARENT).rpc(instruction('m1', 'R'));
+  await until('the destination connecting', () => w.lk.log.includes('connect R'));
+  w.lk.conn(PARENT).h.disconnected('PARTICIPANT_REMOVED'); // the server's sweep of the source
+  open();
+  w.lk.gate = undefined;
+  await until('the move', () => reports.length === 1);
+  assert.equal(reports[0]!.error, undefined);
+  assert.equal(c.meta.meetingId, 'R');
+  assert.equal(c.self.roomState, 'joined');
+  assert.deepEqual(left, []);
+  assert.equal(w.sidecar.count('POST /client/v1/join'), 1, 'no rejoin');
+  await c.leave();
+});

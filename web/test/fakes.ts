@@ -22,6 +22,12 @@ export class FakeSidecar {
   readonly routes = new Map<string, Handler>();
   /** The room a join lands in. */
   room = PARENT;
+  /** The room the sidecar has seen the client in (the answers of chat and polls): the newest connection's, by default. */
+  where: (() => string) | undefined;
+  get at(): string {
+    return this.where?.() ?? this.lk?.conns.at(-1)?.room ?? this.room;
+  }
+  lk: FakeLiveKit | undefined;
   joins = 0;
   state: ConnectedMeetingsState = state(1, 'idle', []);
   streams: StreamControl[] = [];
@@ -41,8 +47,8 @@ export class FakeSidecar {
       };
     });
     this.on('GET /client/v1/connected-meetings', () => ({ data: this.state }));
-    this.on('GET /client/v1/chat', () => ({ data: { messages: [] } }));
-    this.on('GET /client/v1/polls', () => ({ data: { polls: [] } }));
+    this.on('GET /client/v1/chat', () => ({ data: { meetingId: this.at, messages: [] } }));
+    this.on('GET /client/v1/polls', () => ({ data: { meetingId: this.at, polls: [] } }));
   }
 
   on(route: string, h: Handler): void {
@@ -264,6 +270,7 @@ export interface World {
 export function world(): World {
   const sidecar = new FakeSidecar();
   const lk = new FakeLiveKit();
+  sidecar.lk = lk;
   const media = new FakeMedia();
   return { sidecar, lk, media, platform: { connector: lk, fetch: sidecar.fetch, mediaDevices: media, defaultBaseURI: undefined } };
 }

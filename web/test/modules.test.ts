@@ -92,10 +92,15 @@ test('changes send the newest version; a stale one rejects with 409 and the curr
 
 test('chat: the room\'s messages once each, history after a move, private messages', async () => {
   const w = world();
-  w.sidecar.on('GET /client/v1/chat', () => ({ data: { messages: [msg('h1', PARENT, 'earlier')] } }));
+  // The sidecar sees the client in its room only after a while: the client asks again.
+  let asked = 0;
+  w.sidecar.on('GET /client/v1/chat', () => (++asked < 2 ? { status: 412, error: { message: 'is in no room' } }
+    : asked < 3 ? { data: { meetingId: 'elsewhere', messages: [msg('h0', 'elsewhere', 'before')] } }
+      : { data: { meetingId: PARENT, messages: [msg('h1', PARENT, 'earlier')] } }));
   w.sidecar.on('POST /client/v1/chat', (r) => ({ status: 201, data: { ...msg('s1', PARENT, r.body.message), toParticipantId: r.body.to } }));
   const c = await joined(w);
   await until('the history', () => c.chat.messages.length === 1);
+  assert.equal(asked, 3);
   const adds: string[] = [];
   c.chat.on('chatUpdate', (u) => adds.push(u.message.id));
   await c.chat.sendTextMessage('psst', ['ada']);
