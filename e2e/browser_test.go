@@ -50,9 +50,8 @@ func chromiumPath() string {
 	return "/usr/bin/chromium"
 }
 
-// runNode runs a script of web/test/e2e with cfg (written to a JSON file, its one argument),
-// its output in the test log, and fails the test if it exits non-zero or outlives timeout.
-func runNode(t *testing.T, script string, cfg any, timeout time.Duration) {
+// runScript runs a script of web/test/e2e with cfg (written to a JSON file, its one argument).
+func runScript(t *testing.T, script string, cfg any, timeout time.Duration) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.json")
 	b, err := json.Marshal(cfg)
@@ -62,9 +61,17 @@ func runNode(t *testing.T, script string, cfg any, timeout time.Duration) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	runNode(t, timeout, filepath.Join("test", "e2e", script), path)
+}
+
+// runNode runs node with args in web/, its output in the test log, and fails the test if it
+// exits non-zero or outlives timeout.
+func runNode(t *testing.T, timeout time.Duration, args ...string) {
+	t.Helper()
+	script := args[0]
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("test", "e2e", script), path)
+	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath())
 	cmd.WaitDelay = 10 * time.Second
@@ -77,7 +84,7 @@ func runNode(t *testing.T, script string, cfg any, timeout time.Duration) {
 		t.Fatalf("node %s: %v", script, err)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { logLines(t, script, out) })
+	wg.Go(func() { logLines(t, filepath.Base(script), out) })
 	err = cmd.Wait()
 	wg.Wait()
 	if ctx.Err() != nil {
@@ -134,7 +141,7 @@ func TestBrowserBreakouts(t *testing.T) {
 		pages = append(pages, pageCfg{Name: p.name, ID: id, Token: tok})
 	}
 	result := filepath.Join(t.TempDir(), "result.json")
-	runNode(t, "breakouts.mjs", map[string]any{
+	runScript(t, "breakouts.mjs", map[string]any{
 		"sidecar": sc.BaseURL, "pagePort": pagePort, "parent": parent, "pages": pages, "gopher": gopher.id, "result": result,
 	}, 6*time.Minute)
 

@@ -184,7 +184,11 @@ export class RTKClient {
       this.cur = rc;
       this.identity = rc.conn.identity;
       this.setMeeting({ id: rc.conn.room, title: '' });
-      await this.publishAll(rc);
+      await Promise.all([this.publishAll(rc), rc.conn.ready]).catch(async (err: unknown) => {
+        this.cur = undefined;
+        await this.closeConn(rc);
+        throw err;
+      });
       rc.conn.setPlayback(true);
       this.joinState = 'joined';
       this.self.roomState = 'joined';
@@ -538,10 +542,19 @@ export class RTKClient {
             await this.closeConn(rc); // a move got there first
             return;
           }
+          try {
+            await Promise.all([this.publishAll(rc), rc.conn.ready]);
+          } catch (err) {
+            await this.closeConn(rc);
+            throw err;
+          }
+          if (this.cur && !this.cur.closed) {
+            await this.closeConn(rc); // a move got there meanwhile
+            return;
+          }
           const before = this.meeting.id;
           this.cur = rc;
           this.setMeeting({ id: rc.conn.room, title: '' });
-          await this.publishAll(rc);
           rc.conn.setPlayback(true);
           this.meta.setMedia('connected');
           this.participants.joined.sync(rc.conn.remotes());
@@ -668,7 +681,13 @@ export class RTKClient {
       rep.error = new RTKError('state', `the move's token joined room ${dst.conn.room}, not ${ins.livekit.room}`);
       return rep;
     }
-    await this.publishAll(dst);
+    try {
+      await Promise.all([this.publishAll(dst), dst.conn.ready]);
+    } catch (err) {
+      await this.closeConn(dst);
+      rep.error = err instanceof RTKError ? err : new RTKError('network', `could not connect to the destination: ${String(err)}`);
+      return rep;
+    }
     rep.published = performance.now();
     if (this.joinState !== 'joined') {
       await this.closeConn(dst);
@@ -929,8 +948,11 @@ export class RTKClient {
       const t = await this.api.call<Ticket>('POST', '/client/v1/connected-meetings/prepare');
       if (t.room !== room || this.prepRoom !== room) return;
       rc = await this.open(t.url, t.token, true);
+      await rc.conn.ready;
     } catch (err) {
       this.prepRefusedAt = version;
+      if (rc) await this.closeConn(rc);
+      rc = undefined;
       if (!(err instanceof RTKError && err.kind === 'http')) this.report(err);
     }
     const { room: want, keep } = this.prepareTarget();

@@ -58,6 +58,11 @@ export interface PublishOptions {
 export interface Conn {
   readonly room: string;
   readonly identity: string;
+  /**
+   * ready resolves once the media connection is up, and rejects if it fails. The connection
+   * takes publications before: they go out as soon as it is up.
+   */
+  readonly ready: Promise<void>;
   /** publish publishes a copy of track (a track binds to one connection) and returns the publication. */
   publish(kind: SourceKind, track: MediaStreamTrack, opts: PublishOptions): Promise<Publication>;
   /** remotes lists the room's visible participants. */
@@ -77,8 +82,9 @@ export interface Conn {
 /** Connector opens connections. */
 export interface Connector {
   /**
-   * connect joins the room of token at url. The handlers (the RPC method above all) are
-   * registered before the join, so that nothing can race them.
+   * connect joins the room of token at url, and returns once the room has accepted the join
+   * (the media connection is still being made: Conn.ready). The handlers (the RPC method above
+   * all) are registered before the join, so that nothing can race them.
    */
   connect(url: string, token: string, h: ConnHandlers): Promise<Conn>;
 }

@@ -163,6 +163,7 @@ export class FakeLiveKit implements Connector {
 
 export class FakeConn implements Conn {
   readonly identity = 'me';
+  readonly ready = Promise.resolve();
   closed = false;
   playing = false;
   readonly pubs: FakePub[] = [];

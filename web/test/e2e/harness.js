@@ -142,7 +142,8 @@ window.harness = {
           } catch {
             continue;
           }
-          const r = last.get(pc) ?? { packets: n, firstAt: 0, lastAt: 0, source: before.has(pc) };
+          // A source connection was heard when the watch began: it is the room the client is in.
+          const r = last.get(pc) ?? { packets: n, firstAt: 0, lastAt: before.has(pc) ? t : 0, source: before.has(pc) };
           if (n > r.packets) {
             if (!r.firstAt) r.firstAt = t;
             r.lastAt = t;
