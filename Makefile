@@ -74,7 +74,9 @@ e2e: sfu web-deps
 # skips them; results are the lines with BENCH. RTK_BENCH_MOVES,
 # RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
 # RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
-# TestBenchmarkPublishBurst, an experiment (docs/benchmarks.md), runs with them.
+# TestBenchmarkPublishBurst, an experiment (docs/benchmarks.md), runs with them, and
+# so does TestBenchmarkBrowserMove: single moves of Chromium pages with the browser
+# SDK, and the SDK's bundle size.
 bench: sfu web-deps
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/

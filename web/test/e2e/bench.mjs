@@ -3,7 +3,8 @@
 // break) and a naive one (overrides.breakBeforeMake: it leaves, then joins), take turns moving
 // between the parent P and a breakout room R, decided through the REST API; a stationary page in
 // each room listens. Per move: audible = the first audio RTP packet of the mover at the page of
-// the destination, from just before the REST call (t0); gap = what the mover itself heard: from
+// the destination, from just before the REST call (t0), and listed = when that page first lists
+// the mover (LiveKit shows a participant once its media connection is up); gap = what the mover itself heard: from
 // the last audio packet it received in the source to the first in the destination (0 when it
 // heard the destination first). All pages talk all the time (a tone). Prints BENCH lines.
 // Usage: node bench.mjs config.json
@@ -73,7 +74,7 @@ async function run() {
         await mover.eval(() => window.harness.watchMove());
         const audible = listener[to].eval((id) => window.harness.firstAudioFrom(id[0], 10_000), idOf[mode]);
         const { t0, rest } = await move(mode, from, to);
-        const heardAt = await audible;
+        const { listed, audible: heardAt } = await audible;
         let report;
         await eventually(`${mode} moved to ${to === room ? 'R' : 'P'}`, async () => {
           const log = (await mover.snapshot()).log.moveDone;
@@ -87,12 +88,12 @@ async function run() {
         check(ears.destFirst > 0, `${mode} never heard the destination`);
         const at = (x) => (x === undefined ? NaN : report.origin + x - t0);
         const r = {
-          dir: to === room ? 'P->R' : 'R->P', rest, audible: heardAt - t0, gap: Math.max(0, ears.destFirst - ears.sourceLast),
+          dir: to === room ? 'P->R' : 'R->P', rest, listed: listed - t0, audible: heardAt - t0, gap: Math.max(0, ears.destFirst - ears.sourceLast),
           instruction: at(report.received), joined: at(report.joined), published: at(report.published), left: at(report.left), via: report.via,
         };
         if (i > 0 || leg > 1) results[mode].push(r);
         const f = (x) => x.toFixed(1);
-        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}, audible ${f(r.audible)}, left ${f(r.left)}, gap ${f(r.gap)} ms`);
+        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}, listed ${f(r.listed)}, audible ${f(r.audible)}, left ${f(r.left)}, gap ${f(r.gap)} ms`);
         await new Promise((res) => setTimeout(res, 300)); // the source is left; settle
       }
     }
@@ -106,6 +107,7 @@ async function run() {
     const rs = results[mode];
     const name = mode === 'mbb' ? 'make-before-break' : 'break-before-make (naive)';
     console.log(`BENCH browser ${name}: ${rs.length} moves; audible ${stats(rs.map((r) => r.audible))}; gap ${stats(rs.map((r) => r.gap))}; ` +
+      `listed ${stats(rs.map((r) => r.listed))}; ` +
       `rest ${stats(rs.map((r) => r.rest))}; instruction ${stats(rs.map((r) => r.instruction))}; joined ${stats(rs.map((r) => r.joined))}; ` +
       `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}`);
   }

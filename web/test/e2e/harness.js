@@ -166,19 +166,29 @@ window.harness = {
   stopWatch: () => window.__watch(),
 
   /**
-   * firstAudioFrom resolves with the wall-clock time this page first receives audio RTP from
-   * participant id in the room it is in, polling every 2 ms, or 0 after timeout ms.
+   * firstAudioFrom watches for participant id in the room the client is in, polling every 2 ms,
+   * for at most timeout ms: it resolves with the wall-clock times it was first listed (LiveKit
+   * shows it to the room) and first received audio RTP from it (its track's receiver's
+   * getStats), 0 for what did not happen.
    */
   async firstAudioFrom(id, timeout) {
     const end = now() + timeout;
+    let listed = 0;
     while (now() < end) {
-      const track = meeting.participants.joined.get(id)?.audioTrack?.id;
-      if (track) {
-        for (const s of await inbound()) if (s.kind === 'audio' && s.track === track && s.packets > 0) return now();
+      const p = meeting.participants.joined.get(id);
+      if (p && !listed) listed = now();
+      const track = p?.audioTrack;
+      for (const pc of track ? window.__pcs : []) {
+        const r = pc.getReceivers().find((x) => x.track === track);
+        let n = 0;
+        (await r?.getStats())?.forEach((s) => {
+          if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
+        });
+        if (n > 0) return { listed, audible: now() };
       }
       await sleep(2);
     }
-    return 0;
+    return { listed, audible: 0 };
   },
 };
 window.harnessReady = true;
