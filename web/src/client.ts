@@ -84,6 +84,8 @@ const rejoinRetryMin = 250;
 const rejoinRetryMax = 5000;
 const settleMs = 100;
 const reprepareMs = 2000;
+/** How often a move looks whether the destination is heard (getStats is not free in a browser). */
+const audiblePollMs = 10;
 /** How long roomRead waits for the sidecar to see the client in its room. */
 const roomReadMs = 10_000;
 /** A join answer is reused for join() this long after init(); its LiveKit token is short-lived. */
@@ -739,7 +741,7 @@ export class RTKClient {
         await sleep(Math.min(settleMs, Math.max(0, deadline - performance.now())), this.abort.signal);
         return;
       }
-      await sleep(5, this.abort.signal);
+      await sleep(audiblePollMs, this.abort.signal);
     }
   }
 

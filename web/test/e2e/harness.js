@@ -121,7 +121,7 @@ window.harness = {
   },
 
   /**
-   * watchMove samples the page's inbound audio every 5 ms until stop(): per peer connection,
+   * watchMove samples the page's inbound audio every 20 ms until stop(): per peer connection,
    * when its audio packets last went up, and when they first went up. The driver reads
    * the gap between the source (the connections open at the start) and the destination.
    */
@@ -151,7 +151,7 @@ window.harness = {
           r.packets = n;
           last.set(pc, r);
         }
-        await sleep(5);
+        await sleep(20); // getStats is not free: a tighter loop slows the move it watches
       }
     };
     const done = loop();
