@@ -283,8 +283,8 @@ export async function joined(w: World, opts: Partial<RTKClientOptions> = {}): Pr
   return c;
 }
 
-/** until polls cond every ms until it holds, for at most 2 s. */
-export async function until(what: string, cond: () => boolean, timeout = 2000): Promise<void> {
+/** until polls cond every 2 ms until it holds, for at most timeout ms (5 s). */
+export async function until(what: string, cond: () => boolean, timeout = 5000): Promise<void> {
   const end = Date.now() + timeout;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
