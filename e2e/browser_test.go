@@ -122,13 +122,7 @@ func TestBrowserBreakouts(t *testing.T) {
 	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
 	t.Cleanup(func() { sc.dropLeftovers(t) })
 	parent := sc.CreateMeeting(t, "All hands")
-	doc := presets.Defaults()[1]
-	if doc.Name != presets.GroupCallParticipant {
-		t.Fatalf("presets.Defaults()[1] is %s", doc.Name)
-	}
-	doc.Name = "breakout_returner"
-	doc.Permissions.ConnectedMeetings.CanSwitchToParentMeeting = true
-	sc.Must(t, "POST", sc.AppPath+"/presets", doc, nil)
+	addReturnerPreset(t, sc)
 
 	gopher := newMember(t, sc, parent, "gopher", presets.GroupCallParticipant, false, false)
 	gopher.join(t)

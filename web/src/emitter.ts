@@ -30,21 +30,21 @@ export class TypedEmitter<E extends EventMap> {
   }
 
   once<K extends keyof E & string>(event: K, listener: E[K]): this {
-    const wrapper = ((...args: unknown[]) => {
-      this.off(event, wrapper as E[K]);
-      (listener as Function)(...args);
-    }) as E[K];
-    (wrapper as { listener?: unknown }).listener = listener;
-    return this.on(event, wrapper);
+    return this.on(event, this.onceWrapper(event, listener));
   }
 
   prependOnceListener<K extends keyof E & string>(event: K, listener: E[K]): this {
+    return this.prependListener(event, this.onceWrapper(event, listener));
+  }
+
+  /** onceWrapper calls listener and removes itself; off(event, listener) finds it. */
+  private onceWrapper<K extends keyof E & string>(event: K, listener: E[K]): E[K] {
     const wrapper = ((...args: unknown[]) => {
       this.off(event, wrapper as E[K]);
       (listener as Function)(...args);
     }) as E[K];
     (wrapper as { listener?: unknown }).listener = listener;
-    return this.prependListener(event, wrapper);
+    return wrapper;
   }
 
   off<K extends keyof E & string>(event: K, listener: E[K]): this;
