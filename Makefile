@@ -1,19 +1,21 @@
 # rtk-sidecar. `make run` starts the sidecar with the bundled LiveKit SFU;
 # `make test` runs every test (unit, store contract on SQLite and PostgreSQL,
-# and end-to-end with a real livekit-server).
+# the browser SDK's, and end-to-end with a real livekit-server and Chromium).
 
 GO            ?= go
 LIVEKIT_VER   := v1.13.5
 LIVEKIT_BIN   := bin/livekit-server
 SIDECAR_BIN   := bin/sidecar
 CONFIG        ?= configs/dev.yaml
+NPM           ?= npm
+WEB           := web
 
 # The test database: the local PostgreSQL server. Tests create and drop their
 # own schemas in it.
 RTK_TEST_POSTGRES_DSN ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 export RTK_TEST_POSTGRES_DSN
 
-.PHONY: run build sfu test unit fuzz e2e vet compose bench clean
+.PHONY: run build sfu sdk web web-deps test unit fuzz e2e vet compose bench clean
 
 run: build sfu
 	./$(SIDECAR_BIN) -config $(CONFIG)
@@ -35,9 +37,27 @@ $(LIVEKIT_BIN):
 	GOBIN=$(CURDIR)/bin.tmp $(GO) install github.com/livekit/livekit-server/cmd/server@$(LIVEKIT_VER)
 	mv bin.tmp/server $(LIVEKIT_BIN) && rmdir bin.tmp
 
-# Every test. Nothing may skip: PostgreSQL, the SFU and the network
+# The browser SDK (web/): its npm packages, installed from package-lock.json
+# when missing or older than it (never a downloaded browser: the tests use
+# Debian's chromium).
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 $(NPM) ci --no-audit --no-fund
+
+web-deps: $(WEB)/node_modules/.package-lock.json
+
+# The SDK's bundle, web/dist/sdk/rtk-client.js, is committed and embedded in
+# the binary (served at /sdk/rtk-client.js); `make sdk` rebuilds it.
+sdk: web-deps
+	cd $(WEB) && $(NPM) run --silent build
+
+# The SDK's own checks: types, the committed bundle against a build of its
+# sources, and its unit tests (Node).
+web: web-deps
+	cd $(WEB) && $(NPM) run --silent check && $(NPM) run --silent verify && $(NPM) test
+
+# Every test. Nothing may skip: PostgreSQL, the SFU, Chromium and the network
 # namespace for media tests are required (run as root).
-test: vet compose unit fuzz e2e
+test: vet compose web unit fuzz e2e
 
 vet:
 	$(GO) vet ./...
@@ -66,7 +86,7 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZ_TIME) ./$$pkg/; \
 	done
 
-e2e: sfu
+e2e: sfu web-deps
 	RTK_E2E_REQUIRED=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/
 
@@ -78,8 +98,10 @@ e2e: sfu
 # skips them; results are the lines with BENCH. RTK_BENCH_MOVES,
 # RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
 # RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
-# TestBenchmarkPublishBurst, an experiment (docs/livekit-notes.md §5), runs with them.
-bench: sfu
+# TestBenchmarkPublishBurst, an experiment (docs/livekit-notes.md §5), runs with them, and
+# so does TestBenchmarkBrowserMove: single moves of Chromium pages with the browser
+# SDK, and the SDK's bundle size.
+bench: sfu web-deps
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
 

@@ -2,6 +2,9 @@ module rtk-sidecar
 
 go 1.26.8
 
+// Go commands do not walk the npm packages of the browser SDK (web/).
+ignore ./web/node_modules
+
 require (
 	github.com/cloudflare/cloudflare-go/v6 v6.6.0
 	github.com/getkin/kin-openapi v0.153.0

@@ -21,7 +21,8 @@ const (
 
 // Client renders the state for participants.
 func (st State) Client() protocol.State {
-	out := protocol.State{Version: st.Version, Status: st.Status, ParentMeeting: clientRoom(st.Parent, false), Meetings: []protocol.Meeting{}}
+	out := protocol.State{Version: st.Version, Status: st.Status, AssignLateJoiners: st.AssignLateJoiners,
+		ParentMeeting: clientRoom(st.Parent, false), Meetings: []protocol.Meeting{}}
 	if !st.ClosingAt.IsZero() {
 		t := st.ClosingAt.UTC()
 		out.ClosingAt = &t

@@ -191,17 +191,17 @@ func (s *Service) mayReceive(ctx context.Context, p store.Participant, to string
 	return nil
 }
 
-// History returns the last messages (at most MaxHistory) of the live
-// session of the room p is in now, oldest first: what was said before p
+// History returns the room p is in now and the last messages (at most
+// MaxHistory) of its live session, oldest first: what was said before p
 // came in, a move included. Private messages between others are left out.
-func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, error) {
+func (s *Service) History(ctx context.Context, p store.Participant) (string, []Message, error) {
 	stint, err := s.current(ctx, p)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	ms, err := s.st.ListChatMessages(ctx, stint.SessionID, MaxHistory)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	out := make([]Message, 0, len(ms))
 	for _, m := range ms {
@@ -209,26 +209,16 @@ func (s *Service) History(ctx context.Context, p store.Participant) ([]Message, 
 			out = append(out, view(m))
 		}
 	}
-	return out, nil
+	return stint.MeetingID, out, nil
 }
 
 // current is p's record in the live session of the room it joined last.
 func (s *Service) current(ctx context.Context, p store.Participant) (store.SessionParticipant, error) {
-	stints, err := s.st.ListLiveStints(ctx, p.AppID, p.ID)
-	if err != nil {
-		return store.SessionParticipant{}, err
+	cur, err := store.CurrentStint(ctx, s.st, p.AppID, p.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cur, psrpc.NewErrorf(psrpc.FailedPrecondition, "participant %s is in no room: join a meeting first", p.ID)
 	}
-	if len(stints) == 0 {
-		return store.SessionParticipant{}, psrpc.NewErrorf(psrpc.FailedPrecondition,
-			"participant %s is in no room: join a meeting first", p.ID)
-	}
-	cur := stints[0]
-	for _, x := range stints[1:] {
-		if x.LiveSince.After(cur.LiveSince) {
-			cur = x
-		}
-	}
-	return cur, nil
+	return cur, err
 }
 
 // Export returns a link to the chat of a session of the app, as CSV, and

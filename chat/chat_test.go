@@ -123,7 +123,7 @@ func TestSendStoresAndSendsToTheRoom(t *testing.T) {
 	if err := json.Unmarshal(ps[0].Data, &got); err != nil || got.V != 1 || got.Type != chat.TypeMessage || got.Message.ID != msg.ID || got.Message.Message != msg.Message {
 		t.Errorf("packet %s (%v)", ps[0].Data, err)
 	}
-	hist, err := e.chat.History(t.Context(), ada)
+	_, hist, err := e.chat.History(t.Context(), ada)
 	if err != nil || len(hist) != 1 || hist[0].ID != msg.ID {
 		t.Errorf("history %+v, %v", hist, err)
 	}
@@ -160,10 +160,10 @@ func TestSendRefuses(t *testing.T) {
 	if ps := e.sfu.Packets(); len(ps) != 0 {
 		t.Errorf("refused messages were sent: %+v", ps)
 	}
-	if hist, err := e.chat.History(t.Context(), ada); err != nil || len(hist) != 0 {
+	if _, hist, err := e.chat.History(t.Context(), ada); err != nil || len(hist) != 0 {
 		t.Errorf("refused messages were kept: %+v, %v", hist, err)
 	}
-	if _, err := e.chat.History(t.Context(), away); code(err) != psrpc.FailedPrecondition {
+	if _, _, err := e.chat.History(t.Context(), away); code(err) != psrpc.FailedPrecondition {
 		t.Errorf("History of a participant in no room = %v", err)
 	}
 	if _, err := e.chat.Send(t.Context(), ada, strings.Repeat("é", 2000), ""); err != nil {
@@ -201,7 +201,7 @@ func TestEachRoomHasItsOwnChat(t *testing.T) {
 		p    store.Participant
 		want string
 	}{{ada, "in the breakout"}, {bob, "in the parent"}} {
-		hist, err := e.chat.History(t.Context(), tc.p)
+		_, hist, err := e.chat.History(t.Context(), tc.p)
 		if err != nil || len(hist) != 1 || hist[0].Message != tc.want {
 			t.Errorf("history of %s: %+v, %v; want %q only", tc.p.Name, hist, err, tc.want)
 		}
@@ -222,7 +222,7 @@ func TestSendKeepsTheMessageWhenLiveKitFails(t *testing.T) {
 	if ps := e.sfu.Packets(); len(ps) != 0 {
 		t.Errorf("packets %+v", ps)
 	}
-	hist, err := e.chat.History(t.Context(), ada)
+	_, hist, err := e.chat.History(t.Context(), ada)
 	if err != nil || len(hist) != 1 || hist[0].ID != msg.ID {
 		t.Errorf("history %+v, %v", hist, err)
 	}
@@ -315,7 +315,7 @@ func TestSendRate(t *testing.T) {
 	if _, err := e.chat.Send(t.Context(), bob, "hi", ""); err != nil {
 		t.Errorf("another participant: %v", err)
 	}
-	if hist, _ := e.chat.History(t.Context(), bob); len(hist) != chat.Burst+1 {
+	if _, hist, _ := e.chat.History(t.Context(), bob); len(hist) != chat.Burst+1 {
 		t.Errorf("%d messages kept, want %d (the refused one is not)", len(hist), chat.Burst+1)
 	}
 }
@@ -352,7 +352,7 @@ func TestPrivateMessages(t *testing.T) {
 		p    store.Participant
 		want int
 	}{{ada, 2}, {bob, 2}, {cy, 1}} {
-		if h, err := e.chat.History(t.Context(), tc.p); err != nil || len(h) != tc.want {
+		if _, h, err := e.chat.History(t.Context(), tc.p); err != nil || len(h) != tc.want {
 			t.Errorf("history of %s: %d messages (%v), want %d", tc.p.Name, len(h), err, tc.want)
 		}
 	}

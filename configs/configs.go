@@ -156,6 +156,11 @@ type HTTP struct {
 	// unauthenticated (default true); keep /metrics from the public at
 	// the edge, or set it false.
 	Metrics bool `mapstructure:"metrics"`
+	// CORSOrigins are the web origins (scheme://host[:port]) whose pages may
+	// call the participant API (/client/v1/..., the event stream included)
+	// and load the browser SDK (/sdk/...) from another origin; "*" allows
+	// any. Empty, the default, allows none.
+	CORSOrigins []string `mapstructure:"cors_origins"`
 }
 
 // Log configures the structured logger.
@@ -260,6 +265,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("http.public_url", "")
 	v.SetDefault("http.shutdown_timeout", 10*time.Second)
 	v.SetDefault("http.metrics", true)
+	v.SetDefault("http.cors_origins", []string{})
 
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
@@ -403,6 +409,14 @@ func Default() *Config {
 	return &c
 }
 
+// isOrigin reports whether s is a web origin as browsers send it: http or
+// https, a host, an optional port, and nothing else.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "#")
+}
+
 // Validate checks the configuration and reports every problem it finds.
 func (c *Config) Validate() error {
 	var errs []error
@@ -417,6 +431,11 @@ func (c *Config) Validate() error {
 	if c.HTTP.PublicURL != "" {
 		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("http.public_url %q must be an http(s) URL", c.HTTP.PublicURL)
+		}
+	}
+	for _, o := range c.HTTP.CORSOrigins {
+		if o != "*" && !isOrigin(o) {
+			bad("http.cors_origins: %q must be \"*\" or an origin such as https://app.example (scheme, host and port only)", o)
 		}
 	}
 	switch c.Log.Level {

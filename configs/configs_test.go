@@ -461,3 +461,30 @@ func TestMovesConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestCORSOrigins(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil || len(c.HTTP.CORSOrigins) != 0 {
+		t.Fatalf("default cors_origins = %v (%v), want none", c.HTTP.CORSOrigins, err)
+	}
+	if c, err := Load("dev.yaml"); err != nil || len(c.HTTP.CORSOrigins) != 1 || c.HTTP.CORSOrigins[0] != "*" {
+		t.Fatalf("dev.yaml cors_origins = %v (%v), want [*]", c.HTTP.CORSOrigins, err)
+	}
+	c, err = Load(writeFile(t, minimal+"http:\n  cors_origins: [\"https://app.example\", \"http://127.0.0.1:3000\"]\n"))
+	if err != nil || len(c.HTTP.CORSOrigins) != 2 || c.HTTP.CORSOrigins[1] != "http://127.0.0.1:3000" {
+		t.Fatalf("cors_origins = %v (%v)", c.HTTP.CORSOrigins, err)
+	}
+	t.Run("env", func(t *testing.T) {
+		t.Setenv("SIDECAR_HTTP_CORS_ORIGINS", "https://a.example,https://b.example")
+		c, err := Load(writeFile(t, minimal))
+		if err != nil || len(c.HTTP.CORSOrigins) != 2 || c.HTTP.CORSOrigins[0] != "https://a.example" {
+			t.Fatalf("cors_origins from the environment = %v (%v)", c.HTTP.CORSOrigins, err)
+		}
+	})
+	for _, bad := range []string{"app.example", "https://app.example/", "https://app.example/path", "ftp://app.example", "https://", "https://u@app.example"} {
+		_, err := Load(writeFile(t, minimal+"http:\n  cors_origins: [\""+bad+"\"]\n"))
+		if err == nil || !strings.Contains(err.Error(), "http.cors_origins") {
+			t.Errorf("cors_origins [%s]: error %v, want one naming http.cors_origins", bad, err)
+		}
+	}
+}

@@ -53,14 +53,7 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 	parent := sc.CreateMeeting(t, "All hands")
 	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
 
-	// A preset that may go back to the main meeting by itself.
-	doc := presets.Defaults()[1]
-	if doc.Name != presets.GroupCallParticipant {
-		t.Fatalf("presets.Defaults()[1] is %s", doc.Name)
-	}
-	doc.Name = "breakout_returner"
-	doc.Permissions.ConnectedMeetings.CanSwitchToParentMeeting = true
-	sc.Must(t, "POST", sc.AppPath+"/presets", doc, nil)
+	addReturnerPreset(t, sc)
 
 	host := newMember(t, sc, parent, "host", presets.GroupCallHost, false, false)
 	var plain []*member
@@ -896,6 +889,19 @@ type member struct {
 	broadcasts  map[string]int // broadcast message id -> times received
 	chats       map[string]int // chat message id -> times received
 	helps       map[string]int // help request id -> times received
+}
+
+// addReturnerPreset adds the preset "breakout_returner": group_call_participant, and it may go
+// back to the main meeting by itself.
+func addReturnerPreset(t *testing.T, sc *Sidecar) {
+	t.Helper()
+	doc := presets.Defaults()[1]
+	if doc.Name != presets.GroupCallParticipant {
+		t.Fatalf("presets.Defaults()[1] is %s", doc.Name)
+	}
+	doc.Name = "breakout_returner"
+	doc.Permissions.ConnectedMeetings.CanSwitchToParentMeeting = true
+	sc.Must(t, "POST", sc.AppPath+"/presets", doc, nil)
 }
 
 // newMember adds a participant over REST and prepares its client and tracks; join connects it.

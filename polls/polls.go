@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -145,32 +146,17 @@ const (
 	maxOptions  = 50
 )
 
-// CreatedByAPI is the created_by of polls created through the REST API.
+// CreatedByAPI is the created_by of polls created through the REST API; a
+// participant's poll has the participant's id.
 const CreatedByAPI = "api"
 
 // Create creates a poll in the meeting's live session (NotFound without
 // one), connects the polls agent to the room if it is not there yet, and
 // announces the poll to the room.
 func (s *Service) Create(ctx context.Context, appID, meetingID string, in Input) (Poll, error) {
-	if in.Question == nil || strings.TrimSpace(*in.Question) == "" {
-		return Poll{}, invalid("question", "is required")
-	}
-	if len(*in.Question) > maxQuestion {
-		return Poll{}, invalid("question", "must be at most %d characters", maxQuestion)
-	}
-	if in.Options == nil {
-		return Poll{}, invalid("options", "is required")
-	}
-	opts := make([]string, 0, len(*in.Options))
-	for _, o := range *in.Options {
-		o = strings.TrimSpace(o)
-		if o == "" || len(o) > maxOption {
-			return Poll{}, invalid("options", "must hold non-empty texts of at most %d characters", maxOption)
-		}
-		opts = append(opts, o)
-	}
-	if len(opts) < 2 || len(opts) > maxOptions {
-		return Poll{}, invalid("options", "must have between 2 and %d entries", maxOptions)
+	q, opts, err := in.check()
+	if err != nil {
+		return Poll{}, err
 	}
 	if _, err := s.st.GetMeeting(ctx, appID, meetingID); err != nil {
 		return Poll{}, notFound("meeting "+meetingID, err)
@@ -182,18 +168,113 @@ func (s *Service) Create(ctx context.Context, appID, meetingID string, in Input)
 		}
 		return Poll{}, err
 	}
+	return s.create(ctx, appID, meetingID, live.ID, CreatedByAPI, q, opts, in)
+}
+
+// CreateAs creates a poll as participant p (the participant API), in the
+// live session of the room p is in now (FailedPrecondition when it is in
+// none), if p's effective preset there has polls.can_create
+// (PermissionDenied otherwise). Its created_by is p's id.
+func (s *Service) CreateAs(ctx context.Context, p store.Participant, in Input) (Poll, error) {
+	q, opts, err := in.check()
+	if err != nil {
+		return Poll{}, err
+	}
+	stint, doc, err := s.roomOf(ctx, p)
+	if err != nil {
+		return Poll{}, err
+	}
+	if !doc.Permissions.Polls.CanCreate {
+		return Poll{}, psrpc.NewErrorf(psrpc.PermissionDenied, "the participant's preset does not allow creating polls in meeting %s", stint.MeetingID)
+	}
+	return s.create(ctx, p.AppID, stint.MeetingID, stint.SessionID, p.ID, q, opts, in)
+}
+
+// ListAs returns the room participant p is in now and the polls of its
+// live session, oldest first, as p may see them: a hide_votes poll shows
+// its counts and votes only once p has voted. p's effective preset there
+// must have polls.can_view (PermissionDenied otherwise).
+func (s *Service) ListAs(ctx context.Context, p store.Participant) (string, []Poll, error) {
+	stint, doc, err := s.roomOf(ctx, p)
+	if err != nil {
+		return "", nil, err
+	}
+	if !doc.Permissions.Polls.CanView {
+		return "", nil, psrpc.NewErrorf(psrpc.PermissionDenied, "the participant's preset does not allow viewing polls in meeting %s", stint.MeetingID)
+	}
+	ps, err := s.st.ListPolls(ctx, stint.SessionID)
+	if err != nil {
+		return "", nil, err
+	}
+	out := make([]Poll, 0, len(ps))
+	for _, poll := range ps {
+		votes, err := s.st.ListPollVotes(ctx, poll.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		view := render(poll, votes, true)
+		if !slices.Contains(view.Voted, p.ID) {
+			view = *hidden(view, poll)
+		}
+		out = append(out, view)
+	}
+	return stint.MeetingID, out, nil
+}
+
+// roomOf returns p's stay in the room it is in now and its effective
+// preset there.
+func (s *Service) roomOf(ctx context.Context, p store.Participant) (store.SessionParticipant, presets.Preset, error) {
+	stint, err := store.CurrentStint(ctx, s.st, p.AppID, p.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return stint, presets.Preset{}, psrpc.NewErrorf(psrpc.FailedPrecondition, "participant %s is in no room: join a meeting first", p.ID)
+	}
+	if err != nil {
+		return stint, presets.Preset{}, err
+	}
+	doc, err := presets.Effective(ctx, s.st, p, stint.MeetingID)
+	return stint, doc, err
+}
+
+// check validates a poll's question and options and returns them trimmed.
+func (in Input) check() (string, []string, error) {
+	if in.Question == nil || strings.TrimSpace(*in.Question) == "" {
+		return "", nil, invalid("question", "is required")
+	}
+	if len(*in.Question) > maxQuestion {
+		return "", nil, invalid("question", "must be at most %d characters", maxQuestion)
+	}
+	if in.Options == nil {
+		return "", nil, invalid("options", "is required")
+	}
+	opts := make([]string, 0, len(*in.Options))
+	for _, o := range *in.Options {
+		o = strings.TrimSpace(o)
+		if o == "" || len(o) > maxOption {
+			return "", nil, invalid("options", "must hold non-empty texts of at most %d characters", maxOption)
+		}
+		opts = append(opts, o)
+	}
+	if len(opts) < 2 || len(opts) > maxOptions {
+		return "", nil, invalid("options", "must have between 2 and %d entries", maxOptions)
+	}
+	return strings.TrimSpace(*in.Question), opts, nil
+}
+
+// create stores a poll of the live session sessionID of meetingID, with the
+// agent in the room, and announces it there.
+func (s *Service) create(ctx context.Context, appID, meetingID, sessionID, createdBy, question string, opts []string, in Input) (Poll, error) {
 	if err := s.ensureAgent(ctx, meetingID); err != nil {
 		return Poll{}, err
 	}
-	p := store.Poll{ID: uuid.NewString(), AppID: appID, SessionID: live.ID, MeetingID: meetingID,
-		Question: strings.TrimSpace(*in.Question), Options: opts, Anonymous: in.Anonymous, HideVotes: in.HideVotes,
-		CreatedBy: CreatedByAPI, CreatedAt: s.now().UTC()}
+	p := store.Poll{ID: uuid.NewString(), AppID: appID, SessionID: sessionID, MeetingID: meetingID,
+		Question: question, Options: opts, Anonymous: in.Anonymous, HideVotes: in.HideVotes,
+		CreatedBy: createdBy, CreatedAt: s.now().UTC()}
 	if err := s.st.CreatePoll(ctx, p); err != nil {
 		return Poll{}, fmt.Errorf("polls: create: %w", err)
 	}
 	view := render(p, nil, true)
 	s.send(ctx, meetingID, nil, message{Type: TypeCreated, Poll: hidden(view, p)})
-	s.log.Info("poll created", "meeting", meetingID, "session", live.ID, "poll", p.ID)
+	s.log.Info("poll created", "meeting", meetingID, "session", sessionID, "poll", p.ID)
 	return view, nil
 }
 

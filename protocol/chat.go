@@ -40,7 +40,10 @@ type SendChatRequest struct {
 }
 
 // ChatHistory is the answer of GET /client/v1/chat: the chat so far of the
-// caller's room, oldest first.
+// caller's room, oldest first. MeetingID is that room: the one the sidecar
+// last saw the caller join (a client that has just moved may have to ask
+// again).
 type ChatHistory struct {
-	Messages []ChatMessage `json:"messages"`
+	MeetingID string        `json:"meetingId"`
+	Messages  []ChatMessage `json:"messages"`
 }

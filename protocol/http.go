@@ -20,9 +20,12 @@ type State struct {
 	ClosingAt *time.Time `json:"closingAt"`
 	// EndsAt is when the timer of the running rooms ends (they then close,
 	// after the countdown of a closing event); null without a timer.
-	EndsAt        *time.Time `json:"endsAt,omitempty"`
-	ParentMeeting Meeting    `json:"parentMeeting"`
-	Meetings      []Meeting  `json:"meetings"` // the breakout rooms
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// AssignLateJoiners is true while the running rooms take late joiners
+	// (StartRequest); left out when false.
+	AssignLateJoiners bool      `json:"assignLateJoiners,omitempty"`
+	ParentMeeting     Meeting   `json:"parentMeeting"`
+	Meetings          []Meeting `json:"meetings"` // the breakout rooms
 }
 
 // TruncatedState is the data of a stateUpdate event whose state is too
@@ -116,6 +119,39 @@ type MoveParticipantsRequest struct {
 type ParticipantPreset struct {
 	ID       string `json:"id"`
 	PresetID string `json:"presetId"`
+}
+
+// AssignRequest is the body of POST /client/v1/connected-meetings/assign:
+// who goes to which breakout room at the next start. Mode "auto" shuffles
+// the participants evenly over the rooms (hosts, those with
+// can_alter_connected_meetings, only with IncludeHosts; hidden and
+// recording presets never); "manual" assigns those listed in Rooms (room
+// id → participant ids; the parent's id unassigns) and keeps the others'.
+type AssignRequest struct {
+	Version      *int64              `json:"version,omitempty"`
+	Mode         string              `json:"mode"`
+	IncludeHosts bool                `json:"includeHosts,omitempty"`
+	Rooms        map[string][]string `json:"rooms,omitempty"`
+}
+
+// StartRequest is the body of POST /client/v1/connected-meetings/start:
+// every assigned participant goes to its room. DurationSeconds sets a timer
+// (0 removes it; nil keeps the one set before), WarningSeconds its
+// countdown (60 by default); AssignLateJoiners turns the placement of late
+// joiners on or off (nil keeps it).
+type StartRequest struct {
+	Version           *int64 `json:"version,omitempty"`
+	DurationSeconds   *int   `json:"durationSeconds,omitempty"`
+	WarningSeconds    *int   `json:"warningSeconds,omitempty"`
+	AssignLateJoiners *bool  `json:"assignLateJoiners,omitempty"`
+}
+
+// CloseRequest is the body of POST /client/v1/connected-meetings/close:
+// everyone goes back to the parent, at once, or after a countdown of
+// GraceSeconds (a closing event).
+type CloseRequest struct {
+	Version      *int64 `json:"version,omitempty"`
+	GraceSeconds int    `json:"graceSeconds,omitempty"`
 }
 
 // BroadcastRequest is the body of POST /client/v1/connected-meetings/broadcast:

@@ -39,6 +39,7 @@ import (
 	"rtk-sidecar/sidecar"
 	"rtk-sidecar/store/sqlstore"
 	"rtk-sidecar/tokens"
+	"rtk-sidecar/web"
 	"rtk-sidecar/webhooks"
 )
 
@@ -167,7 +168,8 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
 		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat")),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
-		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret)}
+		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret),
+		Web: web.Files(), CORSOrigins: cfg.HTTP.CORSOrigins}
 	if m != nil {
 		deps.Metrics = m
 	}

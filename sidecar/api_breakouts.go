@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -35,6 +36,9 @@ func (s *Server) clientBreakoutRoutes(g *gin.RouterGroup) {
 	c.POST("", handle(s.clientCreateRooms))
 	c.PATCH("", handle(s.clientRenameRooms))
 	c.POST("/delete", handle(s.clientDeleteRooms))
+	c.POST("/assign", handle(s.clientAssign))
+	c.POST("/start", handle(s.clientStart))
+	c.POST("/close", handle(s.clientClose))
 	c.POST("/move", handle(s.clientMove))
 	c.POST("/broadcast", handle(s.clientBroadcast))
 	c.POST("/listen", handle(s.clientListen))
@@ -144,7 +148,7 @@ func (s *Server) adminCreateRooms(c *gin.Context) error {
 	}
 	st, ids, err := s.Breakouts.CreateRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, rooms)
 	if err != nil {
-		return err
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	out := toStateJSON(st)
 	out.CreatedMeetingIDs = ids
@@ -162,7 +166,7 @@ func (s *Server) adminRenameRooms(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.RenameRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, roomTitles(req.Meetings))
 	if err != nil {
-		return err
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	ok(c, http.StatusOK, toStateJSON(st))
 	return nil
@@ -178,7 +182,7 @@ func (s *Server) adminDeleteRooms(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.DeleteRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, req.MeetingIDs)
 	if err != nil {
-		return err
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	ok(c, http.StatusOK, toStateJSON(st))
 	return nil
@@ -194,21 +198,13 @@ func (s *Server) adminAssign(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	a := breakouts.Assignment{IncludeHosts: req.IncludeHosts}
-	switch req.Mode {
-	case "auto":
-		a.Auto = true
-	case "manual":
-		if req.Rooms == nil {
-			return invalidArgument("%q is required in manual mode: {room id: [participant ids]}", "rooms")
-		}
-		a.Manual = req.Rooms
-	default:
-		return invalidArgument("%q must be one of [auto, manual]", "mode")
+	a, err := assignment(req.Mode, req.IncludeHosts, req.Rooms)
+	if err != nil {
+		return err
 	}
 	st, err := s.Breakouts.Assign(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, a)
 	if err != nil {
-		return err
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	ok(c, http.StatusOK, toStateJSON(st))
 	return nil
@@ -228,19 +224,13 @@ func (s *Server) adminStart(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	var timer *breakouts.Timer
-	if req.DurationSeconds != nil {
-		timer = &breakouts.Timer{Duration: time.Duration(*req.DurationSeconds) * time.Second, Warning: breakouts.DefaultWarning}
-		if req.WarningSeconds != nil {
-			timer.Warning = time.Duration(*req.WarningSeconds) * time.Second
-		}
-	} else if req.WarningSeconds != nil {
-		return invalidArgument("%q goes with %q", "warning_seconds", "duration_seconds")
-	}
-	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version,
-		breakouts.StartOptions{Timer: timer, AssignLateJoiners: req.AssignLateJoiners})
+	opts, err := startOptions(req.DurationSeconds, req.WarningSeconds, req.AssignLateJoiners, "warning_seconds", "duration_seconds")
 	if err != nil {
 		return err
+	}
+	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, opts)
+	if err != nil {
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	ok(c, http.StatusOK, toStateJSON(st))
 	return nil
@@ -257,7 +247,7 @@ func (s *Server) adminClose(c *gin.Context) error {
 	st, err := s.Breakouts.Close(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version,
 		time.Duration(req.GraceSeconds)*time.Second)
 	if err != nil {
-		return err
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	ok(c, http.StatusOK, toStateJSON(st))
 	return nil
@@ -293,7 +283,7 @@ func (s *Server) adminMove(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.MoveParticipants(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, r)
 	if err != nil {
-		return err
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
 	}
 	ok(c, http.StatusOK, toStateJSON(st))
 	return nil
@@ -328,6 +318,59 @@ func (s *Server) adminBroadcast(c *gin.Context) error {
 	ok(c, http.StatusOK, broadcastedJSON{ID: m.ID, Type: m.Type, Payload: m.Payload, MeetingIDs: m.MeetingIDs,
 		SentAt: m.SentAt.Format(time.RFC3339Nano)})
 	return nil
+}
+
+// assignment is the Assignment of an assign request: mode "auto" or
+// "manual" with rooms (room id → participant ids).
+func assignment(mode string, includeHosts bool, rooms map[string][]string) (breakouts.Assignment, error) {
+	a := breakouts.Assignment{IncludeHosts: includeHosts}
+	switch mode {
+	case "auto":
+		a.Auto = true
+	case "manual":
+		if rooms == nil {
+			return a, invalidArgument("%q is required in manual mode: {room id: [participant ids]}", "rooms")
+		}
+		a.Manual = rooms
+	default:
+		return a, invalidArgument("%q must be one of [auto, manual]", "mode")
+	}
+	return a, nil
+}
+
+// startOptions are the StartOptions of a start request: a timer of
+// duration seconds with a countdown of warning seconds (the default
+// without), or none without a duration. The field names are the request's.
+func startOptions(duration, warning *int, late *bool, warningField, durationField string) (breakouts.StartOptions, error) {
+	opts := breakouts.StartOptions{AssignLateJoiners: late}
+	if duration != nil {
+		opts.Timer = &breakouts.Timer{Duration: time.Duration(*duration) * time.Second, Warning: breakouts.DefaultWarning}
+		if warning != nil {
+			opts.Timer.Warning = time.Duration(*warning) * time.Second
+		}
+	} else if warning != nil {
+		return opts, invalidArgument("%q goes with %q", warningField, durationField)
+	}
+	return opts, nil
+}
+
+// adminView and clientView render a state for the admin API and for the
+// participant API.
+func adminView(st breakouts.State) any  { return toStateJSON(st) }
+func clientView(st breakouts.State) any { return st.Client() }
+
+// withState adds the family's current state, rendered by view, to err when
+// err refuses a stale change (409), so that the caller can re-apply its
+// change without another read. Other errors pass unchanged.
+func (s *Server) withState(c *gin.Context, app, parent string, who breakouts.Caller, view func(breakouts.State) any, err error) error {
+	if !errors.Is(err, breakouts.ErrStale) {
+		return err
+	}
+	st, serr := s.Breakouts.State(c.Request.Context(), app, parent, who)
+	if serr != nil {
+		return err
+	}
+	return &staleError{err: err, version: st.Version, state: view(st)}
 }
 
 func checkMoveTargets(r breakouts.MoveRequest) error {
@@ -380,7 +423,7 @@ func (s *Server) clientCreateRooms(c *gin.Context) error {
 	}
 	st, ids, err := s.Breakouts.CreateRooms(c.Request.Context(), app, parent, who, req.Version, rooms)
 	if err != nil {
-		return err
+		return s.withState(c, app, parent, who, clientView, err)
 	}
 	created := make([]protocol.MeetingRef, 0, len(ids))
 	for _, id := range ids {
@@ -406,7 +449,7 @@ func (s *Server) clientRenameRooms(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.RenameRooms(c.Request.Context(), app, parent, who, req.Version, rooms)
 	if err != nil {
-		return err
+		return s.withState(c, app, parent, who, clientView, err)
 	}
 	ok(c, http.StatusOK, st.Client())
 	return nil
@@ -423,7 +466,73 @@ func (s *Server) clientDeleteRooms(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.DeleteRooms(c.Request.Context(), app, parent, who, req.Version, req.MeetingIDs)
 	if err != nil {
+		return s.withState(c, app, parent, who, clientView, err)
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+// clientAssign handles POST /client/v1/connected-meetings/assign
+// (protocol.AssignRequest): a host assigns participants to rooms.
+func (s *Server) clientAssign(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
 		return err
+	}
+	var req protocol.AssignRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	a, err := assignment(req.Mode, req.IncludeHosts, req.Rooms)
+	if err != nil {
+		return err
+	}
+	st, err := s.Breakouts.Assign(c.Request.Context(), app, parent, who, req.Version, a)
+	if err != nil {
+		return s.withState(c, app, parent, who, clientView, err)
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+// clientStart handles POST /client/v1/connected-meetings/start
+// (protocol.StartRequest): a host starts the rooms.
+func (s *Server) clientStart(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req protocol.StartRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	opts, err := startOptions(req.DurationSeconds, req.WarningSeconds, req.AssignLateJoiners, "warningSeconds", "durationSeconds")
+	if err != nil {
+		return err
+	}
+	st, err := s.Breakouts.Start(c.Request.Context(), app, parent, who, req.Version, opts)
+	if err != nil {
+		return s.withState(c, app, parent, who, clientView, err)
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
+
+// clientClose handles POST /client/v1/connected-meetings/close
+// (protocol.CloseRequest): a host closes the rooms, at once or after a
+// countdown.
+func (s *Server) clientClose(c *gin.Context) error {
+	who, app, parent, err := s.participantFamily(c)
+	if err != nil {
+		return err
+	}
+	var req protocol.CloseRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.Breakouts.Close(c.Request.Context(), app, parent, who, req.Version, time.Duration(req.GraceSeconds)*time.Second)
+	if err != nil {
+		return s.withState(c, app, parent, who, clientView, err)
 	}
 	ok(c, http.StatusOK, st.Client())
 	return nil
@@ -453,7 +562,7 @@ func (s *Server) clientMove(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.MoveParticipants(c.Request.Context(), app, parent, who, req.Version, r)
 	if err != nil {
-		return err
+		return s.withState(c, app, parent, who, clientView, err)
 	}
 	ok(c, http.StatusOK, st.Client())
 	return nil

@@ -688,3 +688,91 @@ func TestPrepareAPI(t *testing.T) {
 	wantError(t, f.client(f.people[0], "POST", "/prepare", nil), 412, "are running")
 	wantError(t, e.do("POST", "/client/v1/connected-meetings/prepare", "-", nil), 401)
 }
+
+// TestBreakoutsHostsInTheBrowser: a host with a participant token assigns (auto, with and
+// without hosts, and by hand), starts (timer, late joiners) and closes (countdown) through
+// the participant API; others get 403; a stale change gets 409 with the current version
+// and state, in each API's shape.
+func TestBreakoutsHostsInTheBrowser(t *testing.T) {
+	e := newEnv(t)
+	f := newFamily(t, e, 4)
+	for _, p := range append([]string{f.host}, f.people...) {
+		e.mover.Connect(p, f.meeting)
+	}
+	plain := f.people[0]
+	r := f.client(f.host, "POST", "", map[string]any{"version": 0, "meetings": []any{map[string]any{"title": "Red"}, map[string]any{"title": "Blue"}}})
+	if r.Status != 201 {
+		t.Fatalf("create: %s", r.Raw)
+	}
+	st := r.data()["state"].(map[string]any)
+	red, blue := rooms(st)[0]["id"].(string), rooms(st)[1]["id"].(string)
+	assigned := func(st map[string]any) (n int, host bool) {
+		for _, r := range rooms(st) {
+			a, _ := r["assignedParticipantIds"].([]any)
+			n += len(a)
+			host = host || slices.Contains(ids(a), f.host)
+		}
+		return n, host
+	}
+
+	for _, path := range []string{"/assign", "/start", "/close"} {
+		wantError(t, f.client(plain, "POST", path, map[string]any{"version": 1, "mode": "auto"}), 403, "can_alter_connected_meetings")
+	}
+	st = f.client(f.host, "POST", "/assign", map[string]any{"version": 1, "mode": "auto"}).data()
+	if n, host := assigned(st); version(st) != 2 || n != 4 || host {
+		t.Fatalf("auto assignment without hosts: %v", st)
+	}
+	st = f.client(f.host, "POST", "/assign", map[string]any{"version": 2, "mode": "auto", "includeHosts": true}).data()
+	if n, host := assigned(st); version(st) != 3 || n != 5 || !host {
+		t.Fatalf("auto assignment with hosts: %v", st)
+	}
+	st = f.client(f.host, "POST", "/assign", map[string]any{"version": 3, "mode": "manual", "rooms": map[string]any{f.meeting: []string{f.host}, red: f.people[:2], blue: f.people[2:]}}).data()
+	if n, host := assigned(st); version(st) != 4 || n != 4 || host || ids(rooms(st)[0]["assignedParticipantIds"].([]any))[0] != slices.Min(f.people[:2]) {
+		t.Fatalf("manual assignment: %v", st)
+	}
+
+	// A stale change: 409 with the current version and state, camelCase here...
+	r = f.client(f.host, "POST", "/start", map[string]any{"version": 3})
+	wantError(t, r, 409, "version 3 is stale", "at version 4")
+	detail := r.Body["error"].(map[string]any)
+	if detail["version"] != 4.0 || detail["state"].(map[string]any)["parentMeeting"].(map[string]any)["id"] != f.meeting || version(detail["state"].(map[string]any)) != 4 {
+		t.Fatalf("409 without the current state: %s", r.Raw)
+	}
+	// ...and snake_case in the admin API.
+	r = e.do("PATCH", f.base, "", map[string]any{"version": 1, "meetings": []any{map[string]any{"id": red, "title": "x"}}})
+	wantError(t, r, 409, "is stale")
+	if d := r.Body["error"].(map[string]any); d["version"] != 4.0 || d["state"].(map[string]any)["parent_meeting"] == nil {
+		t.Fatalf("admin 409 without the current state: %s", r.Raw)
+	}
+
+	wantError(t, f.client(f.host, "POST", "/start", map[string]any{"version": 4, "warningSeconds": 10}), 400, `"warningSeconds" goes with "durationSeconds"`)
+	wantError(t, f.client(f.host, "POST", "/start", map[string]any{"version": 4, "durationSeconds": "60"}), 400, `"durationSeconds" must be an integer`)
+	wantError(t, f.client(f.host, "POST", "/start", map[string]any{"durationSeconds": 60}), 400, `"version" is required`)
+	wantError(t, f.client(f.host, "POST", "/assign", map[string]any{"version": 4, "mode": "shuffle"}), 400, `"mode"`)
+	wantError(t, f.client(f.host, "POST", "/assign", map[string]any{"version": 4, "mode": "manual"}), 400, `"rooms"`)
+
+	before := time.Now()
+	st = f.client(f.host, "POST", "/start", map[string]any{"version": 4, "durationSeconds": 600, "warningSeconds": 30, "assignLateJoiners": true}).data()
+	ends, err := time.Parse(time.RFC3339, fmt.Sprint(st["endsAt"]))
+	if st["status"] != "running" || st["assignLateJoiners"] != true || err != nil || ends.Before(before.Add(599*time.Second)) {
+		t.Fatalf("start: %v (%v)", st, err)
+	}
+	waitFor(t, "the start's moves", func() bool { return e.mover.Where(f.people[0]) == red && e.mover.Where(f.people[3]) == blue })
+	// A late joiner lands in a room.
+	_, tok := e.addParticipant(f.meeting, "late", presets.GroupCallParticipant)
+	if j := e.joinAs(tok); j.Status != 200 || (j.data()["room"] != red && j.data()["room"] != blue) {
+		t.Fatalf("late joiner: %s", j.Raw)
+	}
+
+	st = f.client(f.host, "GET", "", nil).data()
+	before = time.Now()
+	st = f.client(f.host, "POST", "/close", map[string]any{"version": st["version"], "graceSeconds": 5}).data()
+	closing, err := time.Parse(time.RFC3339, fmt.Sprint(st["closingAt"]))
+	if st["status"] != "closing" || err != nil || closing.Before(before.Add(4*time.Second)) || closing.After(time.Now().Add(5*time.Second)) {
+		t.Fatalf("close with a countdown: %v (%v)", st, err)
+	}
+	waitFor(t, "everyone back after the countdown", func() bool { return e.mover.Where(f.people[0]) == f.meeting && e.mover.Where(f.people[3]) == f.meeting })
+	if st := f.client(plain, "GET", "", nil).data(); st["status"] != "idle" {
+		t.Fatalf("after the countdown: %v", st)
+	}
+}

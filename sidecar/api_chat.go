@@ -71,11 +71,11 @@ func (s *Server) chatHistory(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.Chat.History(c.Request.Context(), p)
+	room, ms, err := s.Chat.History(c.Request.Context(), p)
 	if err != nil {
 		return err
 	}
-	ok(c, http.StatusOK, protocol.ChatHistory{Messages: ms})
+	ok(c, http.StatusOK, protocol.ChatHistory{MeetingID: room, Messages: ms})
 	return nil
 }
 

@@ -53,7 +53,7 @@ func TestChatAPI(t *testing.T) {
 
 	h := e.do("GET", "/client/v1/chat", "Bearer "+adaTok, nil)
 	msgs, _ := h.data()["messages"].([]any)
-	if h.Status != 200 || len(msgs) != 2 || msgs[0].(map[string]any)["message"] != "hello, room" || msgs[1].(map[string]any)["message"] != "just you" {
+	if h.Status != 200 || h.data()["meetingId"] != m.ID || len(msgs) != 2 || msgs[0].(map[string]any)["message"] != "hello, room" || msgs[1].(map[string]any)["message"] != "just you" {
 		t.Fatalf("history: %d %s", h.Status, h.Raw)
 	}
 

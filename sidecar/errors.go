@@ -22,6 +22,10 @@ type errorDetail struct {
 	Code      int    `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id,omitempty"`
+	// Version and State are the current version and state of the connected
+	// meetings that a stale change (409) was refused against.
+	Version *int64 `json:"version,omitempty"`
+	State   any    `json:"state,omitempty"`
 }
 
 type cfError struct {
@@ -47,24 +51,41 @@ func statusOf(err error) int {
 	}
 }
 
+// staleError is a refused stale change (409) with the current version and
+// state of what it was refused against, which its envelope shows.
+type staleError struct {
+	err     error
+	version int64
+	state   any
+}
+
+func (e *staleError) Error() string { return e.err.Error() }
+func (e *staleError) Unwrap() error { return e.err }
+
 // writeError renders err in the error envelope. A 5xx tells the client only
 // the status text; the error itself goes to the log (via c.Error).
 func writeError(c *gin.Context, err error) {
 	status := statusOf(err)
-	msg := err.Error()
+	d := errorDetail{Code: status, Message: err.Error()}
 	if status >= 500 {
-		msg = http.StatusText(status)
+		d.Message = http.StatusText(status)
+	}
+	var stale *staleError
+	if errors.As(err, &stale) {
+		d.Version, d.State = &stale.version, stale.state
 	}
 	_ = c.Error(err)
-	abortWith(c, status, msg)
+	abortWithDetail(c, status, d)
 }
 
 // abortWith ends the request with an error envelope.
 func abortWith(c *gin.Context, status int, msg string) {
-	c.AbortWithStatusJSON(status, errorBody{
-		Error:  errorDetail{Code: status, Message: msg, RequestID: c.GetString(requestIDKey)},
-		Errors: []cfError{{Code: status, Message: msg}},
-	})
+	abortWithDetail(c, status, errorDetail{Code: status, Message: msg})
+}
+
+func abortWithDetail(c *gin.Context, status int, d errorDetail) {
+	d.RequestID = c.GetString(requestIDKey)
+	c.AbortWithStatusJSON(status, errorBody{Error: d, Errors: []cfError{{Code: status, Message: d.Message}}})
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.

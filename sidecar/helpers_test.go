@@ -177,6 +177,12 @@ func (e *env) do(method, path, auth string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return e.send(req)
+}
+
+// send sends a request and decodes the JSON answer.
+func (e *env) send(req *http.Request) response {
+	e.t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -185,7 +191,7 @@ func (e *env) do(method, path, auth string, body any) response {
 	raw, _ := io.ReadAll(res.Body)
 	out := response{Status: res.StatusCode, Raw: raw}
 	if err := json.Unmarshal(raw, &out.Body); err != nil {
-		e.t.Fatalf("%s %s: %d, body is not JSON: %q", method, path, res.StatusCode, raw)
+		e.t.Fatalf("%s %s: %d, body is not JSON: %q", req.Method, req.URL.Path, res.StatusCode, raw)
 	}
 	return out
 }

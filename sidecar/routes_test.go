@@ -32,6 +32,7 @@ import (
 	"rtk-sidecar/recording"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/sidecar"
+	"rtk-sidecar/web"
 	"rtk-sidecar/webhooks"
 )
 
@@ -74,7 +75,7 @@ func newFullEnv(t *testing.T) *fullEnv {
 		Chat:          chat.New(st, sfu, links.For("rtk-chat-download", chat.DownloadPath), log),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKey, lkSecret),
-		Streams: hub, Metrics: metrics.New(st, nil),
+		Streams: hub, Metrics: metrics.New(st, nil), Web: web.Files(), CORSOrigins: []string{"https://app.example"},
 	}
 	// Every part is wired, so that every route the API has is registered: a part added to Deps
 	// later must be added here too.

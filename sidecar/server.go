@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,6 +71,13 @@ type Deps struct {
 
 	// Metrics, when set, hears of every request and serves GET /metrics.
 	Metrics Metrics
+
+	// Web holds the browser files (web.Files): its sdk folder is served at
+	// SDKPath.
+	Web fs.FS
+	// CORSOrigins are the origins whose pages may call the participant API
+	// and load the SDK ("*": any); none when empty (cors.go).
+	CORSOrigins []string
 }
 
 // Metrics records the requests (metrics.Metrics implements it).
@@ -91,6 +99,8 @@ type Server struct {
 
 	stopping     chan struct{} // closed when Serve begins to shut down: long-lived streams end
 	stoppingOnce sync.Once
+
+	assets assets // the files of Web served so far
 }
 
 // New returns a Server for deps. It starts nothing.
@@ -107,7 +117,7 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover, s.checkBody)
+	r.Use(s.requestID, s.accessLog, s.recover, s.cors, s.checkBody)
 	r.NoRoute(func(c *gin.Context) {
 		abortWith(c, http.StatusNotFound, "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
@@ -125,6 +135,7 @@ func (s *Server) routes() *gin.Engine {
 	s.chatDownloadRoutes(r)
 	s.wellKnownRoutes(r)
 	s.liveKitRoutes(r)
+	s.sdkRoutes(r)
 
 	for _, prefix := range []string{"/accounts/:account_id/realtime/kit", "/client/v4/accounts/:account_id/realtime/kit"} {
 		acc := r.Group(prefix, s.requireKey, s.requireAccount)
@@ -141,6 +152,7 @@ func (s *Server) routes() *gin.Engine {
 	}
 	s.clientBreakoutRoutes(client)
 	s.clientChatRoutes(client)
+	s.clientPollRoutes(client)
 	return r
 }
 

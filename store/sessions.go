@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -74,6 +75,32 @@ type SessionParticipant struct {
 
 // Live reports whether the participant is in the room now.
 func (p SessionParticipant) Live() bool { return !p.LiveSince.IsZero() }
+
+// StintLister lists a participant's live stints (Queries.ListLiveStints).
+type StintLister interface {
+	ListLiveStints(ctx context.Context, appID, participantID string) ([]SessionParticipant, error)
+}
+
+// CurrentStint returns the record, in the live session of the room the
+// participant is in now, of its stay there: of its live stints, the one
+// that began last (a move overlaps two rooms for a moment). It returns
+// ErrNotFound, wrapped, when the participant is in no room.
+func CurrentStint(ctx context.Context, q StintLister, appID, participantID string) (SessionParticipant, error) {
+	stints, err := q.ListLiveStints(ctx, appID, participantID)
+	if err != nil {
+		return SessionParticipant{}, err
+	}
+	if len(stints) == 0 {
+		return SessionParticipant{}, fmt.Errorf("participant %s is in no room: %w", participantID, ErrNotFound)
+	}
+	cur := stints[0]
+	for _, x := range stints[1:] {
+		if x.LiveSince.After(cur.LiveSince) {
+			cur = x
+		}
+	}
+	return cur, nil
+}
 
 // Session sort keys.
 const (

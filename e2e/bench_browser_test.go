@@ -1,0 +1,35 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"rtk-sidecar/configs"
+	"rtk-sidecar/presets"
+)
+
+// TestBenchmarkBrowserMove measures single moves of Chromium pages (web/test/e2e/bench.mjs):
+// the SDK's make-before-break against a naive break-before-make page, in the same run, with
+// RTK_BENCH_MOVES (default 24) moves each; and the size of the SDK's bundle. Results are the
+// BENCH lines (docs/benchmarks.md, "Browser client").
+func TestBenchmarkBrowserMove(t *testing.T) {
+	requireBench(t)
+	requireBrowser(t)
+	runNode(t, time.Minute, "scripts/build.mjs", "--size")
+	pagePort, _, _ := freePorts(t)
+	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
+	t.Cleanup(func() { sc.dropLeftovers(t) })
+	parent := sc.CreateMeeting(t, "Bench")
+	var pages []pageCfg
+	for _, name := range []string{"listenerP", "listenerR", "mbb", "naive"} {
+		id, tok := sc.AddParticipant(t, parent, name, presets.GroupCallParticipant)
+		pages = append(pages, pageCfg{Name: name, ID: id, Token: tok})
+	}
+	runScript(t, "bench.mjs", map[string]any{
+		"sidecar": sc.BaseURL, "pagePort": pagePort, "parent": parent, "pages": pages,
+		"appPath": sc.AppPath, "apiKey": e2eKey, "moves": (envInt("RTK_BENCH_MOVES", 24) + 1) / 2,
+	}, 20*time.Minute)
+}

@@ -1,0 +1,180 @@
+import {
+  DisconnectReason, LocalAudioTrack, LocalVideoTrack, Room, RoomEvent, Track,
+  type LocalTrack, type RemoteParticipant as LKRemoteParticipant, type RemoteTrack as LKRemoteTrack, type RpcInvocationData,
+} from 'livekit-client';
+import type { Conn, ConnHandlers, Connector, Publication, PublishOptions, RemoteParticipant, SourceKind } from './connector.js';
+import { MoveMethod } from './types.js';
+
+// The Connector of a browser: livekit-client.
+
+const sources: Record<SourceKind, Track.Source> = {
+  microphone: Track.Source.Microphone,
+  camera: Track.Source.Camera,
+  screen_share: Track.Source.ScreenShare,
+  screen_share_audio: Track.Source.ScreenShareAudio,
+};
+
+/** LiveKitConnector connects with livekit-client. */
+export class LiveKitConnector implements Connector {
+  async connect(url: string, token: string, h: ConnHandlers): Promise<Conn> {
+    // Adaptive stream and dynacast would pause what no element shows: the application
+    // decides what it shows, and moves need audio at once.
+    const room = new Room({ adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true });
+    // Registered before the join, so that no instruction can race it.
+    room.registerRpcMethod(MoveMethod, async (d: RpcInvocationData) => h.rpc(d.payload));
+    // The join is accepted at SignalConnected: the connection takes publications from then
+    // on, while its media connection is being made (saving a round of ICE and DTLS on a move).
+    const joined = new Promise<void>((resolve) => room.once(RoomEvent.SignalConnected, () => resolve()));
+    const ready = room.connect(url, token, { autoSubscribe: true });
+    ready.catch(() => undefined); // awaited through Conn.ready
+    await Promise.race([joined, ready]);
+    const c = new LiveKitConn(room, h, ready);
+    c.listen();
+    return c;
+  }
+}
+
+class LiveKitConn implements Conn {
+  private closing = false;
+  private playing = false;
+  private readonly elements = new Map<MediaStreamTrack, HTMLMediaElement>();
+
+  constructor(private readonly lk: Room, private readonly h: ConnHandlers, readonly ready: Promise<void>) {}
+
+  get room(): string {
+    return this.lk.name;
+  }
+
+  get identity(): string {
+    return this.lk.localParticipant.identity;
+  }
+
+  listen(): void {
+    const lk = this.lk;
+    const changed = () => {
+      this.h.remotesChanged();
+      this.syncPlayback();
+    };
+    lk.on(RoomEvent.DataReceived, (payload, _p, _k, topic) => this.h.data(topic ?? '', payload));
+    lk.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+      this.stopPlayback();
+      if (!this.closing) this.h.disconnected(reason === undefined ? 'UNKNOWN_REASON' : DisconnectReason[reason] ?? String(reason));
+    });
+    lk.on(RoomEvent.Moved, (name: string) => this.h.moved(name));
+    lk.on(RoomEvent.Reconnecting, () => this.h.mediaState('reconnecting'));
+    lk.on(RoomEvent.Reconnected, () => this.h.mediaState('connected'));
+    for (const ev of [RoomEvent.ParticipantConnected, RoomEvent.ParticipantDisconnected, RoomEvent.TrackPublished, RoomEvent.TrackUnpublished,
+      RoomEvent.TrackSubscribed, RoomEvent.TrackUnsubscribed, RoomEvent.TrackMuted, RoomEvent.TrackUnmuted,
+      RoomEvent.ParticipantMetadataChanged, RoomEvent.ParticipantNameChanged] as const) {
+      lk.on(ev, changed);
+    }
+  }
+
+  async publish(kind: SourceKind, source: MediaStreamTrack, opts: PublishOptions): Promise<Publication> {
+    const copy = source.clone();
+    const track: LocalTrack = copy.kind === 'audio' ? new LocalAudioTrack(copy, undefined, true) : new LocalVideoTrack(copy, undefined, true);
+    // Muted before it is published, so that the room knows it muted from the start and no
+    // media of a muted source ever flows.
+    if (opts.muted) await track.mute();
+    const p = await this.lk.localParticipant.publishTrack(track, { source: sources[kind], name: kind });
+    if (!opts.fed) await track.sender?.replaceTrack(null);
+    const lp = this.lk.localParticipant;
+    return {
+      setMuted: async (muted) => {
+        if (muted) await track.mute();
+        else await track.unmute();
+      },
+      feed: async (on) => {
+        await track.sender?.replaceTrack(on ? track.mediaStreamTrack : null);
+      },
+      unpublish: async () => {
+        if (p.track) await lp.unpublishTrack(p.track, true);
+        copy.stop();
+      },
+    };
+  }
+
+  remotes(): RemoteParticipant[] {
+    return [...this.lk.remoteParticipants.values()].map((rp) => {
+      const tracks: RemoteParticipant['tracks'] = {};
+      for (const [kind, src] of Object.entries(sources) as [SourceKind, Track.Source][]) {
+        const pub = rp.getTrackPublication(src);
+        if (pub) tracks[kind] = { track: pub.track?.mediaStreamTrack, muted: pub.isMuted };
+      }
+      return { identity: rp.identity, name: rp.name ?? '', metadata: rp.metadata ?? '', tracks };
+    });
+  }
+
+  audible(): string[] {
+    return [...this.lk.remoteParticipants.values()]
+      .filter((rp) => {
+        const pub = rp.getTrackPublication(Track.Source.Microphone);
+        return pub && !pub.isMuted;
+      })
+      .map((rp) => rp.identity);
+  }
+
+  async hears(identity: string): Promise<boolean> {
+    const track = this.lk.remoteParticipants.get(identity)?.getTrackPublication(Track.Source.Microphone)?.track;
+    if (!track) return false;
+    return (await packetsReceived(track)) > 0;
+  }
+
+  setPlayback(on: boolean): void {
+    this.playing = on;
+    this.syncPlayback();
+  }
+
+  async send(topic: string, payload: Uint8Array, to?: string[]): Promise<void> {
+    await this.lk.localParticipant.publishData(payload as Uint8Array<ArrayBuffer>, { reliable: true, topic, destinationIdentities: to ?? [] });
+  }
+
+  async disconnect(): Promise<void> {
+    this.closing = true;
+    this.stopPlayback();
+    await this.lk.disconnect(true);
+  }
+
+  /** syncPlayback plays the remote audio tracks while playing is on, in audio elements of its own. */
+  private syncPlayback(): void {
+    if (typeof document === 'undefined') return;
+    const want = new Set<LKRemoteTrack>();
+    if (this.playing && !this.closing) {
+      for (const rp of this.lk.remoteParticipants.values() as IterableIterator<LKRemoteParticipant>) {
+        for (const pub of rp.audioTrackPublications.values()) if (pub.track) want.add(pub.track);
+      }
+    }
+    for (const [mst, el] of this.elements) {
+      if (![...want].some((t) => t.mediaStreamTrack === mst)) {
+        el.srcObject = null;
+        el.remove();
+        this.elements.delete(mst);
+      }
+    }
+    for (const t of want) {
+      if (this.elements.has(t.mediaStreamTrack)) continue;
+      const el = document.createElement('audio');
+      el.autoplay = true;
+      el.srcObject = new MediaStream([t.mediaStreamTrack]);
+      el.style.display = 'none';
+      document.body.appendChild(el);
+      void el.play().catch(() => undefined);
+      this.elements.set(t.mediaStreamTrack, el);
+    }
+  }
+
+  private stopPlayback(): void {
+    this.playing = false;
+    this.syncPlayback();
+  }
+}
+
+/** packetsReceived sums the RTP packets the track's receiver got (inbound-rtp stats). */
+async function packetsReceived(track: LKRemoteTrack): Promise<number> {
+  const stats = await track.receiver?.getStats();
+  let n = 0;
+  stats?.forEach((s: { type?: string; packetsReceived?: number }) => {
+    if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
+  });
+  return n;
+}

@@ -1,0 +1,115 @@
+// The benchmark of a single move in Chromium (docs/benchmarks.md, "Browser client"), run by
+// e2e/bench_browser_test.go (make bench): two mover pages, the SDK's default (make-before-
+// break) and a naive one (overrides.breakBeforeMake: it leaves, then joins), take turns moving
+// between the parent P and a breakout room R, decided through the REST API; a stationary page in
+// each room listens. Per move: audible = the first audio RTP packet of the mover at the page of
+// the destination, from just before the REST call (t0), and listed = when that page first lists
+// the mover (LiveKit shows a participant once its media connection is up); gap = what the mover itself heard: from
+// the last audio packet it received in the source to the first in the destination (0 when it
+// heard the destination first). All pages talk all the time (a tone). Prints BENCH lines.
+// Usage: node bench.mjs config.json
+import { readFileSync } from 'node:fs';
+import { Page, check, eventually, launch, serve, step } from './lib.mjs';
+
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const now = () => performance.timeOrigin + performance.now(); // wall-clock ms, as the pages' clocks
+const server = await serve(cfg.pagePort);
+const { browser, close } = await launch();
+let failed = false;
+try {
+  await run();
+} catch (err) {
+  failed = true;
+  process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
+} finally {
+  await close();
+  server.close();
+}
+process.exit(failed ? 1 : 0);
+
+
+async function admin(method, path, body) {
+  const res = await fetch(`${cfg.sidecar}${cfg.appPath}${path}`, {
+    method, headers: { Authorization: `Bearer ${cfg.apiKey}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+  const env = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(env)}`);
+  return env.data;
+}
+
+async function run() {
+  const base = `/meetings/${cfg.parent}/connected-meetings`;
+  step('open the pages and join');
+  const pages = {};
+  for (const p of cfg.pages) {
+    pages[p.name] = await Page.open(browser, p.name, `http://127.0.0.1:${cfg.pagePort}`, cfg.sidecar);
+    await pages[p.name].init(p.token, { video: false, overrides: { breakBeforeMake: p.name === 'naive' } });
+  }
+  await Promise.all(Object.values(pages).map((p) => p.join()));
+  const idOf = Object.fromEntries(cfg.pages.map((p) => [p.name, p.id]));
+  const created = await admin('POST', base, { version: (await admin('GET', base)).version, meetings: [{ title: 'R' }] });
+  const room = created.created_meeting_ids[0];
+  const move = async (who, from, to) => {
+    const st = await admin('GET', base);
+    const t0 = now();
+    await admin('POST', `${base}/move`, { version: st.version, source_meeting_id: from, destination_meeting_id: to, participant_ids: [idOf[who]] });
+    return { t0, rest: now() - t0 };
+  };
+  await move('listenerR', cfg.parent, room);
+  const listener = { [cfg.parent]: pages.listenerP, [room]: pages.listenerR };
+  await eventually('the listeners in their rooms', async () => {
+    const [a, b] = [await pages.listenerP.snapshot(), await pages.listenerR.snapshot()];
+    return a.meetingId === cfg.parent && b.meetingId === room ? '' : `${a.meetingId}, ${b.meetingId}`;
+  });
+
+  const results = { mbb: [], naive: [] };
+  const where = { mbb: cfg.parent, naive: cfg.parent };
+  for (let i = 0; i < cfg.moves + 1; i++) { // the first round trip of each mover warms up
+    for (const mode of ['mbb', 'naive']) {
+      for (let leg = 0; leg < 2; leg++) {
+        const mover = pages[mode];
+        const from = where[mode];
+        const to = from === cfg.parent ? room : cfg.parent;
+        const moves = (await mover.snapshot()).log.moveDone.length;
+        await mover.eval(() => window.harness.watchMove());
+        const audible = listener[to].eval((id) => window.harness.firstAudioFrom(id[0], 10_000), idOf[mode]);
+        const { t0, rest } = await move(mode, from, to);
+        const { listed, audible: heardAt } = await audible;
+        let report;
+        await eventually(`${mode} moved to ${to === room ? 'R' : 'P'}`, async () => {
+          const log = (await mover.snapshot()).log.moveDone;
+          report = log[moves];
+          return report && report.left ? '' : `moves done: ${log.length}`;
+        }, 15_000);
+        check(!report.error, `${mode}'s move failed: ${JSON.stringify(report.error)}`);
+        const ears = await mover.eval(() => window.harness.stopWatch());
+        where[mode] = to;
+        check(heardAt > 0, `${mode} was never heard in the destination`);
+        check(ears.destFirst > 0, `${mode} never heard the destination`);
+        const at = (x) => (x === undefined ? NaN : report.origin + x - t0);
+        const r = {
+          dir: to === room ? 'P->R' : 'R->P', rest, listed: listed - t0, audible: heardAt - t0, gap: Math.max(0, ears.destFirst - ears.sourceLast),
+          instruction: at(report.received), joined: at(report.joined), published: at(report.published), left: at(report.left), via: report.via,
+        };
+        if (i > 0 || leg > 1) results[mode].push(r);
+        const f = (x) => x.toFixed(1);
+        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}, listed ${f(r.listed)}, audible ${f(r.audible)}, left ${f(r.left)}, gap ${f(r.gap)} ms`);
+        await new Promise((res) => setTimeout(res, 300)); // the source is left; settle
+      }
+    }
+  }
+  const stats = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const q = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+    return `median ${q(0.5).toFixed(1)} / p95 ${q(0.95).toFixed(1)} / max ${s.at(-1).toFixed(1)} ms`;
+  };
+  for (const mode of ['mbb', 'naive']) {
+    const rs = results[mode];
+    const name = mode === 'mbb' ? 'make-before-break' : 'break-before-make (naive)';
+    console.log(`BENCH browser ${name}: ${rs.length} moves; audible ${stats(rs.map((r) => r.audible))}; gap ${stats(rs.map((r) => r.gap))}; ` +
+      `listed ${stats(rs.map((r) => r.listed))}; ` +
+      `rest ${stats(rs.map((r) => r.rest))}; instruction ${stats(rs.map((r) => r.instruction))}; joined ${stats(rs.map((r) => r.joined))}; ` +
+      `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}`);
+  }
+  await Promise.all(Object.values(pages).map((p) => p.leave()));
+}

@@ -1,0 +1,150 @@
+// The driver's side of the browser tests: serves the test page, runs Debian's Chromium (never a
+// downloaded browser) with fake media, and drives pages through window.harness (harness.js).
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** serve serves the test page (index.html, harness.js) on 127.0.0.1:port; it resolves once listening. */
+export function serve(port) {
+  const files = { '/': ['index.html', 'text/html'], '/harness.js': ['harness.js', 'text/javascript'] };
+  const srv = createServer((req, res) => {
+    const f = files[new URL(req.url, 'http://x').pathname];
+    if (!f) {
+      res.writeHead(req.url === '/favicon.ico' ? 204 : 404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': `${f[1]}; charset=utf-8`, 'Cache-Control': 'no-store' }).end(readFileSync(join(here, f[0])));
+  });
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+/** toneWAV writes a WAV file of a 440 Hz tone over noise, the fake microphone's sound: never silence, so never DTX. */
+function toneWAV(path) {
+  const rate = 48000, secs = 2, n = rate * secs;
+  const b = Buffer.alloc(44 + 2 * n);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + 2 * n, 4); b.write('WAVE', 8); b.write('fmt ', 12);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(2 * rate, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(2 * n, 40);
+  let x = 2463534242;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; // xorshift noise
+    const v = 8000 * Math.sin((2 * Math.PI * 440 * i) / rate) + ((x >>> 0) % 2000) - 1000;
+    b.writeInt16LE(Math.round(v), 44 + 2 * i);
+  }
+  writeFileSync(path, b);
+}
+
+/** launch starts Chromium headless with fake media devices, and returns it with a cleanup. */
+export async function launch() {
+  const dir = mkdtempSync(join(tmpdir(), 'rtk-browser-'));
+  const wav = join(dir, 'tone.wav');
+  toneWAV(wav);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`,
+      '--autoplay-policy=no-user-gesture-required', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-first-run', '--disable-gpu', '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
+      '--disable-backgrounding-occluded-windows', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+  return { browser, close: async () => { await browser.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** Page is one participant's page. */
+export class Page {
+  constructor(name, page) {
+    this.name = name;
+    this.page = page;
+  }
+
+  static async open(browser, name, pageOrigin, sidecar) {
+    const ctx = await browser.newContext();
+    // Every peer connection of the page, for getStats.
+    await ctx.addInitScript(() => {
+      const Orig = window.RTCPeerConnection;
+      window.__pcs = [];
+      window.RTCPeerConnection = class extends Orig {
+        constructor(...args) {
+          super(...args);
+          window.__pcs.push(this);
+        }
+      };
+    });
+    const page = await ctx.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') process.stderr.write(`[${name}] console.${m.type()}: ${m.text()}\n`);
+    });
+    page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.stack ?? e}\n`));
+    await page.goto(`${pageOrigin}/?sidecar=${encodeURIComponent(sidecar)}`);
+    await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 30_000 });
+    return new Page(name, page);
+  }
+
+  eval(fn, ...args) {
+    return this.page.evaluate(fn, args);
+  }
+
+  init(token, opts = {}) {
+    return this.page.evaluate(([t, o]) => window.harness.init(t, o), [token, opts]);
+  }
+
+  join() {
+    return this.page.evaluate(() => window.harness.join());
+  }
+
+  leave() {
+    return this.page.evaluate(() => window.harness.leave());
+  }
+
+  /** call runs meeting[path](...args) in the page: {ok: result} or {error: the RTKError's fields}. */
+  call(path, ...args) {
+    return this.page.evaluate(([p, a]) => window.harness.call(p, ...a), [path, args]);
+  }
+
+  /** must is call that throws unless the call succeeded. */
+  async must(path, ...args) {
+    const r = await this.call(path, ...args);
+    if (r.error) throw new Error(`${this.name}: ${path}(${JSON.stringify(args)}) failed: ${JSON.stringify(r.error)}`);
+    return r.ok;
+  }
+
+  snapshot() {
+    return this.page.evaluate(() => window.harness.snapshot());
+  }
+
+  received(ms) {
+    return this.page.evaluate((m) => window.harness.received(m), ms);
+  }
+}
+
+/** eventually polls cond (which returns what is missing, or '') until it holds, or throws after timeout ms. */
+export async function eventually(what, cond, timeout = 20_000) {
+  const end = Date.now() + timeout;
+  let missing = '';
+  for (;;) {
+    missing = await cond();
+    if (!missing) return;
+    if (Date.now() > end) throw new Error(`${what}: still not true after ${timeout} ms: ${missing}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** check throws msg unless cond. */
+export function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+/** step logs a step of a scenario. */
+export function step(msg) {
+  process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+}
