@@ -24,6 +24,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/store"
@@ -153,27 +154,27 @@ const CreatedByAPI = "api"
 // announces the poll to the room.
 func (s *Service) Create(ctx context.Context, appID, meetingID string, in Input) (Poll, error) {
 	if in.Question == nil || strings.TrimSpace(*in.Question) == "" {
-		return Poll{}, invalid("question", "is required")
+		return Poll{}, apierr.Invalid("question", "is required")
 	}
 	if len(*in.Question) > maxQuestion {
-		return Poll{}, invalid("question", "must be at most %d characters", maxQuestion)
+		return Poll{}, apierr.Invalid("question", "must be at most %d characters", maxQuestion)
 	}
 	if in.Options == nil {
-		return Poll{}, invalid("options", "is required")
+		return Poll{}, apierr.Invalid("options", "is required")
 	}
 	opts := make([]string, 0, len(*in.Options))
 	for _, o := range *in.Options {
 		o = strings.TrimSpace(o)
 		if o == "" || len(o) > maxOption {
-			return Poll{}, invalid("options", "must hold non-empty texts of at most %d characters", maxOption)
+			return Poll{}, apierr.Invalid("options", "must hold non-empty texts of at most %d characters", maxOption)
 		}
 		opts = append(opts, o)
 	}
 	if len(opts) < 2 || len(opts) > maxOptions {
-		return Poll{}, invalid("options", "must have between 2 and %d entries", maxOptions)
+		return Poll{}, apierr.Invalid("options", "must have between 2 and %d entries", maxOptions)
 	}
 	if _, err := s.st.GetMeeting(ctx, appID, meetingID); err != nil {
-		return Poll{}, notFound("meeting "+meetingID, err)
+		return Poll{}, apierr.NotFound("meeting", meetingID, err)
 	}
 	live, err := s.st.GetLiveSession(ctx, meetingID)
 	if err != nil {
@@ -200,7 +201,7 @@ func (s *Service) Create(ctx context.Context, appID, meetingID string, in Input)
 // List returns the polls of a session of the app, with every vote.
 func (s *Service) List(ctx context.Context, appID, sessionID string) ([]Poll, error) {
 	if _, err := s.st.GetSession(ctx, appID, sessionID); err != nil {
-		return nil, notFound("session "+sessionID, err)
+		return nil, apierr.NotFound("session", sessionID, err)
 	}
 	ps, err := s.st.ListPolls(ctx, sessionID)
 	if err != nil {
@@ -511,15 +512,4 @@ func hidden(view Poll, p store.Poll) *Poll {
 		out.Options[i] = Option{Text: o.Text, Votes: []Vote{}}
 	}
 	return &out
-}
-
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
-func notFound(what string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s not found", what)
-	}
-	return err
 }

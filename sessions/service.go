@@ -13,6 +13,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/store"
@@ -73,12 +74,12 @@ func (s *Service) List(ctx context.Context, appID string, f store.SessionFilter)
 	switch f.Status {
 	case "", store.SessionLive, store.SessionEnded:
 	default:
-		return nil, 0, invalid("status", "must be one of [LIVE, ENDED]")
+		return nil, 0, apierr.Invalid("status", "must be one of [LIVE, ENDED]")
 	}
 	switch f.SortBy {
 	case "", store.SortByCreatedAt, store.SortByMinutesConsumed:
 	default:
-		return nil, 0, invalid("sort_by", "must be one of [createdAt, minutesConsumed]")
+		return nil, 0, apierr.Invalid("sort_by", "must be one of [createdAt, minutesConsumed]")
 	}
 	ss, total, err := s.st.ListSessions(ctx, appID, f)
 	if err != nil {
@@ -100,7 +101,7 @@ func (s *Service) List(ctx context.Context, appID string, f store.SessionFilter)
 func (s *Service) Session(ctx context.Context, appID, id string, withBreakouts bool) (View, error) {
 	x, err := s.st.GetSession(ctx, appID, id)
 	if err != nil {
-		return View{}, notFound("session", id, err)
+		return View{}, apierr.NotFound("session", id, err)
 	}
 	return s.view(ctx, x, withBreakouts)
 }
@@ -154,7 +155,7 @@ func (s *Service) Participants(ctx context.Context, appID, sessionID string, f s
 	switch f.SortBy {
 	case "", store.SortByJoinedAt, store.SortByDuration:
 	default:
-		return nil, 0, invalid("sort_by", "must be one of [joinedAt, duration]")
+		return nil, 0, apierr.Invalid("sort_by", "must be one of [joinedAt, duration]")
 	}
 	if _, err := s.Session(ctx, appID, sessionID, false); err != nil {
 		return nil, 0, err
@@ -182,7 +183,7 @@ func (s *Service) Participant(ctx context.Context, appID, sessionID, id string) 
 		p, err = s.st.GetSessionParticipant(ctx, sessionID, id)
 	}
 	if err != nil {
-		return ParticipantView{}, notFound("participant", id, err)
+		return ParticipantView{}, apierr.NotFound("participant", id, err)
 	}
 	return participantView(p, s.now()), nil
 }
@@ -471,7 +472,7 @@ func (s *Service) presetAllowsAudio(ctx context.Context, appID, meetingID, parti
 // the meeting's active session.
 func (s *Service) targets(ctx context.Context, appID, meetingID string, t Targets) (store.Meeting, store.Session, []store.SessionParticipant, error) {
 	if len(t.ParticipantIDs) == 0 && len(t.CustomParticipantIDs) == 0 {
-		return store.Meeting{}, store.Session{}, nil, invalid("participant_ids", "or %q must name at least one participant", "custom_participant_ids")
+		return store.Meeting{}, store.Session{}, nil, apierr.Invalid("participant_ids", "or %q must name at least one participant", "custom_participant_ids")
 	}
 	m, err := s.meeting(ctx, appID, meetingID)
 	if err != nil {
@@ -526,20 +527,9 @@ func (s *Service) records(ctx context.Context, appID string, rows []store.Sessio
 func (s *Service) meeting(ctx context.Context, appID, id string) (store.Meeting, error) {
 	m, err := s.st.GetMeeting(ctx, appID, id)
 	if err != nil {
-		return store.Meeting{}, notFound("meeting", id, err)
+		return store.Meeting{}, apierr.NotFound("meeting", id, err)
 	}
 	return m, nil
-}
-
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
-func notFound(kind, id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s %s not found", kind, id)
-	}
-	return err
 }
 
 func noActiveSession(meetingID string, err error) error {
