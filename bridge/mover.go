@@ -633,7 +633,7 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	})
 	o.Gate.Pass(o.MoveID)
 	switch {
-	case isNotFound(err):
+	case IsNotFound(err):
 		return false, nil
 	case err != nil:
 		return false, fromLiveKit("reveal "+o.Identity+" in "+o.ToRoom, err)
@@ -708,7 +708,7 @@ func (m *Mover) DropPrepared(ctx context.Context, room, identity string) error {
 	ctx, cancel := callContext(ctx)
 	defer cancel()
 	_, err = m.rooms.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !IsNotFound(err) {
 		return fromLiveKit("drop the prepared connection of "+identity+" in "+room, err)
 	}
 	return nil
@@ -733,7 +733,7 @@ func (m *Mover) Evict(ctx context.Context, room, identity string) (bool, error) 
 	defer cancel()
 	_, err = m.rooms.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
 	switch {
-	case isNotFound(err):
+	case IsNotFound(err):
 		return false, nil
 	case err != nil:
 		return false, fromLiveKit("evict "+identity+" from "+room, err)
@@ -764,7 +764,7 @@ func (m *Mover) Regrant(ctx context.Context, room, identity string, grant *auth.
 	defer cancel()
 	_, err = m.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: room, Identity: identity,
 		Permission: grant.ToPermission(), Metadata: metadata})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !IsNotFound(err) {
 		return fromLiveKit("regrant "+identity+" in "+room, err)
 	}
 	return nil
@@ -777,7 +777,7 @@ func (m *Mover) PreparedIn(ctx context.Context, room string) ([]string, error) {
 	defer cancel()
 	res, err := m.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
 	switch {
-	case isNotFound(err):
+	case IsNotFound(err):
 		return nil, nil
 	case err != nil:
 		return nil, fromLiveKit("list the participants of "+room, err)
@@ -934,11 +934,6 @@ func joinedMs(p *livekit.ParticipantInfo) int64 {
 		return p.JoinedAtMs
 	}
 	return p.JoinedAt * 1000
-}
-
-func isNotFound(err error) bool {
-	var terr twirp.Error
-	return errors.As(err, &terr) && terr.Code() == twirp.NotFound
 }
 
 // liveKitMove tries LiveKit's MoveParticipant and reports whether LiveKit
@@ -1329,7 +1324,7 @@ func (m *Mover) runSweep(s *sweep) {
 	switch {
 	case err == nil:
 		m.log.Info("removed a moved participant's leftover connection (lost leave)", "room", s.room, "identity", s.identity, "sid", s.sid)
-	case !isNotFound(err):
+	case !IsNotFound(err):
 		m.log.Warn("sweep: remove failed", "room", s.room, "identity", s.identity, "err", err)
 	}
 }
