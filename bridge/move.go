@@ -1,0 +1,402 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/psrpc"
+	"github.com/twitchtv/twirp"
+
+	"rtk-sidecar/protocol"
+)
+
+// MoveOrder is one participant to move from one LiveKit room to another.
+type MoveOrder struct {
+	MoveID   string // unique per move; clients deduplicate instructions by it
+	Identity string // LiveKit identity (the participant id)
+	FromRoom string // LiveKit room the participant is expected in
+	ToRoom   string // LiveKit room to move it to; created first (EnsureRoom, or in Ready), or LiveKit auto-creates it without metadata
+
+	Meeting       protocol.MeetingRef // the destination meeting, for the instruction (ID defaults to ToMeetingID)
+	FromMeetingID string              // defaults to FromRoom
+	ToMeetingID   string              // defaults to ToRoom
+	PresetID      string              // the participant's preset in the destination
+	Permissions   any                 // effective RealtimeKit permissions in the destination, sent as JSON
+
+	// Grant is the participant's LiveKit grant in the destination; its Room
+	// must be empty or ToRoom. Nil carries the live permission set of the
+	// participant over (what it has in FromRoom right now).
+	Grant *auth.VideoGrant
+	// Metadata is the participant's LiveKit metadata in the destination;
+	// empty keeps its live metadata. Name and attributes always carry over.
+	Metadata string
+	// KeepSource is how long the client keeps its source connection after
+	// its switch (protocol.MoveInstruction.KeepSourceMs); the sweep of a
+	// leftover source connection waits for it too.
+	KeepSource time.Duration
+	// Gate, when not nil, holds the instruction of a reveal back until the
+	// other reveals of the batch are done (RevealGate). Move passes it as
+	// soon as it has revealed, or knows it will not.
+	Gate *RevealGate
+	// Ready, when not nil, readies ToRoom for the arrival (creates the room,
+	// say). Move calls it once, beside its lookups of the participant, and
+	// waits for it before it ends; it reveals, asks LiveKit to move, or sends
+	// the instruction only after Ready has returned nil. An error from Ready
+	// fails the move and is returned as it is.
+	Ready func(ctx context.Context) error
+}
+
+// Outcome is how a move ended.
+type Outcome int
+
+const (
+	// MoveFailed: the participant is connected but did not arrive, or
+	// LiveKit failed; MoveResult.Err says why.
+	MoveFailed Outcome = iota
+	// MoveArrived: the participant is present in ToRoom now.
+	MoveArrived
+	// MoveAlreadyThere: the participant was in ToRoom already; nothing was sent.
+	MoveAlreadyThere
+	// MoveOffline: the participant is connected to neither room; nothing
+	// was sent, and the join endpoint places it when it comes back.
+	MoveOffline
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case MoveArrived:
+		return "arrived"
+	case MoveAlreadyThere:
+		return "already_there"
+	case MoveOffline:
+		return "offline"
+	default:
+		return "failed"
+	}
+}
+
+// How a move instruction reached the participant (MoveResult.Via).
+const (
+	ViaLiveKit = "livekit" // LiveKit's own MoveParticipant (LiveKit Cloud)
+	ViaRPC     = "rpc"     // RoomService.PerformRpc, method protocol.MoveMethod
+	ViaData    = "data"    // RoomService.SendData, RELIABLE, topic protocol.MoveTopic
+)
+
+// Errors of failed moves (MoveResult.Err), each with its psrpc class.
+var (
+	// ErrMoveTimeout: the participant did not arrive in the destination
+	// within the move timeout, although it was told twice.
+	ErrMoveTimeout = psrpc.NewErrorf(psrpc.DeadlineExceeded, "participant did not arrive in the destination room")
+	// ErrMoverStopped: the Mover's Run has returned.
+	ErrMoverStopped = psrpc.NewErrorf(psrpc.Unavailable, "mover stopped")
+)
+
+// MoveResult is what became of a MoveOrder.
+type MoveResult struct {
+	MoveID   string
+	Identity string
+	Outcome  Outcome
+	// Via is how the last instruction reached the participant: ViaLiveKit,
+	// ViaRPC or ViaData; empty when none was sent.
+	Via string
+	// Deliveries counts the instructions sent (0, 1, or 2 after a re-delivery).
+	Deliveries int
+	// Streams counts the participant's event streams that took the last
+	// instruction (WithStreams), besides LiveKit.
+	Streams int
+	// Err is set exactly when Outcome is MoveFailed.
+	Err error
+	// Elapsed runs from the call of Move to its return.
+	Elapsed time.Duration
+}
+
+// Move carries out one move order and blocks until the participant has
+// arrived in o.ToRoom, the move has failed, or the participant turned out to
+// be connected to neither room. It never asks LiveKit's MoveParticipant
+// about an identity that is not in o.FromRoom (that costs 3 s). For the
+// handoff it waits until the participant's connection is ACTIVE, sends the
+// instruction by RPC (as data when the RPC fails, or straight away for a
+// participant without canPublishData), sends it once more if the
+// participant has not arrived after the re-delivery delay, and fails with
+// ErrMoveTimeout at the move timeout.
+//
+// ctx bounds the whole call; its error is returned wrapped. Other errors
+// carry a psrpc class: InvalidArgument for a bad order, Unavailable (or
+// NotFound) from LiveKit, DeadlineExceeded for ErrMoveTimeout, Unavailable
+// for ErrMoverStopped.
+//
+// A participant with a prepared connection in o.ToRoom (Prepared: hidden,
+// connected before the move, docs/protocol.md §5) is not sent there: the
+// Mover reveals that connection (UpdateParticipant), which makes it
+// present at once, and then sends the instruction, marked prepared, once,
+// when o.Gate lets it. A prepared connection that is still connecting is
+// replaced by the handoff's join.
+//
+// Once the participant has arrived by handoff, the connection the
+// instruction went to is removed from o.FromRoom if it is still listed
+// there after the sweep grace (a lost leave), in the background.
+func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
+	start := time.Now()
+	res = MoveResult{MoveID: o.MoveID, Identity: o.Identity}
+	if m.cfg.observer != nil {
+		m.cfg.observer.MoveStarted()
+	}
+	defer func() {
+		o.Gate.Pass(o.MoveID) // a move that ended early
+		res.Elapsed = time.Since(start)
+		m.logResult(o, res)
+		if m.cfg.observer != nil {
+			m.cfg.observer.MoveEnded(res.Outcome.String(), res.Elapsed)
+		}
+	}()
+	fail := func(err error) MoveResult {
+		res.Outcome, res.Err = MoveFailed, err
+		return res
+	}
+
+	grant, err := o.validate()
+	if err != nil {
+		return fail(err)
+	}
+	if m.stopped() {
+		return fail(ErrMoverStopped)
+	}
+	unlock, err := m.lockIdentity(ctx, o.Identity)
+	if err != nil {
+		return fail(fmt.Errorf("bridge: move %s: %w", o.Identity, err))
+	}
+	defer unlock()
+	deadline := time.Now().Add(m.cfg.timeout)
+
+	// (a) Where is it? Both rooms at once, with the destination made ready
+	// beside them: under load, each call to LiveKit takes hundreds of
+	// milliseconds, and the instruction waits for them.
+	var dst *livekit.ParticipantInfo
+	var dstErr, readyErr error
+	looked := make(chan struct{})
+	go func() {
+		defer close(looked)
+		dst, dstErr = m.lookup(ctx, o.ToRoom, o.Identity, deadline)
+	}()
+	readied := make(chan struct{})
+	go func() {
+		defer close(readied)
+		if o.Ready != nil {
+			readyErr = o.Ready(ctx)
+		}
+	}()
+	src, err := m.lookup(ctx, o.FromRoom, o.Identity, deadline)
+	<-looked
+	<-readied
+	if readyErr != nil {
+		return fail(readyErr)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if dstErr != nil {
+		return fail(dstErr)
+	}
+	prepared := dst != nil && Prepared(dst)
+	reveals := prepared && src != nil && dst.State == livekit.ParticipantInfo_ACTIVE
+	if !reveals {
+		o.Gate.Pass(o.MoveID)
+	}
+	switch {
+	case src == nil && (dst == nil || prepared):
+		res.Outcome = MoveOffline
+		return res
+	case src == nil:
+		res.Outcome = MoveAlreadyThere
+		return res
+	case prepared:
+		// The client connected to the destination ahead of the move, hidden:
+		// reveal that connection instead of sending it there.
+		if reveals {
+			if done, err := m.reveal(ctx, o, grant, src, dst, deadline, &res); done || err != nil {
+				if err != nil {
+					return fail(err)
+				}
+				return res
+			}
+		}
+		// Still connecting, or gone: the handoff's join replaces it.
+	case dst != nil && joinedMs(dst) >= joinedMs(src):
+		// The destination copy is the newer connection: the participant has
+		// moved already, and the source copy is a leftover.
+		m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
+		res.Outcome = MoveAlreadyThere
+		return res
+	}
+
+	// Wait for a connection in ToRoom other than a stale one found there now.
+	a := m.await(o.ToRoom, o.Identity, dst.GetSid())
+	defer m.unawait(a)
+
+	// (b) LiveKit's own move, while the server has not said it lacks one.
+	if m.liveKitMove(ctx, o, src) {
+		res.Via, res.Deliveries = ViaLiveKit, 1
+		sid, err := m.wait(ctx, a, deadline)
+		if err != nil {
+			return fail(err)
+		}
+		if err := m.updateMoved(ctx, o, grant); err != nil {
+			return fail(err)
+		}
+		m.log.Debug("moved by LiveKit", "identity", o.Identity, "sid", sid)
+		res.Outcome = MoveArrived
+		return res
+	}
+
+	// (c) Handoff: the client joins ToRoom with this token, then leaves.
+	// A participant that is still connecting cannot take data yet.
+	if src, err = m.whenActive(ctx, o, src, deadline); err != nil {
+		return fail(err)
+	}
+	if src == nil {
+		res.Outcome = MoveOffline
+		return res
+	}
+	payload, err := m.instruction(o, grant, src, false)
+	if err != nil {
+		return fail(err)
+	}
+	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
+	send := func(until time.Time) error {
+		res.Deliveries++
+		res.Streams = m.toStreams(o, payload)
+		via, err := m.sendAndWait(ctx, a, o, payload, useRPC, until)
+		switch {
+		case via != "":
+			res.Via = via
+			useRPC = via == ViaRPC // once the RPC failed, the repeat goes as data
+		case errors.Is(err, ErrMoveTimeout):
+			useRPC = false // the RPC was still unanswered: repeat as data
+		}
+		return err
+	}
+
+	// (d) Confirm, (f) re-deliver once, then give up at the deadline.
+	err = send(time.Now().Add(min(m.cfg.redeliver, time.Until(deadline)/2)))
+	if errors.Is(err, ErrMoveTimeout) {
+		switch gone, err2 := m.offline(ctx, o); {
+		case err2 != nil:
+			return fail(err2)
+		case gone:
+			res.Outcome = MoveOffline
+			return res
+		}
+		err = send(deadline)
+	}
+	if errors.Is(err, ErrMoveTimeout) {
+		// A last look, in case polling failed meanwhile.
+		if p, err2 := m.participant(ctx, o.ToRoom, o.Identity); err2 == nil && p != nil && p.Sid != dst.GetSid() {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	// (e) Sweep the source copy should the client's leave get lost.
+	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
+	res.Outcome = MoveArrived
+	return res
+}
+
+// validate checks o and returns its destination grant (nil: carry over).
+func (o *MoveOrder) validate() (*auth.VideoGrant, error) {
+	switch {
+	case o.MoveID == "", o.Identity == "", o.FromRoom == "", o.ToRoom == "":
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move order needs MoveID, Identity, FromRoom and ToRoom")
+	case o.FromRoom == o.ToRoom:
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: source and destination are both %q", o.Identity, o.ToRoom)
+	case o.Grant != nil && o.Grant.Room != "" && o.Grant.Room != o.ToRoom:
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: grant is for room %q, not %q", o.Identity, o.Grant.Room, o.ToRoom)
+	case o.KeepSource < 0:
+		return nil, psrpc.NewErrorf(psrpc.InvalidArgument, "bridge: move %s: KeepSource %s is negative", o.Identity, o.KeepSource)
+	}
+	if o.Grant == nil {
+		return nil, nil
+	}
+	g := o.Grant.Clone()
+	g.Room, g.RoomJoin = o.ToRoom, true
+	return g, nil
+}
+
+// joinedMs is when p joined, in milliseconds.
+func joinedMs(p *livekit.ParticipantInfo) int64 {
+	if p.JoinedAtMs != 0 {
+		return p.JoinedAtMs
+	}
+	return p.JoinedAt * 1000
+}
+
+// liveKitMove tries LiveKit's MoveParticipant and reports whether LiveKit
+// accepted the move. The first "not implemented" answer disables it for the
+// Mover's lifetime; any other error falls back to the handoff for this move.
+func (m *Mover) liveKitMove(ctx context.Context, o MoveOrder, src *livekit.ParticipantInfo) bool {
+	if m.noMove.Load() {
+		return false
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	_, err := m.rooms.MoveParticipant(ctx, &livekit.MoveParticipantRequest{
+		Room: o.FromRoom, Identity: o.Identity, DestinationRoom: o.ToRoom,
+	})
+	switch {
+	case err == nil:
+		return true
+	case notImplemented(err):
+		if !m.noMove.Swap(true) {
+			m.log.Info("LiveKit does not implement MoveParticipant; moving by client handoff", "err", err)
+		}
+	default:
+		m.log.Warn("MoveParticipant failed; moving by client handoff", "identity", o.Identity, "sid", src.Sid, "err", err)
+	}
+	return false
+}
+
+// notImplemented recognises the open-source server's answer to
+// MoveParticipant: twirp "unknown" (HTTP 500) "not implemented"; a twirp
+// "unimplemented" counts too.
+func notImplemented(err error) bool {
+	var terr twirp.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	return terr.Code() == twirp.Unimplemented ||
+		strings.Contains(strings.ToLower(terr.Msg()), "not implemented")
+}
+
+// updateMoved applies a new grant or metadata after LiveKit moved the
+// participant itself (MoveParticipant keeps both).
+func (m *Mover) updateMoved(ctx context.Context, o MoveOrder, grant *auth.VideoGrant) error {
+	if grant == nil && o.Metadata == "" {
+		return nil
+	}
+	req := &livekit.UpdateParticipantRequest{Room: o.ToRoom, Identity: o.Identity, Metadata: o.Metadata}
+	if grant != nil {
+		req.Permission = grant.ToPermission()
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	if _, err := m.rooms.UpdateParticipant(ctx, req); err != nil {
+		return fromLiveKit("update moved participant "+o.Identity, err)
+	}
+	return nil
+}
+
+func (m *Mover) logResult(o MoveOrder, r MoveResult) {
+	attrs := []any{"move", o.MoveID, "identity", o.Identity, "from", o.FromRoom, "to", o.ToRoom,
+		"outcome", r.Outcome.String(), "via", r.Via, "deliveries", r.Deliveries, "streams", r.Streams, "elapsed", r.Elapsed}
+	if r.Err != nil {
+		m.log.Warn("move failed", append(attrs, "err", r.Err)...)
+		return
+	}
+	m.log.Info("move done", attrs...)
+}
