@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -63,6 +64,82 @@ func (a *AdminRPC) PerformRpc(ctx context.Context, req *livekit.PerformRpcReques
 		return nil, err
 	}
 	return a.svc.PerformRpc(ctx, req)
+}
+
+// handOff moves the participant by the client handoff: the client joins
+// o.ToRoom with the token of an instruction, then leaves o.FromRoom. It
+// waits until src, the participant's connection in the source, is ACTIVE
+// (one still connecting cannot take data yet), sends the instruction,
+// confirms the arrival a, sends it once more if the participant has not
+// arrived after the re-delivery delay, and gives up at the deadline. Once
+// the participant has arrived, the source copy is swept should the
+// client's leave get lost.
+func (m *Mover) handOff(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src *livekit.ParticipantInfo, a *arrival, deadline time.Time, res *MoveResult) error {
+	src, err := m.whenActive(ctx, o, src, deadline)
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		res.Outcome = MoveOffline
+		return nil
+	}
+	payload, err := m.instruction(o, grant, src, false)
+	if err != nil {
+		return err
+	}
+	h := &handoff{m: m, o: o, a: a, payload: payload, res: res, useRPC: m.rpc != nil && src.GetPermission().GetCanPublishData()}
+
+	// Confirm, re-deliver once, then give up at the deadline.
+	err = h.send(ctx, time.Now().Add(min(m.cfg.redeliver, time.Until(deadline)/2)))
+	if errors.Is(err, ErrMoveTimeout) {
+		switch gone, err2 := m.offline(ctx, o); {
+		case err2 != nil:
+			return err2
+		case gone:
+			res.Outcome = MoveOffline
+			return nil
+		}
+		err = h.send(ctx, deadline)
+	}
+	if errors.Is(err, ErrMoveTimeout) {
+		// A last look, in case polling failed meanwhile.
+		if p, err2 := m.participant(ctx, o.ToRoom, o.Identity); err2 == nil && p != nil && p.Sid != a.exclude {
+			err = nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
+	res.Outcome = MoveArrived
+	return nil
+}
+
+// handoff is the instruction of one handoff under way.
+type handoff struct {
+	m       *Mover
+	o       MoveOrder
+	a       *arrival // the participant's arrival in o.ToRoom
+	payload []byte
+	res     *MoveResult
+	useRPC  bool // the next delivery goes by RPC
+}
+
+// send delivers the instruction, on the event streams and through LiveKit,
+// and waits for the arrival until until (sendAndWait). A repeat goes as
+// data once the RPC has failed, or was still unanswered.
+func (h *handoff) send(ctx context.Context, until time.Time) error {
+	h.res.Deliveries++
+	h.res.Streams = h.m.toStreams(h.o, h.payload)
+	via, err := h.m.sendAndWait(ctx, h.a, h.o, h.payload, h.useRPC, until)
+	switch {
+	case via != "":
+		h.res.Via = via
+		h.useRPC = via == ViaRPC // once the RPC failed, the repeat goes as data
+	case errors.Is(err, ErrMoveTimeout):
+		h.useRPC = false // the RPC was still unanswered: repeat as data
+	}
+	return err
 }
 
 // activeWait is how often whenActive looks again.

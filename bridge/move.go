@@ -154,29 +154,53 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 			m.cfg.observer.MoveEnded(res.Outcome.String(), res.Elapsed)
 		}
 	}()
-	fail := func(err error) MoveResult {
+	if err := m.move(ctx, o, &res); err != nil {
 		res.Outcome, res.Err = MoveFailed, err
-		return res
 	}
+	return res
+}
 
+// move carries out o, holding its identity, and sets res.Outcome unless it
+// fails: (a) where is the participant, then the moves that take no
+// instruction (settle), (b) LiveKit's own move, or (c) the handoff.
+func (m *Mover) move(ctx context.Context, o MoveOrder, res *MoveResult) error {
 	grant, err := o.validate()
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if m.stopped() {
-		return fail(ErrMoverStopped)
+		return ErrMoverStopped
 	}
 	unlock, err := m.lockIdentity(ctx, o.Identity)
 	if err != nil {
-		return fail(fmt.Errorf("bridge: move %s: %w", o.Identity, err))
+		return fmt.Errorf("bridge: move %s: %w", o.Identity, err)
 	}
 	defer unlock()
 	deadline := time.Now().Add(m.cfg.timeout)
 
-	// (a) Where is it? Both rooms at once, with the destination made ready
-	// beside them: under load, each call to LiveKit takes hundreds of
-	// milliseconds, and the instruction waits for them.
-	var dst *livekit.ParticipantInfo
+	src, dst, err := m.locate(ctx, o, deadline)
+	if err != nil {
+		return err
+	}
+	if done, err := m.settle(ctx, o, grant, src, dst, deadline, res); done || err != nil {
+		return err
+	}
+
+	// Wait for a connection in ToRoom other than a stale one found there now.
+	a := m.await(o.ToRoom, o.Identity, dst.GetSid())
+	defer m.unawait(a)
+	if m.liveKitMove(ctx, o, src) {
+		return m.movedByLiveKit(ctx, o, grant, a, deadline, res)
+	}
+	return m.handOff(ctx, o, grant, src, a, deadline, res)
+}
+
+// locate looks the participant up in both rooms at once, src in o.FromRoom
+// and dst in o.ToRoom (nil where it is not), with the destination made
+// ready (o.Ready) beside them: under load, each call to LiveKit takes
+// hundreds of milliseconds, and the instruction waits for them. Ready's
+// error comes first.
+func (m *Mover) locate(ctx context.Context, o MoveOrder, deadline time.Time) (src, dst *livekit.ParticipantInfo, err error) {
 	var dstErr, readyErr error
 	looked := make(chan struct{})
 	go func() {
@@ -190,18 +214,26 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 			readyErr = o.Ready(ctx)
 		}
 	}()
-	src, err := m.lookup(ctx, o.FromRoom, o.Identity, deadline)
+	src, err = m.lookup(ctx, o.FromRoom, o.Identity, deadline)
 	<-looked
 	<-readied
-	if readyErr != nil {
-		return fail(readyErr)
+	switch {
+	case readyErr != nil:
+		return nil, nil, readyErr
+	case err != nil:
+		return nil, nil, err
+	case dstErr != nil:
+		return nil, nil, dstErr
 	}
-	if err != nil {
-		return fail(err)
-	}
-	if dstErr != nil {
-		return fail(dstErr)
-	}
+	return src, dst, nil
+}
+
+// settle ends the moves that need no instruction to join o.ToRoom, and
+// reports whether it did (done) or failed: a participant connected to
+// neither room (offline) or to the destination only (already there), one
+// whose prepared connection there it reveals, and one that has moved
+// already (the destination holds its newer connection).
+func (m *Mover) settle(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src, dst *livekit.ParticipantInfo, deadline time.Time, res *MoveResult) (done bool, err error) {
 	prepared := dst != nil && Prepared(dst)
 	reveals := prepared && src != nil && dst.State == livekit.ParticipantInfo_ACTIVE
 	if !reveals {
@@ -210,102 +242,42 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 	switch {
 	case src == nil && (dst == nil || prepared):
 		res.Outcome = MoveOffline
-		return res
+		return true, nil
 	case src == nil:
 		res.Outcome = MoveAlreadyThere
-		return res
-	case prepared:
+		return true, nil
+	case reveals:
 		// The client connected to the destination ahead of the move, hidden:
-		// reveal that connection instead of sending it there.
-		if reveals {
-			if done, err := m.reveal(ctx, o, grant, src, dst, deadline, &res); done || err != nil {
-				if err != nil {
-					return fail(err)
-				}
-				return res
-			}
-		}
-		// Still connecting, or gone: the handoff's join replaces it.
+		// reveal that connection instead of sending it there. Gone
+		// meanwhile (not done), the handoff's join replaces it.
+		return m.reveal(ctx, o, grant, src, dst, deadline, res)
+	case prepared:
+		return false, nil // still connecting: the handoff's join replaces it
 	case dst != nil && joinedMs(dst) >= joinedMs(src):
 		// The destination copy is the newer connection: the participant has
 		// moved already, and the source copy is a leftover.
 		m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
 		res.Outcome = MoveAlreadyThere
-		return res
+		return true, nil
 	}
+	return false, nil
+}
 
-	// Wait for a connection in ToRoom other than a stale one found there now.
-	a := m.await(o.ToRoom, o.Identity, dst.GetSid())
-	defer m.unawait(a)
-
-	// (b) LiveKit's own move, while the server has not said it lacks one.
-	if m.liveKitMove(ctx, o, src) {
-		res.Via, res.Deliveries = ViaLiveKit, 1
-		sid, err := m.wait(ctx, a, deadline)
-		if err != nil {
-			return fail(err)
-		}
-		if err := m.updateMoved(ctx, o, grant); err != nil {
-			return fail(err)
-		}
-		m.log.Debug("moved by LiveKit", "identity", o.Identity, "sid", sid)
-		res.Outcome = MoveArrived
-		return res
-	}
-
-	// (c) Handoff: the client joins ToRoom with this token, then leaves.
-	// A participant that is still connecting cannot take data yet.
-	if src, err = m.whenActive(ctx, o, src, deadline); err != nil {
-		return fail(err)
-	}
-	if src == nil {
-		res.Outcome = MoveOffline
-		return res
-	}
-	payload, err := m.instruction(o, grant, src, false)
+// movedByLiveKit waits for the arrival a that LiveKit's MoveParticipant
+// makes, then gives the participant the order's grant and metadata there
+// (MoveParticipant keeps the old ones).
+func (m *Mover) movedByLiveKit(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, a *arrival, deadline time.Time, res *MoveResult) error {
+	res.Via, res.Deliveries = ViaLiveKit, 1
+	sid, err := m.wait(ctx, a, deadline)
 	if err != nil {
-		return fail(err)
-	}
-	useRPC := m.rpc != nil && src.GetPermission().GetCanPublishData()
-	send := func(until time.Time) error {
-		res.Deliveries++
-		res.Streams = m.toStreams(o, payload)
-		via, err := m.sendAndWait(ctx, a, o, payload, useRPC, until)
-		switch {
-		case via != "":
-			res.Via = via
-			useRPC = via == ViaRPC // once the RPC failed, the repeat goes as data
-		case errors.Is(err, ErrMoveTimeout):
-			useRPC = false // the RPC was still unanswered: repeat as data
-		}
 		return err
 	}
-
-	// (d) Confirm, (f) re-deliver once, then give up at the deadline.
-	err = send(time.Now().Add(min(m.cfg.redeliver, time.Until(deadline)/2)))
-	if errors.Is(err, ErrMoveTimeout) {
-		switch gone, err2 := m.offline(ctx, o); {
-		case err2 != nil:
-			return fail(err2)
-		case gone:
-			res.Outcome = MoveOffline
-			return res
-		}
-		err = send(deadline)
+	if err := m.updateMoved(ctx, o, grant); err != nil {
+		return err
 	}
-	if errors.Is(err, ErrMoveTimeout) {
-		// A last look, in case polling failed meanwhile.
-		if p, err2 := m.participant(ctx, o.ToRoom, o.Identity); err2 == nil && p != nil && p.Sid != dst.GetSid() {
-			err = nil
-		}
-	}
-	if err != nil {
-		return fail(err)
-	}
-	// (e) Sweep the source copy should the client's leave get lost.
-	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
+	m.log.Debug("moved by LiveKit", "identity", o.Identity, "sid", sid)
 	res.Outcome = MoveArrived
-	return res
+	return nil
 }
 
 // validate checks o and returns its destination grant (nil: carry over).

@@ -45,22 +45,7 @@ func RevealedEvent(room string, p *livekit.ParticipantInfo, at time.Time) *livek
 // error, when the prepared connection has gone meanwhile: the caller hands
 // off instead.
 func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant, src, dst *livekit.ParticipantInfo, deadline time.Time, res *MoveResult) (done bool, err error) {
-	g := destinationGrant(o, grant, src)
-	req := &livekit.UpdateParticipantRequest{Room: o.ToRoom, Identity: o.Identity, Permission: g.ToPermission()}
-	if src.Name != dst.Name {
-		req.Name = src.Name
-	}
-	if md := or(o.Metadata, src.Metadata); md != dst.Metadata {
-		req.Metadata = md
-	}
-	for k, v := range carriedAttributes(src) {
-		if dst.Attributes[k] != v {
-			if req.Attributes == nil {
-				req.Attributes = map[string]string{}
-			}
-			req.Attributes[k] = v
-		}
-	}
+	req := revealRequest(o, grant, src, dst)
 	var p *livekit.ParticipantInfo
 	err = m.again(ctx, deadline, func(ctx context.Context) error {
 		var err error
@@ -114,6 +99,30 @@ func (m *Mover) reveal(ctx context.Context, o MoveOrder, grant *auth.VideoGrant,
 	m.scheduleSweep(o.FromRoom, o.Identity, src.Sid, o.KeepSource)
 	res.Outcome = MoveArrived
 	return true, nil
+}
+
+// revealRequest is the update that reveals dst, the prepared connection in
+// o.ToRoom of the participant connected to o.FromRoom by src: the
+// destination's permissions, and what dst lacks of the name, metadata and
+// attributes.
+func revealRequest(o MoveOrder, grant *auth.VideoGrant, src, dst *livekit.ParticipantInfo) *livekit.UpdateParticipantRequest {
+	g := destinationGrant(o, grant, src)
+	req := &livekit.UpdateParticipantRequest{Room: o.ToRoom, Identity: o.Identity, Permission: g.ToPermission()}
+	if src.Name != dst.Name {
+		req.Name = src.Name
+	}
+	if md := or(o.Metadata, src.Metadata); md != dst.Metadata {
+		req.Metadata = md
+	}
+	for k, v := range carriedAttributes(src) {
+		if dst.Attributes[k] != v {
+			if req.Attributes == nil {
+				req.Attributes = map[string]string{}
+			}
+			req.Attributes[k] = v
+		}
+	}
+	return req
 }
 
 // DropPrepared disconnects identity's prepared connection in room (Prepared),
