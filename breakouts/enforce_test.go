@@ -73,8 +73,8 @@ func TestFailedMoveEvicts(t *testing.T) {
 	wait(t, "p's connection to the parent to be removed", func() bool { return len(removalsOf(t, w)) == 1 })
 	var moveP string
 	for _, m := range mover.Moves() {
-		if m.ParticipantID == p {
-			moveP = m.ID
+		if m.Identity == p {
+			moveP = m.MoveID
 		}
 	}
 	rm := removalsOf(t, w)[0]

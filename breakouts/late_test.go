@@ -109,8 +109,8 @@ func TestLateArrivalAfterMoveFailed(t *testing.T) {
 	wait(t, "both moves to be reported failed", func() bool { _, f := arrivalsOf(t, w); return len(f) == 2 })
 	var moveP string
 	for _, m := range mover.Moves() {
-		if m.ParticipantID == p {
-			moveP = m.ID
+		if m.Identity == p {
+			moveP = m.MoveID
 		}
 	}
 
@@ -143,7 +143,7 @@ func TestLateArrivalAfterMoveFailed(t *testing.T) {
 	}
 	// The second move failed too (the fake still fails q): q turning up in
 	// b is that move's arrival.
-	moveQ := mover.Moves()[2].ID
+	moveQ := mover.Moves()[2].MoveID
 	s.HandleLiveKitEvent(ctx, joined(b, q))
 	wait(t, "q's late arrival in b", func() bool { arr, _ := arrivalsOf(t, w); return len(arr) == 2 })
 	if arr, _ := arrivalsOf(t, w); arr[1].ParticipantID != q || arr[1].Meeting.ID != b || arr[1].MoveID != moveQ {

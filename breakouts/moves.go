@@ -14,10 +14,10 @@ import (
 
 // job is one move to carry out.
 type job struct {
-	move   Move
+	move   bridge.MoveOrder
 	appID  string
 	parent string
-	ensure func(ctx context.Context) error // makes sure the destination room exists (Move.Ready)
+	ensure func(ctx context.Context) error // makes sure the destination room exists (MoveOrder.Ready)
 	done   func()                          // called once, whether the move ran or was superseded
 }
 
@@ -50,11 +50,11 @@ func newDispatcher(s *Service) *dispatcher {
 func (d *dispatcher) enqueue(j *job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	id := j.move.ParticipantID
+	id := j.move.Identity
 	d.s.late.drop(id) // a newer placement: an earlier failure no longer stands
 	sl := d.slots[id]
 	if sl == nil {
-		sl = &slot{at: j.move.From}
+		sl = &slot{at: j.move.FromRoom}
 		d.slots[id] = sl
 	}
 	if sl.next != nil {
@@ -153,11 +153,11 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 			return
 		}
 		m := j.move
-		m.From = sl.at
+		m.FromRoom = sl.at
 		d.mu.Unlock()
 
 		switch {
-		case m.From != m.To:
+		case m.FromRoom != m.ToRoom:
 			d.s.runMove(ctx, j, m, func(at string) {
 				d.mu.Lock()
 				sl.at = at
@@ -165,8 +165,8 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 			})
 		case m.Grant != nil:
 			// Where it was sent already, with other rights there now.
-			if err := d.s.mover.Regrant(ctx, m); err != nil && ctx.Err() == nil {
-				d.s.log.Warn("breakouts: change a participant's permissions", "participant", m.ParticipantID, "room", m.To, "err", err)
+			if err := d.s.mover.Regrant(ctx, m.ToRoom, m.Identity, m.Grant, m.Metadata); err != nil && ctx.Err() == nil {
+				d.s.log.Warn("breakouts: change a participant's permissions", "participant", m.Identity, "room", m.ToRoom, "err", err)
 			}
 		}
 		j.done()
@@ -174,35 +174,33 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 }
 
 // runMove carries out one move and tells the family how it ended.
-func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at string)) {
+func (s *Service) runMove(ctx context.Context, j *job, m bridge.MoveOrder, moved func(at string)) {
 	start := time.Now()
 	m.Ready = j.ensure // beside the mover's lookups
-	outcome, err := s.mover.Move(ctx, m)
+	res := s.mover.Move(ctx, m)
 	if ctx.Err() != nil {
 		return
 	}
-	switch {
-	case err == nil && outcome != Failed:
-		moved(m.To)
-		if outcome == Arrived {
-			s.events.add(j.parent, nil, func(b *batch) {
-				b.arrivals = append(b.arrivals, protocol.Arrival{ParticipantID: m.ParticipantID, Meeting: protocol.MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID})
-			})
+	arrival := protocol.Arrival{ParticipantID: m.Identity, Meeting: m.Meeting, MoveID: m.MoveID}
+	switch res.Outcome {
+	case bridge.MoveArrived, bridge.MoveAlreadyThere, bridge.MoveOffline:
+		moved(m.ToRoom)
+		if res.Outcome != bridge.MoveOffline {
+			s.events.add(j.parent, nil, func(b *batch) { b.arrivals = append(b.arrivals, arrival) })
 		}
-		s.log.Debug("breakouts: moved", "participant", m.ParticipantID, "from", m.From, "to", m.To,
-			"outcome", outcome, "elapsed", time.Since(start))
+		s.log.Debug("breakouts: moved", "participant", m.Identity, "from", m.FromRoom, "to", m.ToRoom,
+			"outcome", res.Outcome, "elapsed", time.Since(start))
 	default:
 		reason := "the participant did not arrive"
-		if err != nil {
-			reason = err.Error()
+		if res.Err != nil {
+			reason = res.Err.Error()
 		}
-		s.log.Warn("breakouts: move failed", "participant", m.ParticipantID, "from", m.From, "to", m.To, "err", err)
-		s.moves.failed(m.ParticipantID, failedMove{parent: j.parent, at: s.now(),
-			arrival: protocol.Arrival{ParticipantID: m.ParticipantID, Meeting: protocol.MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID}})
+		s.log.Warn("breakouts: move failed", "participant", m.Identity, "from", m.FromRoom, "to", m.ToRoom, "err", res.Err)
+		s.moves.failed(m.Identity, failedMove{parent: j.parent, at: s.now(), arrival: arrival})
 		s.events.add(j.parent, nil, func(b *batch) {
-			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
+			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.Identity, ToMeetingID: m.ToRoom, MoveID: m.MoveID, Reason: reason})
 		})
-		if errors.Is(err, bridge.ErrMoveTimeout) {
+		if errors.Is(res.Err, bridge.ErrMoveTimeout) {
 			s.evictFailed(ctx, j, m)
 		}
 	}
@@ -222,7 +220,7 @@ func (s *Service) committed(ch *change, st State) {
 	s.events.add(f.parent.ID, rooms, func(b *batch) {
 		b.state = &st
 		for _, m := range ch.moves {
-			b.moves = append(b.moves, protocol.MoveBegun{ParticipantID: m.ParticipantID, FromMeetingID: m.From, ToMeetingID: m.To, MoveID: m.ID})
+			b.moves = append(b.moves, protocol.MoveBegun{ParticipantID: m.Identity, FromMeetingID: m.FromRoom, ToMeetingID: m.ToRoom, MoveID: m.MoveID})
 		}
 		if ch.closing {
 			b.closing = &protocol.Closing{ClosingAt: f.rec.ClosingAt, Seconds: int(time.Until(f.rec.ClosingAt).Round(time.Second).Seconds())}
@@ -232,12 +230,12 @@ func (s *Service) committed(ch *change, st State) {
 	var batchDone sync.WaitGroup
 	ensured := map[string]func(context.Context) error{}
 	for _, m := range ch.moves {
-		ensure, ok := ensured[m.To]
+		ensure, ok := ensured[m.ToRoom]
 		if !ok {
-			meta := roomMetadata(f.parent.AppID, f.parent.ID, m.To)
+			meta := roomMetadata(f.parent.AppID, f.parent.ID, m.ToRoom)
 			var once sync.Once
 			var err error
-			room := m.To
+			room := m.ToRoom
 			// Those assigned to the room but not placed in it by now (this is
 			// no start) may hold prepared connections there that must go
 			// before anybody arrives: they would hear the arrivals.
@@ -255,11 +253,11 @@ func (s *Service) committed(ch *change, st State) {
 				})
 				return err
 			}
-			ensured[m.To] = ensure
+			ensured[m.ToRoom] = ensure
 		}
 		batchDone.Add(1)
 		done := func() {
-			m.Gate.Pass(m.ID) // it never ran, or ended without passing
+			m.Gate.Pass(m.MoveID) // it never ran, or ended without passing
 			batchDone.Done()
 		}
 		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(done)})
@@ -281,8 +279,8 @@ func (s *Service) committed(ch *change, st State) {
 	// that they did not reveal (a participant offline at the start) goes.
 	var destinations []string
 	for _, m := range ch.moves {
-		if f.roomIndex(m.To) >= 0 && !slices.Contains(destinations, m.To) {
-			destinations = append(destinations, m.To)
+		if f.roomIndex(m.ToRoom) >= 0 && !slices.Contains(destinations, m.ToRoom) {
+			destinations = append(destinations, m.ToRoom)
 		}
 	}
 	if len(destinations) > 0 {

@@ -14,6 +14,7 @@ import (
 	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/store"
 )
 
@@ -70,10 +71,10 @@ func forbidden(what string) error {
 // happen once it commits.
 type change struct {
 	f     *family
-	moves []Move
+	moves []bridge.MoveOrder
 	// regrants are participants who stay where they are while their
-	// preset there changes (Move.From is Move.To): not moves, not announced.
-	regrants []Move
+	// preset there changes (FromRoom is ToRoom): not moves, not announced.
+	regrants []bridge.MoveOrder
 	retired  []string // rooms to close in LiveKit once the moves out of them are done
 	closing  bool     // a countdown began
 	// unassigned are the participants assigned away from a breakout room,
@@ -101,8 +102,8 @@ func (ch *change) moveTo(ctx context.Context, p store.Participant, room, presetI
 	before := f.effectivePreset(p)
 	f.set(pl)
 	dst, _ := f.room(room)
-	m := Move{ID: uuid.NewString(), ParticipantID: p.ID, From: from, To: room, ToTitle: dst.Title,
-		PresetID: f.effectivePreset(p)}
+	m := bridge.MoveOrder{MoveID: uuid.NewString(), Identity: p.ID, FromRoom: from, ToRoom: room,
+		Meeting: protocol.MeetingRef{ID: room, Title: dst.Title}, PresetID: f.effectivePreset(p)}
 	if from == room && m.PresetID == before {
 		return nil
 	}
@@ -506,7 +507,7 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 		}
 		ids := make([]string, len(ch.moves))
 		for i, m := range ch.moves {
-			ids[i] = m.ID
+			ids[i] = m.MoveID
 		}
 		gate := bridge.NewRevealGate(ids, StartRevealLimit)
 		for i := range ch.moves {
