@@ -17,8 +17,8 @@ type job struct {
 	move   bridge.MoveOrder
 	appID  string
 	parent string
-	ensure func(ctx context.Context) error // makes sure the destination room exists (MoveOrder.Ready)
-	done   func()                          // called once, whether the move ran or was superseded
+	dest   *destination // the room the move goes to; nil for a regrant
+	done   func()       // called once, whether the move ran or was superseded
 }
 
 // slot serialises the moves of one participant: while one runs, the next
@@ -176,8 +176,15 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 // runMove carries out one move and tells the family how it ended.
 func (s *Service) runMove(ctx context.Context, j *job, m bridge.MoveOrder, moved func(at string)) {
 	start := time.Now()
-	m.Ready = j.ensure // beside the mover's lookups
+	var readying sync.WaitGroup
+	if j.dest != nil {
+		// Made ready beside the Mover's lookups (bridge.MoveOrder.Ready).
+		ready := make(chan error, 1)
+		readying.Go(func() { ready <- s.ready(ctx, j) })
+		m.Ready = ready
+	}
 	res := s.mover.Move(ctx, m)
+	readying.Wait()
 	if ctx.Err() != nil {
 		return
 	}
@@ -206,11 +213,21 @@ func (s *Service) runMove(ctx context.Context, j *job, m bridge.MoveOrder, moved
 	}
 }
 
-// committed is called after a change commits: it tells the family and
-// starts the moves; rooms retired by the change are closed in LiveKit once
-// the moves out of them are done and their clients have had the time to
-// leave them (retireGrace).
+// committed is called after a change commits: it tells the family, starts
+// the moves and drops the prepared connections the change unassigned; once
+// the moves are done, it guards their destinations and closes the rooms
+// the change retired.
 func (s *Service) committed(ch *change, st State) {
+	s.announce(ch, st)
+	moved := s.startMoves(ch)
+	s.dropUnassigned(ch.unassigned)
+	s.guardDestinations(ch, moved)
+	s.retireAfter(ch, moved)
+}
+
+// announce tells the family's rooms, and those the change retired, the new
+// state, the moves begun and a countdown begun.
+func (s *Service) announce(ch *change, st State) {
 	f := ch.f
 	rooms := []string{f.parent.ID}
 	for _, r := range f.rooms {
@@ -226,89 +243,131 @@ func (s *Service) committed(ch *change, st State) {
 			b.closing = &protocol.Closing{ClosingAt: f.rec.ClosingAt, Seconds: int(time.Until(f.rec.ClosingAt).Round(time.Second).Seconds())}
 		}
 	})
+}
 
-	var batchDone sync.WaitGroup
-	ensured := map[string]func(context.Context) error{}
+// startMoves hands the change's moves, each with its destination, and its
+// regrants to the dispatcher. The WaitGroup it returns is done once every
+// move has run or been superseded.
+func (s *Service) startMoves(ch *change) *sync.WaitGroup {
+	f := ch.f
+	var moved sync.WaitGroup
+	dests := map[string]*destination{}
 	for _, m := range ch.moves {
-		ensure, ok := ensured[m.ToRoom]
-		if !ok {
-			meta := roomMetadata(f.parent.AppID, f.parent.ID, m.ToRoom)
-			var once sync.Once
-			var err error
-			room := m.ToRoom
-			// Those assigned to the room but not placed in it by now (this is
-			// no start) may hold prepared connections there that must go
-			// before anybody arrives: they would hear the arrivals.
-			var waiting []string
-			for _, p := range f.people {
-				if f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
-					waiting = append(waiting, p.ID)
-				}
-			}
-			ensure = func(ctx context.Context) error {
-				once.Do(func() {
-					if err = s.rooms.EnsureRoom(ctx, room, meta); err == nil && len(waiting) > 0 {
-						s.guardPrepared(ctx, f.parent.AppID, f.parent.ID, room, waiting)
-					}
-				})
-				return err
-			}
-			ensured[m.ToRoom] = ensure
+		d := dests[m.ToRoom]
+		if d == nil {
+			d = newDestination(f, m.ToRoom)
+			dests[m.ToRoom] = d
 		}
-		batchDone.Add(1)
+		moved.Add(1)
 		done := func() {
 			m.Gate.Pass(m.MoveID) // it never ran, or ended without passing
-			batchDone.Done()
+			moved.Done()
 		}
-		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(done)})
+		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, dest: d, done: sync.OnceFunc(done)})
 	}
 	for _, m := range ch.regrants {
 		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, done: func() {}})
 	}
-	if len(ch.unassigned) > 0 {
-		unassigned := ch.unassigned
-		s.moves.goOwned(func(ctx context.Context) {
-			for _, u := range unassigned {
-				if err := s.mover.DropPrepared(ctx, u.room, u.participant); err != nil && ctx.Err() == nil {
-					s.log.Warn("breakouts: drop a prepared connection", "participant", u.participant, "room", u.room, "err", err)
-				}
-			}
-		})
+	return &moved
+}
+
+// destination is a room that moves of one change go to. It is made ready
+// once for all of them (Service.ready).
+type destination struct {
+	room string
+	meta bridge.RoomMetadata
+	// waiting are those assigned to the room but not placed in it by now
+	// (this is no start). They may hold prepared connections there that
+	// must go before anybody arrives: they would hear the arrivals.
+	waiting []string
+
+	once sync.Once
+	err  error
+}
+
+func newDestination(f *family, room string) *destination {
+	d := &destination{room: room, meta: roomMetadata(f.parent.AppID, f.parent.ID, room)}
+	for _, p := range f.people {
+		if f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
+			d.waiting = append(d.waiting, p.ID)
+		}
 	}
-	// Once the moves are done, a prepared connection in their destinations
-	// that they did not reveal (a participant offline at the start) goes.
+	return d
+}
+
+// ready makes the destination of j ready for the arrivals, once for all of
+// its moves: it creates the room in LiveKit, then drops the prepared
+// connections of those waiting. It returns the room's error.
+func (s *Service) ready(ctx context.Context, j *job) error {
+	d := j.dest
+	d.once.Do(func() {
+		if d.err = s.rooms.EnsureRoom(ctx, d.room, d.meta); d.err == nil && len(d.waiting) > 0 {
+			s.guardPrepared(ctx, j.appID, j.parent, d.room, d.waiting)
+		}
+	})
+	return d.err
+}
+
+// dropUnassigned drops the prepared connections of those a change assigned
+// away from a breakout room (Prepare).
+func (s *Service) dropUnassigned(unassigned []placedIn) {
+	if len(unassigned) == 0 {
+		return
+	}
+	s.moves.goOwned(func(ctx context.Context) {
+		for _, u := range unassigned {
+			if err := s.mover.DropPrepared(ctx, u.room, u.participant); err != nil && ctx.Err() == nil {
+				s.log.Warn("breakouts: drop a prepared connection", "participant", u.participant, "room", u.room, "err", err)
+			}
+		}
+	})
+}
+
+// guardDestinations drops, once the change's moves are done, the prepared
+// connections in their destinations that they did not reveal (a
+// participant offline at the start).
+func (s *Service) guardDestinations(ch *change, moved *sync.WaitGroup) {
+	f := ch.f
 	var destinations []string
 	for _, m := range ch.moves {
 		if f.roomIndex(m.ToRoom) >= 0 && !slices.Contains(destinations, m.ToRoom) {
 			destinations = append(destinations, m.ToRoom)
 		}
 	}
-	if len(destinations) > 0 {
-		app, parent := f.parent.AppID, f.parent.ID
-		s.moves.goOwned(func(ctx context.Context) {
-			batchDone.Wait()
-			for _, room := range destinations {
-				s.guardPrepared(ctx, app, parent, room, nil)
-			}
-		})
+	if len(destinations) == 0 {
+		return
 	}
-	if len(ch.retired) > 0 {
-		retired := ch.retired
-		s.moves.goOwned(func(ctx context.Context) {
-			batchDone.Wait()
-			// A move is done when the participant is present in its
-			// destination, but its client still holds the source room until
-			// it hears the destination (at most 750 ms, docs/protocol.md §4).
-			// Closing the room now would cut that overlap: the client would
-			// lose the source before it hears the destination.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(s.retireGrace):
-			}
-			s.retire(ctx, f.parent.AppID, f.parent.ID, retired)
-		})
+	app, parent := f.parent.AppID, f.parent.ID
+	s.moves.goOwned(func(ctx context.Context) {
+		moved.Wait()
+		for _, room := range destinations {
+			s.guardPrepared(ctx, app, parent, room, nil)
+		}
+	})
+}
+
+// retireAfter closes the rooms the change retired in LiveKit once the moves
+// out of them are done and their clients have had the time to leave them
+// (retireGrace).
+func (s *Service) retireAfter(ch *change, moved *sync.WaitGroup) {
+	if len(ch.retired) == 0 {
+		return
 	}
+	app, parent, retired := ch.f.parent.AppID, ch.f.parent.ID, ch.retired
+	s.moves.goOwned(func(ctx context.Context) {
+		moved.Wait()
+		// A move is done when the participant is present in its
+		// destination, but its client still holds the source room until
+		// it hears the destination (at most 750 ms, docs/protocol.md §4).
+		// Closing the room now would cut that overlap: the client would
+		// lose the source before it hears the destination.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.retireGrace):
+		}
+		s.retire(ctx, app, parent, retired)
+	})
 }
 
 // roomMetadata is the LiveKit metadata of room, a meeting of the family of

@@ -20,7 +20,7 @@ type MoveOrder struct {
 	MoveID   string // unique per move; clients deduplicate instructions by it
 	Identity string // LiveKit identity (the participant id)
 	FromRoom string // LiveKit room the participant is expected in
-	ToRoom   string // LiveKit room to move it to; created first (EnsureRoom, or in Ready), or LiveKit auto-creates it without metadata
+	ToRoom   string // LiveKit room to move it to; created first (EnsureRoom, or before Ready), or LiveKit auto-creates it without metadata
 
 	Meeting       protocol.MeetingRef // the destination meeting, for the instruction (ID defaults to ToMeetingID)
 	FromMeetingID string              // defaults to FromRoom
@@ -43,12 +43,14 @@ type MoveOrder struct {
 	// other reveals of the batch are done (RevealGate). Move passes it as
 	// soon as it has revealed, or knows it will not.
 	Gate *RevealGate
-	// Ready, when not nil, readies ToRoom for the arrival (creates the room,
-	// say). Move calls it once, beside its lookups of the participant, and
-	// waits for it before it ends; it reveals, asks LiveKit to move, or sends
-	// the instruction only after Ready has returned nil. An error from Ready
-	// fails the move and is returned as it is.
-	Ready func(ctx context.Context) error
+	// Ready, when not nil, tells how the caller's readying of ToRoom for
+	// the arrival (creating the room, say), made beside the Move, went.
+	// Move takes one value from it after its lookups of the participant,
+	// and reveals, asks LiveKit to move, or sends the instruction only once
+	// that value is nil; an error fails the move and is returned as it is.
+	// A buffer of one leaves the sender free when Move ends before it takes
+	// the value.
+	Ready <-chan error
 }
 
 // Outcome is how a move ended.
@@ -196,8 +198,8 @@ func (m *Mover) move(ctx context.Context, o MoveOrder, res *MoveResult) error {
 }
 
 // locate looks the participant up in both rooms at once, src in o.FromRoom
-// and dst in o.ToRoom (nil where it is not), with the destination made
-// ready (o.Ready) beside them: under load, each call to LiveKit takes
+// and dst in o.ToRoom (nil where it is not), while the caller makes the
+// destination ready (o.Ready): under load, each call to LiveKit takes
 // hundreds of milliseconds, and the instruction waits for them. Ready's
 // error comes first.
 func (m *Mover) locate(ctx context.Context, o MoveOrder, deadline time.Time) (src, dst *livekit.ParticipantInfo, err error) {
@@ -207,16 +209,15 @@ func (m *Mover) locate(ctx context.Context, o MoveOrder, deadline time.Time) (sr
 		defer close(looked)
 		dst, dstErr = m.lookup(ctx, o.ToRoom, o.Identity, deadline)
 	}()
-	readied := make(chan struct{})
-	go func() {
-		defer close(readied)
-		if o.Ready != nil {
-			readyErr = o.Ready(ctx)
-		}
-	}()
 	src, err = m.lookup(ctx, o.FromRoom, o.Identity, deadline)
 	<-looked
-	<-readied
+	if o.Ready != nil {
+		select {
+		case readyErr = <-o.Ready:
+		case <-ctx.Done():
+			readyErr = fmt.Errorf("bridge: move %s: %w", o.Identity, ctx.Err())
+		}
+	}
 	switch {
 	case readyErr != nil:
 		return nil, nil, readyErr

@@ -1014,9 +1014,9 @@ func TestMoveRevealRecordedAside(t *testing.T) {
 	}
 }
 
-// TestMoveReadyBeside: Move readies the destination (MoveOrder.Ready)
-// beside its lookups of the participant, not before them, and reveals the
-// participant there, or sends it anything, only once Ready has returned.
+// TestMoveReadyBeside: Move looks the participant up while the destination
+// is readied (MoveOrder.Ready), not after, and reveals the participant
+// there, or sends it anything, only once Ready has given nil.
 func TestMoveReadyBeside(t *testing.T) {
 	lk := newLiveKit()
 	lk.SetLookupDelay(100 * time.Millisecond)
@@ -1027,19 +1027,22 @@ func TestMoveReadyBeside(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
+	ready := make(chan error, 1)
 	o := order("p")
-	o.Ready = func(ctx context.Context) error {
+	o.Ready = ready
+	go func() {
 		// The lookups are under way while the destination is readied.
 		deadline := time.Now().Add(time.Second)
 		for lk.GetCalls("main")+lk.ListCalls("main") == 0 {
 			if time.Now().After(deadline) {
-				return errors.New("no lookup began while the destination was readied")
+				ready <- errors.New("no lookup began while the destination was readied")
+				return
 			}
 			time.Sleep(time.Millisecond)
 		}
 		<-release
-		return nil
-	}
+		ready <- nil
+	}()
 	done := make(chan bridge.MoveResult, 1)
 	go func() { done <- m.Move(context.Background(), o) }()
 	time.Sleep(300 * time.Millisecond) // the lookups have been answered
@@ -1072,7 +1075,9 @@ func TestMoveReadyFails(t *testing.T) {
 			}
 			errRoom := errors.New("the room could not be created")
 			o := order("p")
-			o.Ready = func(context.Context) error { return errRoom }
+			ready := make(chan error, 1)
+			ready <- errRoom
+			o.Ready = ready
 			res := m.Move(context.Background(), o)
 			if res.Outcome != bridge.MoveFailed || !errors.Is(res.Err, errRoom) {
 				t.Errorf("Move = %v (%v), want failed with the Ready error", res.Outcome, res.Err)

@@ -167,8 +167,8 @@ func (m *Mover) Regrants() []Regrant {
 }
 
 // Move moves a connected participant that is in o.FromRoom (MoveArrived); a
-// participant that is not connected is MoveOffline. It calls o.Ready first;
-// its error fails the move.
+// participant that is not connected is MoveOffline. It waits for o.Ready
+// first; its error fails the move.
 func (m *Mover) Move(ctx context.Context, o bridge.MoveOrder) bridge.MoveResult {
 	res := bridge.MoveResult{MoveID: o.MoveID, Identity: o.Identity}
 	fail := func(err error) bridge.MoveResult {
@@ -179,8 +179,13 @@ func (m *Mover) Move(ctx context.Context, o bridge.MoveOrder) bridge.MoveResult 
 	m.begun++
 	m.mu.Unlock()
 	if o.Ready != nil {
-		if err := o.Ready(ctx); err != nil {
-			return fail(err)
+		select {
+		case err := <-o.Ready:
+			if err != nil {
+				return fail(err)
+			}
+		case <-ctx.Done():
+			return fail(ctx.Err())
 		}
 	}
 	if m.Delay > 0 {
