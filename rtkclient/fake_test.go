@@ -258,6 +258,19 @@ func (e *events) settled(t *testing.T, conn *fakeConn, script chan<- string) []s
 	return out
 }
 
+// settledMoves waits until the moves instructed so far through conn have
+// run: the client moves one at a time, in order, so it instructs one more
+// (to bo-2) and waits until that one is done.
+func (e *events) settledMoves(t *testing.T, conn *fakeConn) {
+	t.Helper()
+	e.mu.Lock()
+	e.markers++
+	id := fmt.Sprintf("settled-%d", e.markers)
+	e.mu.Unlock()
+	conn.h.rpc(moveTo(id, "bo-2"))
+	e.waitFor(t, "move done "+id)
+}
+
 // find returns the first event whose log line starts with prefix.
 func (e *events) find(prefix string) (any, bool) {
 	e.mu.Lock()

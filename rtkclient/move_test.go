@@ -157,10 +157,7 @@ func TestMoveDedupe(t *testing.T) {
 	if c.Room() != "bo-1" {
 		t.Errorf("in %q, want bo-1", c.Room())
 	}
-	// Moves run one at a time, in order: once a later one is done, a copy
-	// of m1 taken for a move would have run.
-	f.conn("bo-1").h.rpc(moveTo("m2", "bo-2"))
-	ev.waitFor(t, "move done m2")
+	ev.settledMoves(t, f.conn("bo-1")) // a copy of m1 taken for a move would have run
 	if n := f.connects("bo-1"); n != 1 {
 		t.Errorf("connected to bo-1 %d times (log %q), want once", n, f.Log())
 	}
