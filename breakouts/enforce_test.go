@@ -154,7 +154,8 @@ func TestJoinedWhereNotPlaced(t *testing.T) {
 	s.HandleLiveKitEvent(ctx, joinedAt(a, "EG_abc", now))                          // egress
 	s.HandleLiveKitEvent(ctx, joinedAt(b, breakouts.ListenerPrefix+w.host, now))   // the host listens in
 	s.HandleLiveKitEvent(ctx, joinedAt(a, breakouts.ListenerPrefix+"nobody", now)) // no participant
-	time.Sleep(200 * time.Millisecond) // time for a removal that must not come: removals run in the background
+	// Time for a removal that must not come: removals run in the background.
+	time.Sleep(200 * time.Millisecond)
 	if got := mover.Evicted(); len(got) != 0 {
 		t.Fatalf("evicted %v, want nobody yet", got)
 	}

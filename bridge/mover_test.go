@@ -555,7 +555,8 @@ func TestSweepSparesNewerConnection(t *testing.T) {
 		t.Fatalf("Move = %v: %v", res.Outcome, res.Err)
 	}
 	lk.Join("main", participant("p"), bridgetest.Behavior{}) // back, with a new connection
-	time.Sleep(250 * time.Millisecond) // past the sweep grace (100 ms): a sweep of it would have come
+	// Past the sweep grace (100 ms): a sweep of it would have come.
+	time.Sleep(250 * time.Millisecond)
 	if lk.Participant("main", "p") == nil || len(lk.Removed()) != 0 {
 		t.Errorf("the newer connection was removed (removed %v)", lk.Removed())
 	}
