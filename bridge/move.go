@@ -163,8 +163,9 @@ func (m *Mover) Move(ctx context.Context, o MoveOrder) (res MoveResult) {
 }
 
 // move carries out o, holding its identity, and sets res.Outcome unless it
-// fails: (a) where is the participant, then the moves that take no
-// instruction (settle), (b) LiveKit's own move, or (c) the handoff.
+// fails: it finds the participant (locate), ends the moves that need no
+// instruction (settle), and moves the others by LiveKit's own move or by
+// the handoff.
 func (m *Mover) move(ctx context.Context, o MoveOrder, res *MoveResult) error {
 	grant, err := o.validate()
 	if err != nil {
