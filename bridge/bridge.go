@@ -134,9 +134,9 @@ func (b *Bridge) EnsureRoom(ctx context.Context, room string, meta RoomMetadata)
 // FromLiveKit turns an error of LiveKit's RoomService into ours, so callers
 // never see transport details: a missing room or participant is NotFound,
 // anything else means LiveKit is unavailable (ErrLiveKitUnavailable, 503).
-// op names the operation, after its package ("sessions: mute ..."). Every
-// LiveKit error is classified here, for the packages that call LiveKit
-// through interfaces of their own too.
+// op names the operation, after its package ("sessions: mute ..."). It is
+// the one classification of RoomService errors, for the packages that call
+// RoomService through interfaces of their own too.
 func FromLiveKit(op string, err error) error {
 	if IsNotFound(err) {
 		return fmt.Errorf("%s: %w", op, psrpc.NewError(psrpc.NotFound, err))
