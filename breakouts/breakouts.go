@@ -31,7 +31,6 @@ import (
 
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/eventstream"
-	"rtk-sidecar/presets"
 	"rtk-sidecar/ratelimit"
 	"rtk-sidecar/store"
 )
@@ -73,53 +72,13 @@ type Rooms interface {
 
 var _ Rooms = (*bridge.Bridge)(nil)
 
-// Move is one participant to move between two rooms of a family.
-type Move struct {
-	ID            string // unique per move; clients deduplicate on it
-	ParticipantID string // the LiveKit identity
-	From, To      string // meeting ids, which are the LiveKit room names
-	ToTitle       string
-	PresetID      string              // the effective preset in To
-	Permissions   presets.Permissions // the effective permissions in To
-	// Grant, when not nil, replaces the participant's live LiveKit
-	// permissions in To (a preset given with the move, or the end of one).
-	// Nil carries the live permissions over.
-	Grant    *auth.VideoGrant
-	Metadata string // LiveKit metadata in To
-	// KeepSource is how long the client keeps its connection to From after
-	// its switch, unheard (protocol.MoveInstruction.KeepSourceMs): set for
-	// the moves of a start (StartKeepSource).
-	KeepSource time.Duration
-	// Gate holds back the instructions of a start's reveals until they are
-	// all done (bridge.RevealGate); nil for other moves. The dispatcher
-	// passes it for a move that never runs.
-	Gate *bridge.RevealGate
-	// Ready readies To for the arrival (creates the LiveKit room, and drops
-	// prepared connections that must not hear it); nil when there is
-	// nothing to ready. The Mover calls it once, and sends the participant
-	// to To only after it has returned nil; its error fails the move.
-	Ready func(ctx context.Context) error
-}
-
-// Outcome is how a move ended.
-type Outcome int
-
-// Outcomes.
-const (
-	// Arrived: the participant is in the destination room.
-	Arrived Outcome = iota
-	// Offline: the participant is connected to neither room; it will join
-	// the destination when it next joins.
-	Offline
-	// Failed: the participant was told but did not arrive.
-	Failed
-)
-
-// Mover carries out one move: it tells a connected participant where to go
-// and waits until it arrives, fails or turns out to be offline. It must be
-// safe for concurrent use; the service calls it from many goroutines.
+// Mover carries out moves on LiveKit: it tells a connected participant
+// where to go and waits until it arrives, fails or turns out to be offline.
+// It must be safe for concurrent use; the service calls it from many
+// goroutines. *bridge.Mover implements it.
 type Mover interface {
-	Move(ctx context.Context, m Move) (Outcome, error)
+	// Move carries out one move (bridge.Mover.Move).
+	Move(ctx context.Context, o bridge.MoveOrder) bridge.MoveResult
 	// DropPrepared disconnects the participant's prepared connection to
 	// room (Prepare), if it has one there, and nothing else.
 	DropPrepared(ctx context.Context, room, participantID string) error
@@ -131,12 +90,14 @@ type Mover interface {
 	// reports whether it removed one. A move of the participant under way
 	// ends first.
 	Evict(ctx context.Context, room, participantID string) (bool, error)
-	// Regrant gives the participant's connection to m.To, where it is
-	// already (m.From is m.To), m.Grant and m.Metadata: a preset given with
-	// its move there has ended. It does nothing when the participant is not
-	// connected there (its next join applies them).
-	Regrant(ctx context.Context, m Move) error
+	// Regrant gives the participant's connection to room, where it is
+	// already, grant and metadata: a preset given with its move there has
+	// ended. It does nothing when the participant is not connected there
+	// (its next join applies them).
+	Regrant(ctx context.Context, room, participantID string, grant *auth.VideoGrant, metadata string) error
 }
+
+var _ Mover = (*bridge.Mover)(nil)
 
 // Service implements connected meetings. It is safe for concurrent use.
 // Changes made before Run starts are carried out (moves, events) once it runs.

@@ -152,7 +152,7 @@ func TestLatestPlacementWins(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // room for a stray move to show up
 	var path []string
 	for _, m := range mover.Moves() {
-		path = append(path, m.From+">"+m.To)
+		path = append(path, m.FromRoom+">"+m.ToRoom)
 	}
 	if len(path) != 2 || path[0] != w.meeting+">"+a || path[1] != a+">"+c {
 		t.Fatalf("moves = %v, want main>a then a>c", path)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
 )
@@ -45,18 +46,18 @@ func (s *Service) Broadcast(ctx context.Context, appID, parentID string, c Calle
 	m.Type = strings.TrimSpace(m.Type)
 	switch {
 	case m.Type == "":
-		return protocol.BroadcastedMessage{}, invalid("type", "is required")
+		return protocol.BroadcastedMessage{}, apierr.Invalid("type", "is required")
 	case len(m.Type) > maxBroadcastType:
-		return protocol.BroadcastedMessage{}, invalid("type", "is longer than %d bytes", maxBroadcastType)
+		return protocol.BroadcastedMessage{}, apierr.Invalid("type", "is longer than %d bytes", maxBroadcastType)
 	case m.Type == "spotlight":
-		return protocol.BroadcastedMessage{}, invalid("type", "%q is reserved", m.Type)
+		return protocol.BroadcastedMessage{}, apierr.Invalid("type", "%q is reserved", m.Type)
 	}
 	payload := bytes.TrimSpace(m.Payload)
 	if len(payload) == 0 || payload[0] != '{' || !json.Valid(payload) {
-		return protocol.BroadcastedMessage{}, invalid("payload", "must be a JSON object")
+		return protocol.BroadcastedMessage{}, apierr.Invalid("payload", "must be a JSON object")
 	}
 	if len(payload) > maxBroadcastSize {
-		return protocol.BroadcastedMessage{}, invalid("payload", "is larger than %d bytes", maxBroadcastSize)
+		return protocol.BroadcastedMessage{}, apierr.Invalid("payload", "is larger than %d bytes", maxBroadcastSize)
 	}
 
 	var to []string

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
 	"rtk-sidecar/store"
@@ -27,20 +28,20 @@ import (
 // connectionRemoved event.
 
 // evictFailed removes the connection of a participant that did not arrive
-// by its move's deadline (bridge.ErrMoveTimeout) from m.From, the room it
-// should have left: the sidecar places it in m.To (its next join lands
-// there), and a client that does not follow moves would otherwise stay
-// where it was, heard and hearing. It does
-// nothing when the participant has been placed back in m.From meanwhile,
-// or when a newer move of it is waiting (that one deals with it).
-func (s *Service) evictFailed(ctx context.Context, j *job, m Move) {
-	if s.moves.waiting(m.ParticipantID) {
+// by its move's deadline (bridge.ErrMoveTimeout) from m.FromRoom, the room
+// it should have left: the sidecar places it in m.ToRoom (its next join
+// lands there), and a client that does not follow moves would otherwise
+// stay where it was, heard and hearing. It does nothing when the
+// participant has been placed back in m.FromRoom meanwhile, or when a newer
+// move of it is waiting (that one deals with it).
+func (s *Service) evictFailed(ctx context.Context, j *job, m bridge.MoveOrder) {
+	if s.moves.waiting(m.Identity) {
 		return
 	}
-	p, err := s.st.GetParticipantByID(ctx, j.appID, m.ParticipantID)
+	p, err := s.st.GetParticipantByID(ctx, j.appID, m.Identity)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-			s.log.Warn("breakouts: look up a participant whose move failed", "participant", m.ParticipantID, "err", err)
+			s.log.Warn("breakouts: look up a participant whose move failed", "participant", m.Identity, "err", err)
 		}
 		return
 	}
@@ -51,10 +52,10 @@ func (s *Service) evictFailed(ctx context.Context, j *job, m Move) {
 		}
 		return
 	}
-	if st.Room() == m.From {
+	if st.Room() == m.FromRoom {
 		return
 	}
-	s.evict(ctx, j.parent, m.From, p.ID, protocol.Removal{PlacedMeetingID: st.Room(), Reason: protocol.RemovedMoveFailed, MoveID: m.ID})
+	s.evict(ctx, j.parent, m.FromRoom, p.ID, protocol.Removal{PlacedMeetingID: st.Room(), Reason: protocol.RemovedMoveFailed, MoveID: m.MoveID})
 }
 
 // evict removes identity's connection from room and tells the family of

@@ -73,8 +73,8 @@ func TestFailedMoveEvicts(t *testing.T) {
 	wait(t, "p's connection to the parent to be removed", func() bool { return len(removalsOf(t, w)) == 1 })
 	var moveP string
 	for _, m := range mover.Moves() {
-		if m.ParticipantID == p {
-			moveP = m.ID
+		if m.Identity == p {
+			moveP = m.MoveID
 		}
 	}
 	rm := removalsOf(t, w)[0]
@@ -154,6 +154,7 @@ func TestJoinedWhereNotPlaced(t *testing.T) {
 	s.HandleLiveKitEvent(ctx, joinedAt(a, "EG_abc", now))                          // egress
 	s.HandleLiveKitEvent(ctx, joinedAt(b, breakouts.ListenerPrefix+w.host, now))   // the host listens in
 	s.HandleLiveKitEvent(ctx, joinedAt(a, breakouts.ListenerPrefix+"nobody", now)) // no participant
+	// Time for a removal that must not come: removals run in the background.
 	time.Sleep(200 * time.Millisecond)
 	if got := mover.Evicted(); len(got) != 0 {
 		t.Fatalf("evicted %v, want nobody yet", got)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
 )
@@ -30,11 +31,11 @@ const (
 // and returns the event with the error.
 func (s *Service) AskForHelp(ctx context.Context, appID, parentID string, c Caller, message string) (protocol.HelpRequested, error) {
 	if c.Admin {
-		return protocol.HelpRequested{}, invalid("caller", "asking for help is for participants")
+		return protocol.HelpRequested{}, apierr.Invalid("caller", "asking for help is for participants")
 	}
 	message = strings.TrimSpace(message)
 	if len(message) > maxHelpMessage {
-		return protocol.HelpRequested{}, invalid("message", "is longer than %d bytes", maxHelpMessage)
+		return protocol.HelpRequested{}, apierr.Invalid("message", "is longer than %d bytes", maxHelpMessage)
 	}
 	msg := protocol.HelpRequested{ParticipantID: c.ParticipantID, Message: message}
 	hosts := map[string][]string{} // room -> hosts in it

@@ -10,6 +10,7 @@ import (
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/breakouts/breakoutstest"
+	"rtk-sidecar/eventstream"
 	"rtk-sidecar/protocol"
 )
 
@@ -109,8 +110,8 @@ func TestLateArrivalAfterMoveFailed(t *testing.T) {
 	wait(t, "both moves to be reported failed", func() bool { _, f := arrivalsOf(t, w); return len(f) == 2 })
 	var moveP string
 	for _, m := range mover.Moves() {
-		if m.ParticipantID == p {
-			moveP = m.ID
+		if m.Identity == p {
+			moveP = m.MoveID
 		}
 	}
 
@@ -143,7 +144,7 @@ func TestLateArrivalAfterMoveFailed(t *testing.T) {
 	}
 	// The second move failed too (the fake still fails q): q turning up in
 	// b is that move's arrival.
-	moveQ := mover.Moves()[2].ID
+	moveQ := mover.Moves()[2].MoveID
 	s.HandleLiveKitEvent(ctx, joined(b, q))
 	wait(t, "q's late arrival in b", func() bool { arr, _ := arrivalsOf(t, w); return len(arr) == 2 })
 	if arr, _ := arrivalsOf(t, w); arr[1].ParticipantID != q || arr[1].Meeting.ID != b || arr[1].MoveID != moveQ {
@@ -151,13 +152,15 @@ func TestLateArrivalAfterMoveFailed(t *testing.T) {
 	}
 }
 
-// A move whose destination LiveKit cannot create (Move.Ready) fails
-// without sending the participant anywhere.
+// A move whose destination LiveKit cannot create (bridge.MoveOrder.Ready)
+// fails without sending the participant anywhere.
 func TestMoveRoomUnavailable(t *testing.T) {
 	w := newWorld(t, 1)
 	ctx := t.Context()
 	mover := breakoutstest.NewMover()
-	s := breakouts.New(w.st, w.bridge, mover, w.log)
+	hub := eventstream.NewHub()
+	family := hub.Subscribe("observer", w.meeting)
+	s := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithStreams(hub))
 	run(t, s)
 	p := w.people[0]
 	mover.Connect(p, w.meeting)
@@ -170,8 +173,19 @@ func TestMoveRoomUnavailable(t *testing.T) {
 		breakouts.MoveRequest{From: w.meeting, To: ids[0], Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, "the move to begin", func() bool { return mover.Begun() == 1 })
-	time.Sleep(100 * time.Millisecond)
+	// LiveKit is down: the failure is told on the family's streams only.
+	for failed := false; !failed; {
+		select {
+		case m := <-family.C():
+			var ev protocol.Event
+			if err := json.Unmarshal(m.Data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			failed = ev.Type == protocol.EventMoveFailed
+		case <-time.After(5 * time.Second):
+			t.Fatal("the move was not reported failed")
+		}
+	}
 	if got, moved := mover.Where(p), mover.Moves(); got != w.meeting || len(moved) != 0 {
 		t.Fatalf("p is in %q after %d moves, want still in the parent and none carried out", got, len(moved))
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/store"
 )
@@ -34,7 +35,7 @@ func hiddenGrant(room string, subscribe bool) *auth.VideoGrant {
 // the parent included.
 func (s *Service) ListenIn(ctx context.Context, appID, parentID string, c Caller, meetingID string) (bridge.Ticket, error) {
 	if c.Admin {
-		return bridge.Ticket{}, invalid("caller", "listening in is for participants: an app has no media of its own")
+		return bridge.Ticket{}, apierr.Invalid("caller", "listening in is for participants: an app has no media of its own")
 	}
 	var who store.Participant
 	err := s.read(ctx, appID, parentID, c, func(f *family) error {
@@ -42,7 +43,7 @@ func (s *Service) ListenIn(ctx context.Context, appID, parentID string, c Caller
 			return err
 		}
 		if meetingID != f.parent.ID && f.roomIndex(meetingID) < 0 {
-			return invalid("meetingId", "%q is not a room of meeting %s", meetingID, f.parent.ID)
+			return apierr.Invalid("meetingId", "%q is not a room of meeting %s", meetingID, f.parent.ID)
 		}
 		if f.rec.Status != store.FamilyRunning && f.rec.Status != store.FamilyClosing {
 			return psrpc.NewErrorf(psrpc.FailedPrecondition, "the breakout rooms of meeting %s are not running", f.parent.ID)

@@ -14,11 +14,11 @@ import (
 
 // job is one move to carry out.
 type job struct {
-	move   Move
+	move   bridge.MoveOrder
 	appID  string
 	parent string
-	ensure func(ctx context.Context) error // makes sure the destination room exists (Move.Ready)
-	done   func()                          // called once, whether the move ran or was superseded
+	dest   *destination // the room the move goes to; nil for a regrant
+	done   func()       // called once, whether the move ran or was superseded
 }
 
 // slot serialises the moves of one participant: while one runs, the next
@@ -50,11 +50,11 @@ func newDispatcher(s *Service) *dispatcher {
 func (d *dispatcher) enqueue(j *job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	id := j.move.ParticipantID
+	id := j.move.Identity
 	d.s.late.drop(id) // a newer placement: an earlier failure no longer stands
 	sl := d.slots[id]
 	if sl == nil {
-		sl = &slot{at: j.move.From}
+		sl = &slot{at: j.move.FromRoom}
 		d.slots[id] = sl
 	}
 	if sl.next != nil {
@@ -153,11 +153,11 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 			return
 		}
 		m := j.move
-		m.From = sl.at
+		m.FromRoom = sl.at
 		d.mu.Unlock()
 
 		switch {
-		case m.From != m.To:
+		case m.FromRoom != m.ToRoom:
 			d.s.runMove(ctx, j, m, func(at string) {
 				d.mu.Lock()
 				sl.at = at
@@ -165,8 +165,8 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 			})
 		case m.Grant != nil:
 			// Where it was sent already, with other rights there now.
-			if err := d.s.mover.Regrant(ctx, m); err != nil && ctx.Err() == nil {
-				d.s.log.Warn("breakouts: change a participant's permissions", "participant", m.ParticipantID, "room", m.To, "err", err)
+			if err := d.s.mover.Regrant(ctx, m.ToRoom, m.Identity, m.Grant, m.Metadata); err != nil && ctx.Err() == nil {
+				d.s.log.Warn("breakouts: change a participant's permissions", "participant", m.Identity, "room", m.ToRoom, "err", err)
 			}
 		}
 		j.done()
@@ -174,45 +174,60 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 }
 
 // runMove carries out one move and tells the family how it ended.
-func (s *Service) runMove(ctx context.Context, j *job, m Move, moved func(at string)) {
+func (s *Service) runMove(ctx context.Context, j *job, m bridge.MoveOrder, moved func(at string)) {
 	start := time.Now()
-	m.Ready = j.ensure // beside the mover's lookups
-	outcome, err := s.mover.Move(ctx, m)
+	var readying sync.WaitGroup
+	if j.dest != nil {
+		// Made ready beside the Mover's lookups (bridge.MoveOrder.Ready).
+		ready := make(chan error, 1)
+		readying.Go(func() { ready <- s.ready(ctx, j) })
+		m.Ready = ready
+	}
+	res := s.mover.Move(ctx, m)
+	readying.Wait()
 	if ctx.Err() != nil {
 		return
 	}
-	switch {
-	case err == nil && outcome != Failed:
-		moved(m.To)
-		if outcome == Arrived {
-			s.events.add(j.parent, nil, func(b *batch) {
-				b.arrivals = append(b.arrivals, protocol.Arrival{ParticipantID: m.ParticipantID, Meeting: protocol.MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID})
-			})
+	arrival := protocol.Arrival{ParticipantID: m.Identity, Meeting: m.Meeting, MoveID: m.MoveID}
+	switch res.Outcome {
+	case bridge.MoveArrived, bridge.MoveAlreadyThere, bridge.MoveOffline:
+		moved(m.ToRoom)
+		if res.Outcome != bridge.MoveOffline {
+			s.events.add(j.parent, nil, func(b *batch) { b.arrivals = append(b.arrivals, arrival) })
 		}
-		s.log.Debug("breakouts: moved", "participant", m.ParticipantID, "from", m.From, "to", m.To,
-			"outcome", outcome, "elapsed", time.Since(start))
+		s.log.Debug("breakouts: moved", "participant", m.Identity, "from", m.FromRoom, "to", m.ToRoom,
+			"outcome", res.Outcome, "elapsed", time.Since(start))
 	default:
 		reason := "the participant did not arrive"
-		if err != nil {
-			reason = err.Error()
+		if res.Err != nil {
+			reason = res.Err.Error()
 		}
-		s.log.Warn("breakouts: move failed", "participant", m.ParticipantID, "from", m.From, "to", m.To, "err", err)
-		s.moves.failed(m.ParticipantID, failedMove{parent: j.parent, at: s.now(),
-			arrival: protocol.Arrival{ParticipantID: m.ParticipantID, Meeting: protocol.MeetingRef{ID: m.To, Title: m.ToTitle}, MoveID: m.ID}})
+		s.log.Warn("breakouts: move failed", "participant", m.Identity, "from", m.FromRoom, "to", m.ToRoom, "err", res.Err)
+		s.moves.failed(m.Identity, failedMove{parent: j.parent, at: s.now(), arrival: arrival})
 		s.events.add(j.parent, nil, func(b *batch) {
-			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.ParticipantID, ToMeetingID: m.To, MoveID: m.ID, Reason: reason})
+			b.failures = append(b.failures, protocol.Failure{ParticipantID: m.Identity, ToMeetingID: m.ToRoom, MoveID: m.MoveID, Reason: reason})
 		})
-		if errors.Is(err, bridge.ErrMoveTimeout) {
+		if errors.Is(res.Err, bridge.ErrMoveTimeout) {
 			s.evictFailed(ctx, j, m)
 		}
 	}
 }
 
-// committed is called after a change commits: it tells the family and
-// starts the moves; rooms retired by the change are closed in LiveKit once
-// the moves out of them are done and their clients have had the time to
-// leave them (retireGrace).
+// committed is called after a change commits: it tells the family, starts
+// the moves and drops the prepared connections the change unassigned; once
+// the moves are done, it guards their destinations and closes the rooms
+// the change retired.
 func (s *Service) committed(ch *change, st State) {
+	s.announce(ch, st)
+	moved := s.startMoves(ch)
+	s.dropUnassigned(ch.unassigned)
+	s.guardDestinations(ch, moved)
+	s.retireAfter(ch, moved)
+}
+
+// announce tells the family's rooms, and those the change retired, the new
+// state, the moves begun and a countdown begun.
+func (s *Service) announce(ch *change, st State) {
 	f := ch.f
 	rooms := []string{f.parent.ID}
 	for _, r := range f.rooms {
@@ -222,95 +237,137 @@ func (s *Service) committed(ch *change, st State) {
 	s.events.add(f.parent.ID, rooms, func(b *batch) {
 		b.state = &st
 		for _, m := range ch.moves {
-			b.moves = append(b.moves, protocol.MoveBegun{ParticipantID: m.ParticipantID, FromMeetingID: m.From, ToMeetingID: m.To, MoveID: m.ID})
+			b.moves = append(b.moves, protocol.MoveBegun{ParticipantID: m.Identity, FromMeetingID: m.FromRoom, ToMeetingID: m.ToRoom, MoveID: m.MoveID})
 		}
 		if ch.closing {
 			b.closing = &protocol.Closing{ClosingAt: f.rec.ClosingAt, Seconds: int(time.Until(f.rec.ClosingAt).Round(time.Second).Seconds())}
 		}
 	})
+}
 
-	var batchDone sync.WaitGroup
-	ensured := map[string]func(context.Context) error{}
+// startMoves hands the change's moves, each with its destination, and its
+// regrants to the dispatcher. The WaitGroup it returns is done once every
+// move has run or been superseded.
+func (s *Service) startMoves(ch *change) *sync.WaitGroup {
+	f := ch.f
+	var moved sync.WaitGroup
+	dests := map[string]*destination{}
 	for _, m := range ch.moves {
-		ensure, ok := ensured[m.To]
-		if !ok {
-			meta := roomMetadata(f.parent.AppID, f.parent.ID, m.To)
-			var once sync.Once
-			var err error
-			room := m.To
-			// Those assigned to the room but not placed in it by now (this is
-			// no start) may hold prepared connections there that must go
-			// before anybody arrives: they would hear the arrivals.
-			var waiting []string
-			for _, p := range f.people {
-				if f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
-					waiting = append(waiting, p.ID)
-				}
-			}
-			ensure = func(ctx context.Context) error {
-				once.Do(func() {
-					if err = s.rooms.EnsureRoom(ctx, room, meta); err == nil && len(waiting) > 0 {
-						s.guardPrepared(ctx, f.parent.AppID, f.parent.ID, room, waiting)
-					}
-				})
-				return err
-			}
-			ensured[m.To] = ensure
+		d := dests[m.ToRoom]
+		if d == nil {
+			d = newDestination(f, m.ToRoom)
+			dests[m.ToRoom] = d
 		}
-		batchDone.Add(1)
+		moved.Add(1)
 		done := func() {
-			m.Gate.Pass(m.ID) // it never ran, or ended without passing
-			batchDone.Done()
+			m.Gate.Pass(m.MoveID) // it never ran, or ended without passing
+			moved.Done()
 		}
-		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, ensure: ensure, done: sync.OnceFunc(done)})
+		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, dest: d, done: sync.OnceFunc(done)})
 	}
 	for _, m := range ch.regrants {
 		s.moves.enqueue(&job{move: m, appID: f.parent.AppID, parent: f.parent.ID, done: func() {}})
 	}
-	if len(ch.unassigned) > 0 {
-		unassigned := ch.unassigned
-		s.moves.goOwned(func(ctx context.Context) {
-			for _, u := range unassigned {
-				if err := s.mover.DropPrepared(ctx, u.room, u.participant); err != nil && ctx.Err() == nil {
-					s.log.Warn("breakouts: drop a prepared connection", "participant", u.participant, "room", u.room, "err", err)
-				}
-			}
-		})
-	}
-	// Once the moves are done, a prepared connection in their destinations
-	// that they did not reveal (a participant offline at the start) goes.
-	var destinations []string
-	for _, m := range ch.moves {
-		if f.roomIndex(m.To) >= 0 && !slices.Contains(destinations, m.To) {
-			destinations = append(destinations, m.To)
+	return &moved
+}
+
+// destination is a room that moves of one change go to. It is made ready
+// once for all of them (Service.ready).
+type destination struct {
+	room string
+	meta bridge.RoomMetadata
+	// waiting are those assigned to the room but not placed in it by now
+	// (this is no start). They may hold prepared connections there that
+	// must go before anybody arrives: they would hear the arrivals.
+	waiting []string
+
+	once sync.Once
+	err  error
+}
+
+func newDestination(f *family, room string) *destination {
+	d := &destination{room: room, meta: roomMetadata(f.parent.AppID, f.parent.ID, room)}
+	for _, p := range f.people {
+		if f.placement(p.ID).AssignedID == room && f.roomOf(p.ID) != room {
+			d.waiting = append(d.waiting, p.ID)
 		}
 	}
-	if len(destinations) > 0 {
-		app, parent := f.parent.AppID, f.parent.ID
-		s.moves.goOwned(func(ctx context.Context) {
-			batchDone.Wait()
-			for _, room := range destinations {
-				s.guardPrepared(ctx, app, parent, room, nil)
-			}
-		})
+	return d
+}
+
+// ready makes the destination of j ready for the arrivals, once for all of
+// its moves: it creates the room in LiveKit, then drops the prepared
+// connections of those waiting. It returns the room's error.
+func (s *Service) ready(ctx context.Context, j *job) error {
+	d := j.dest
+	d.once.Do(func() {
+		if d.err = s.rooms.EnsureRoom(ctx, d.room, d.meta); d.err == nil && len(d.waiting) > 0 {
+			s.guardPrepared(ctx, j.appID, j.parent, d.room, d.waiting)
+		}
+	})
+	return d.err
+}
+
+// dropUnassigned drops the prepared connections of those a change assigned
+// away from a breakout room (Prepare).
+func (s *Service) dropUnassigned(unassigned []placedIn) {
+	if len(unassigned) == 0 {
+		return
 	}
-	if len(ch.retired) > 0 {
-		retired := ch.retired
-		s.moves.goOwned(func(ctx context.Context) {
-			batchDone.Wait()
-			// A move is done when the participant is present in its
-			// destination, but its client still holds the source room until
-			// it hears the destination (at most 750 ms, docs/protocol.md §4).
-			// Closing the room now would cut that overlap: the client would
-			// lose the source before it hears the destination.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(s.retireGrace):
+	s.moves.goOwned(func(ctx context.Context) {
+		for _, u := range unassigned {
+			if err := s.mover.DropPrepared(ctx, u.room, u.participant); err != nil && ctx.Err() == nil {
+				s.log.Warn("breakouts: drop a prepared connection", "participant", u.participant, "room", u.room, "err", err)
 			}
-			s.retire(ctx, f.parent.AppID, f.parent.ID, retired)
-		})
+		}
+	})
+}
+
+// guardDestinations drops, once the change's moves are done, the prepared
+// connections in their destinations that they did not reveal (a
+// participant offline at the start).
+func (s *Service) guardDestinations(ch *change, moved *sync.WaitGroup) {
+	f := ch.f
+	var destinations []string
+	for _, m := range ch.moves {
+		if f.roomIndex(m.ToRoom) >= 0 && !slices.Contains(destinations, m.ToRoom) {
+			destinations = append(destinations, m.ToRoom)
+		}
 	}
+	if len(destinations) == 0 {
+		return
+	}
+	app, parent := f.parent.AppID, f.parent.ID
+	s.moves.goOwned(func(ctx context.Context) {
+		moved.Wait()
+		for _, room := range destinations {
+			s.guardPrepared(ctx, app, parent, room, nil)
+		}
+	})
+}
+
+// retireAfter closes the rooms the change retired in LiveKit once the moves
+// out of them are done and their clients have had the time to leave them
+// (retireGrace).
+func (s *Service) retireAfter(ch *change, moved *sync.WaitGroup) {
+	if len(ch.retired) == 0 {
+		return
+	}
+	app, parent, retired := ch.f.parent.AppID, ch.f.parent.ID, ch.retired
+	s.moves.goOwned(func(ctx context.Context) {
+		moved.Wait()
+		// A move is done when the participant is present in its
+		// destination, but its client still holds the source room until
+		// it hears the destination (at most 750 ms, docs/protocol.md §4).
+		// Closing the room now would cut that overlap: the client would
+		// lose the source before it hears the destination.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.retireGrace):
+		}
+		s.retire(ctx, app, parent, retired)
+	})
 }
 
 // roomMetadata is the LiveKit metadata of room, a meeting of the family of

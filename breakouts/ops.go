@@ -11,8 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
 	"rtk-sidecar/store"
 )
 
@@ -61,10 +63,6 @@ type MoveParticipant struct {
 	PresetID string
 }
 
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
 func forbidden(what string) error {
 	return fmt.Errorf("%w: %s", ErrForbidden, what)
 }
@@ -73,10 +71,10 @@ func forbidden(what string) error {
 // happen once it commits.
 type change struct {
 	f     *family
-	moves []Move
+	moves []bridge.MoveOrder
 	// regrants are participants who stay where they are while their
-	// preset there changes (Move.From is Move.To): not moves, not announced.
-	regrants []Move
+	// preset there changes (FromRoom is ToRoom): not moves, not announced.
+	regrants []bridge.MoveOrder
 	retired  []string // rooms to close in LiveKit once the moves out of them are done
 	closing  bool     // a countdown began
 	// unassigned are the participants assigned away from a breakout room,
@@ -104,8 +102,8 @@ func (ch *change) moveTo(ctx context.Context, p store.Participant, room, presetI
 	before := f.effectivePreset(p)
 	f.set(pl)
 	dst, _ := f.room(room)
-	m := Move{ID: uuid.NewString(), ParticipantID: p.ID, From: from, To: room, ToTitle: dst.Title,
-		PresetID: f.effectivePreset(p)}
+	m := bridge.MoveOrder{MoveID: uuid.NewString(), Identity: p.ID, FromRoom: from, ToRoom: room,
+		Meeting: protocol.MeetingRef{ID: room, Title: dst.Title}, PresetID: f.effectivePreset(p)}
 	if from == room && m.PresetID == before {
 		return nil
 	}
@@ -220,7 +218,7 @@ func mayAlter(ctx context.Context, f *family, c Caller) error {
 
 func requireVersion(version *int64) error {
 	if version == nil {
-		return invalid("version", "is required: send the version of the state you read")
+		return apierr.Invalid("version", "is required: send the version of the state you read")
 	}
 	return nil
 }
@@ -228,7 +226,7 @@ func requireVersion(version *int64) error {
 func cleanTitle(field, t string) (string, error) {
 	t = strings.TrimSpace(t)
 	if len(t) > 1024 {
-		return "", invalid(field, "must be at most 1024 characters")
+		return "", apierr.Invalid(field, "must be at most 1024 characters")
 	}
 	return t, nil
 }
@@ -240,7 +238,7 @@ func (s *Service) CreateRooms(ctx context.Context, appID, parentID string, c Cal
 		return State{}, nil, err
 	}
 	if len(rooms) == 0 {
-		return State{}, nil, invalid("meetings", "must list at least one room")
+		return State{}, nil, apierr.Invalid("meetings", "must list at least one room")
 	}
 	var ids []string
 	st, err := s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
@@ -249,7 +247,7 @@ func (s *Service) CreateRooms(ctx context.Context, appID, parentID string, c Cal
 			return err
 		}
 		if len(f.rooms)+len(rooms) > MaxRooms {
-			return invalid("meetings", "would make %d rooms; a meeting has at most %d", len(f.rooms)+len(rooms), MaxRooms)
+			return apierr.Invalid("meetings", "would make %d rooms; a meeting has at most %d", len(f.rooms)+len(rooms), MaxRooms)
 		}
 		ids = ids[:0]
 		now := s.now().UTC()
@@ -283,7 +281,7 @@ func (s *Service) RenameRooms(ctx context.Context, appID, parentID string, c Cal
 		return State{}, err
 	}
 	if len(rooms) == 0 {
-		return State{}, invalid("meetings", "must list at least one room")
+		return State{}, apierr.Invalid("meetings", "must list at least one room")
 	}
 	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
 		f := ch.f
@@ -296,11 +294,11 @@ func (s *Service) RenameRooms(ctx context.Context, appID, parentID string, c Cal
 				return err
 			}
 			if title == "" {
-				return invalid(fmt.Sprintf("meetings[%d].title", i), "is required")
+				return apierr.Invalid(fmt.Sprintf("meetings[%d].title", i), "is required")
 			}
 			idx := f.roomIndex(r.ID)
 			if idx < 0 {
-				return invalid(fmt.Sprintf("meetings[%d].id", i), "is not a breakout room of meeting %s", f.parent.ID)
+				return apierr.Invalid(fmt.Sprintf("meetings[%d].id", i), "is not a breakout room of meeting %s", f.parent.ID)
 			}
 			m := f.rooms[idx]
 			m.Title, m.UpdatedAt = title, s.now().UTC()
@@ -330,7 +328,7 @@ func (s *Service) DeleteRooms(ctx context.Context, appID, parentID string, c Cal
 		return State{}, err
 	}
 	if len(ids) == 0 {
-		return State{}, invalid("meeting_ids", "must list at least one room")
+		return State{}, apierr.Invalid("meeting_ids", "must list at least one room")
 	}
 	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
 		f := ch.f
@@ -340,7 +338,7 @@ func (s *Service) DeleteRooms(ctx context.Context, appID, parentID string, c Cal
 		gone := map[string]bool{}
 		for i, id := range ids {
 			if f.roomIndex(id) < 0 {
-				return invalid(fmt.Sprintf("meeting_ids[%d]", i), "is not a breakout room of meeting %s", f.parent.ID)
+				return apierr.Invalid(fmt.Sprintf("meeting_ids[%d]", i), "is not a breakout room of meeting %s", f.parent.ID)
 			}
 			gone[id] = true
 		}
@@ -384,7 +382,7 @@ func (s *Service) Assign(ctx context.Context, appID, parentID string, c Caller, 
 		return State{}, err
 	}
 	if a.Auto == (a.Manual != nil) {
-		return State{}, invalid("mode", "must be auto or manual (with rooms)")
+		return State{}, apierr.Invalid("mode", "must be auto or manual (with rooms)")
 	}
 	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
 		f := ch.f
@@ -449,14 +447,14 @@ func (f *family) assignManual(rooms map[string][]string) error {
 	for room, ids := range rooms {
 		field := fmt.Sprintf("rooms.%s", room)
 		if room != f.parent.ID && f.roomIndex(room) < 0 {
-			return invalid(field, "is not a breakout room of meeting %s", f.parent.ID)
+			return apierr.Invalid(field, "is not a breakout room of meeting %s", f.parent.ID)
 		}
 		for _, id := range ids {
 			if _, ok := f.person(id); !ok {
-				return invalid(field, "lists %s, who is not a participant of meeting %s", id, f.parent.ID)
+				return apierr.Invalid(field, "lists %s, who is not a participant of meeting %s", id, f.parent.ID)
 			}
 			if other, dup := seen[id]; dup {
-				return invalid(field, "lists %s, who is already assigned to %s in this request", id, other)
+				return apierr.Invalid(field, "lists %s, who is already assigned to %s in this request", id, other)
 			}
 			seen[id] = room
 			pl := f.placement(id)
@@ -509,7 +507,7 @@ func (s *Service) Start(ctx context.Context, appID, parentID string, c Caller, v
 		}
 		ids := make([]string, len(ch.moves))
 		for i, m := range ch.moves {
-			ids[i] = m.ID
+			ids[i] = m.MoveID
 		}
 		gate := bridge.NewRevealGate(ids, StartRevealLimit)
 		for i := range ch.moves {
@@ -554,9 +552,9 @@ func (t *Timer) validate() error {
 	case t == nil:
 		return nil
 	case t.Duration < 0 || t.Duration > MaxDuration:
-		return invalid("duration_seconds", "must be between 0 and %d", int(MaxDuration.Seconds()))
+		return apierr.Invalid("duration_seconds", "must be between 0 and %d", int(MaxDuration.Seconds()))
 	case t.Warning < 0 || t.Warning > MaxGrace:
-		return invalid("warning_seconds", "must be between 0 and %d", int(MaxGrace.Seconds()))
+		return apierr.Invalid("warning_seconds", "must be between 0 and %d", int(MaxGrace.Seconds()))
 	}
 	return nil
 }
@@ -580,7 +578,7 @@ func (s *Service) Close(ctx context.Context, appID, parentID string, c Caller, v
 		return State{}, err
 	}
 	if grace < 0 || grace > MaxGrace {
-		return State{}, invalid("grace_seconds", "must be between 0 and %d", int(MaxGrace.Seconds()))
+		return State{}, apierr.Invalid("grace_seconds", "must be between 0 and %d", int(MaxGrace.Seconds()))
 	}
 	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
 		if err := mayAlter(ctx, ch.f, c); err != nil {
@@ -671,7 +669,7 @@ func (s *Service) closeDue(ctx context.Context) {
 // only itself may omit the version.
 func (s *Service) MoveParticipants(ctx context.Context, appID, parentID string, c Caller, version *int64, r MoveRequest) (State, error) {
 	if len(r.Participants) == 0 {
-		return State{}, invalid("participant_ids", "must list at least one participant")
+		return State{}, apierr.Invalid("participant_ids", "must list at least one participant")
 	}
 	self := !c.Admin && len(r.Participants) == 1 && r.Participants[0].ID == c.ParticipantID && r.Participants[0].PresetID == ""
 	if !self {
@@ -680,15 +678,15 @@ func (s *Service) MoveParticipants(ctx context.Context, appID, parentID string, 
 		}
 	}
 	if r.From == r.To {
-		return State{}, invalid("destination_meeting_id", "is the source meeting")
+		return State{}, apierr.Invalid("destination_meeting_id", "is the source meeting")
 	}
 	return s.change(ctx, appID, parentID, version, func(ctx context.Context, ch *change) error {
 		f := ch.f
 		if _, ok := f.room(r.From); !ok {
-			return invalid("source_meeting_id", "is not a meeting of this family")
+			return apierr.Invalid("source_meeting_id", "is not a meeting of this family")
 		}
 		if _, ok := f.room(r.To); !ok {
-			return invalid("destination_meeting_id", "is not a meeting of this family")
+			return apierr.Invalid("destination_meeting_id", "is not a meeting of this family")
 		}
 		if err := mayMove(ctx, f, c, self, r.To); err != nil {
 			return err
@@ -698,18 +696,18 @@ func (s *Service) MoveParticipants(ctx context.Context, appID, parentID string, 
 			field := fmt.Sprintf("participants[%d]", i)
 			p, ok := f.person(mp.ID)
 			if !ok {
-				return invalid(field, "%s is not a participant of meeting %s", mp.ID, f.parent.ID)
+				return apierr.Invalid(field, "%s is not a participant of meeting %s", mp.ID, f.parent.ID)
 			}
 			if seen[p.ID] {
-				return invalid(field, "%s is listed twice", p.ID)
+				return apierr.Invalid(field, "%s is listed twice", p.ID)
 			}
 			seen[p.ID] = true
 			if at := f.roomOf(p.ID); at != r.From {
-				return invalid(field, "%s is in meeting %s, not in the source meeting %s", p.ID, at, r.From)
+				return apierr.Invalid(field, "%s is in meeting %s, not in the source meeting %s", p.ID, at, r.From)
 			}
 			if mp.PresetID != "" {
 				if _, err := f.q.GetPreset(ctx, appID, mp.PresetID); errors.Is(err, store.ErrNotFound) {
-					return invalid(field+".preset_id", "names no preset of this app")
+					return apierr.Invalid(field+".preset_id", "names no preset of this app")
 				} else if err != nil {
 					return err
 				}

@@ -6,6 +6,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
@@ -38,7 +39,7 @@ import (
 // (mayKeepPrepared).
 func (s *Service) Prepare(ctx context.Context, appID, parentID string, c Caller) (bridge.Ticket, error) {
 	if c.Admin {
-		return bridge.Ticket{}, invalid("caller", "preparing a connection is for participants: an app has no media of its own")
+		return bridge.Ticket{}, apierr.Invalid("caller", "preparing a connection is for participants: an app has no media of its own")
 	}
 	var who store.Participant
 	var room string

@@ -90,8 +90,8 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("once running: %v, want FailedPrecondition", err)
 	}
 	wait(t, "the start's move", func() bool { return len(mover.Moves()) == 1 })
-	if m := mover.Moves()[0]; m.ParticipantID != w.people[0] || m.Metadata != claims.Metadata {
-		t.Errorf("ticket's metadata %s; the start's move of %s has %s", claims.Metadata, m.ParticipantID, m.Metadata)
+	if m := mover.Moves()[0]; m.Identity != w.people[0] || m.Metadata != claims.Metadata {
+		t.Errorf("ticket's metadata %s; the start's move of %s has %s", claims.Metadata, m.Identity, m.Metadata)
 	}
 }
 
@@ -212,15 +212,15 @@ func TestPreparedGuard(t *testing.T) {
 	// for each other behind one reveal gate; p[0]'s single move does neither.
 	var gate *bridge.RevealGate
 	for _, mv := range mover.Moves() {
-		single := mv.ParticipantID == p[0]
+		single := mv.Identity == p[0]
 		if want := map[bool]time.Duration{true: 0, false: breakouts.StartKeepSource}[single]; mv.KeepSource != want {
-			t.Errorf("move of %s keeps the source %s, want %s", mv.ParticipantID, mv.KeepSource, want)
+			t.Errorf("move of %s keeps the source %s, want %s", mv.Identity, mv.KeepSource, want)
 		}
 		switch {
 		case single && mv.Gate != nil:
-			t.Errorf("the single move of %s has a reveal gate", mv.ParticipantID)
+			t.Errorf("the single move of %s has a reveal gate", mv.Identity)
 		case !single && (mv.Gate == nil || gate != nil && mv.Gate != gate):
-			t.Errorf("the start's move of %s has gate %p, want the start's (%p)", mv.ParticipantID, mv.Gate, gate)
+			t.Errorf("the start's move of %s has gate %p, want the start's (%p)", mv.Identity, mv.Gate, gate)
 		case !single:
 			gate = mv.Gate
 		}

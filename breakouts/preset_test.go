@@ -1,11 +1,14 @@
 package breakouts_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/breakouts/breakoutstest"
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 )
 
@@ -72,8 +75,9 @@ func TestMovePresetInTheParent(t *testing.T) {
 	move(room, w.meeting, host.ID)
 	in("moved back with the host preset", host.ID)
 	m := mover.Moves()[1]
-	if m.PresetID != host.ID || m.Grant == nil || !m.Permissions.ConnectedMeetings.CanAlterConnectedMeetings {
-		t.Errorf("the move back carries preset %s, grant %v, permissions %+v: want the host's", m.PresetID, m.Grant, m.Permissions.ConnectedMeetings)
+	perms, _ := m.Permissions.(presets.Permissions)
+	if m.PresetID != host.ID || m.Grant == nil || !perms.ConnectedMeetings.CanAlterConnectedMeetings {
+		t.Errorf("the move back carries preset %s, grant %v, permissions %+v: want the host's", m.PresetID, m.Grant, m.Permissions)
 	}
 
 	if st, err = s.Close(ctx, appID, w.meeting, breakouts.Admin, &st.Version, 0); err != nil {
@@ -82,9 +86,17 @@ func TestMovePresetInTheParent(t *testing.T) {
 	in("after a close-all", own.ID)
 	wait(t, "the permissions to change in the parent", func() bool { return len(mover.Regrants()) == 1 })
 	r := mover.Regrants()[0]
-	if r.To != w.meeting || r.From != w.meeting || r.PresetID != own.ID || r.Grant == nil || r.Grant.Room != w.meeting ||
-		r.Permissions.ConnectedMeetings.CanAlterConnectedMeetings {
-		t.Errorf("regrant %+v, want the own preset's grant in the parent", r)
+	var md bridge.ParticipantMetadata
+	if err := json.Unmarshal([]byte(r.Metadata), &md); err != nil {
+		t.Fatal(err)
+	}
+	ownDoc, err := presets.FromBody(own.Name, own.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Room != w.meeting || r.ParticipantID != p || md.PresetID != own.ID || md.MeetingID != w.meeting ||
+		!reflect.DeepEqual(r.Grant, presets.Grants(ownDoc.Permissions, w.meeting)) {
+		t.Errorf("regrant %+v (grant %+v), want the own preset's grant and metadata in the parent", r, r.Grant)
 	}
 	time.Sleep(100 * time.Millisecond) // room for a stray move to show up
 	if n := len(mover.Moves()); n != 2 {

@@ -131,13 +131,24 @@ func (b *Bridge) EnsureRoom(ctx context.Context, room string, meta RoomMetadata)
 	return nil
 }
 
-// fromLiveKit turns LiveKit's twirp errors into ours, so callers never see
-// transport details: a missing room or participant is NotFound, anything
-// else means LiveKit is unavailable.
-func fromLiveKit(op string, err error) error {
-	var terr twirp.Error
-	if errors.As(err, &terr) && terr.Code() == twirp.NotFound {
-		return fmt.Errorf("bridge: %s: %w", op, psrpc.NewError(psrpc.NotFound, err))
+// FromLiveKit turns an error of LiveKit's RoomService into ours, so callers
+// never see transport details: a missing room or participant is NotFound,
+// anything else means LiveKit is unavailable (ErrLiveKitUnavailable, 503).
+// op names the operation, after its package ("sessions: mute ..."). It is
+// the one classification of RoomService errors, for the packages that call
+// RoomService through interfaces of their own too.
+func FromLiveKit(op string, err error) error {
+	if IsNotFound(err) {
+		return fmt.Errorf("%s: %w", op, psrpc.NewError(psrpc.NotFound, err))
 	}
-	return fmt.Errorf("bridge: %s: %w: %v", op, ErrLiveKitUnavailable, err)
+	return fmt.Errorf("%s: %w: %v", op, ErrLiveKitUnavailable, err)
 }
+
+// IsNotFound reports whether err is LiveKit's answer that a room or
+// participant does not exist, as it is or as FromLiveKit made it.
+func IsNotFound(err error) bool {
+	var terr twirp.Error
+	return errors.As(err, &terr) && terr.Code() == twirp.NotFound
+}
+
+func fromLiveKit(op string, err error) error { return FromLiveKit("bridge: "+op, err) }

@@ -112,7 +112,7 @@ func (l *lookups) call(ctx context.Context, room string, ids map[string]bool) (m
 		for id := range ids {
 			p, err := l.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: id})
 			switch {
-			case isNotFound(err):
+			case IsNotFound(err):
 			case err != nil:
 				return nil, err
 			default:
@@ -123,7 +123,7 @@ func (l *lookups) call(ctx context.Context, room string, ids map[string]bool) (m
 	}
 	res, err := l.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
 	switch {
-	case isNotFound(err):
+	case IsNotFound(err):
 		return found, nil
 	case err != nil:
 		return nil, err

@@ -168,7 +168,7 @@ func TestMoveOutcomes(t *testing.T) {
 		}, want: bridge.MoveAlreadyThere, inDst: true, swept: true},
 		{name: "in both, the source is newer: moved, stale destination copy ignored", setup: func(lk *bridgetest.LiveKit) {
 			lk.Join("bo-1", participant("p"), bridgetest.Behavior{})
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(2 * time.Millisecond) // joined later
 			lk.Join("main", participant("p"), bridgetest.Behavior{JoinDelay: 60 * time.Millisecond})
 		}, want: bridge.MoveArrived, via: bridge.ViaRPC, sent: 1, rpcs: 1, inDst: true},
 	}
@@ -471,7 +471,12 @@ func TestMoveLookupFresh(t *testing.T) {
 	lk.Join("main", participant("early"), bridgetest.Behavior{})
 	early := make(chan bridge.MoveResult, 1)
 	go func() { early <- m.Move(context.Background(), order("early")) }()
-	time.Sleep(50 * time.Millisecond) // its lookups are with LiveKit
+	eventually(t, 2*time.Second, func() string { // its lookups are with LiveKit
+		if lk.GetCalls("main")+lk.ListCalls("main") == 0 {
+			return "no lookup of early has begun"
+		}
+		return ""
+	})
 	lk.Join("main", participant("late"), bridgetest.Behavior{})
 	if res := m.Move(context.Background(), order("late")); res.Outcome != bridge.MoveArrived {
 		t.Errorf("late: %v %v, want arrived", res.Outcome, res.Err)
@@ -550,6 +555,7 @@ func TestSweepSparesNewerConnection(t *testing.T) {
 		t.Fatalf("Move = %v: %v", res.Outcome, res.Err)
 	}
 	lk.Join("main", participant("p"), bridgetest.Behavior{}) // back, with a new connection
+	// Past the sweep grace (100 ms): a sweep of it would have come.
 	time.Sleep(250 * time.Millisecond)
 	if lk.Participant("main", "p") == nil || len(lk.Removed()) != 0 {
 		t.Errorf("the newer connection was removed (removed %v)", lk.Removed())
@@ -944,7 +950,7 @@ func TestMoveRevealGate(t *testing.T) {
 		if res := m.Move(context.Background(), gated(g, "h")); res.Outcome != bridge.MoveArrived {
 			t.Fatalf("h's handoff = %v (%v), want arrived", res.Outcome, res.Err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // time for p's instruction to go out, which the gate holds back
 		if ds := lk.Deliveries("p"); len(ds) != 0 {
 			t.Fatalf("p's instruction went out before q was revealed (%d deliveries)", len(ds))
 		}
@@ -1014,9 +1020,9 @@ func TestMoveRevealRecordedAside(t *testing.T) {
 	}
 }
 
-// TestMoveReadyBeside: Move readies the destination (MoveOrder.Ready)
-// beside its lookups of the participant, not before them, and reveals the
-// participant there, or sends it anything, only once Ready has returned.
+// TestMoveReadyBeside: Move looks the participant up while the destination
+// is readied (MoveOrder.Ready), not after, and reveals the participant
+// there, or sends it anything, only once Ready has given nil.
 func TestMoveReadyBeside(t *testing.T) {
 	lk := newLiveKit()
 	lk.SetLookupDelay(100 * time.Millisecond)
@@ -1027,22 +1033,25 @@ func TestMoveReadyBeside(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
+	ready := make(chan error, 1)
 	o := order("p")
-	o.Ready = func(ctx context.Context) error {
+	o.Ready = ready
+	go func() {
 		// The lookups are under way while the destination is readied.
 		deadline := time.Now().Add(time.Second)
 		for lk.GetCalls("main")+lk.ListCalls("main") == 0 {
 			if time.Now().After(deadline) {
-				return errors.New("no lookup began while the destination was readied")
+				ready <- errors.New("no lookup began while the destination was readied")
+				return
 			}
 			time.Sleep(time.Millisecond)
 		}
 		<-release
-		return nil
-	}
+		ready <- nil
+	}()
 	done := make(chan bridge.MoveResult, 1)
 	go func() { done <- m.Move(context.Background(), o) }()
-	time.Sleep(300 * time.Millisecond) // the lookups have been answered
+	time.Sleep(300 * time.Millisecond) // the lookups (100 ms) are answered: time for a reveal that must wait for Ready
 	if u, d := lk.Updates("p"), lk.Deliveries("p"); len(u) != 0 || len(d) != 0 {
 		t.Errorf("before the destination was ready: %d updates, %d deliveries; want none", len(u), len(d))
 	}
@@ -1072,7 +1081,9 @@ func TestMoveReadyFails(t *testing.T) {
 			}
 			errRoom := errors.New("the room could not be created")
 			o := order("p")
-			o.Ready = func(context.Context) error { return errRoom }
+			ready := make(chan error, 1)
+			ready <- errRoom
+			o.Ready = ready
 			res := m.Move(context.Background(), o)
 			if res.Outcome != bridge.MoveFailed || !errors.Is(res.Err, errRoom) {
 				t.Errorf("Move = %v (%v), want failed with the Ready error", res.Outcome, res.Err)
@@ -1248,7 +1259,12 @@ func TestDropPreparedWaitsForMove(t *testing.T) {
 	lk.FailNext("UpdateParticipant", unavailable, unavailable, unavailable) // the reveal takes 700 ms
 	moved := make(chan bridge.MoveResult, 1)
 	go func() { moved <- m.Move(context.Background(), order("p")) }()
-	time.Sleep(200 * time.Millisecond) // the move is pausing between two tries
+	eventually(t, 2*time.Second, func() string { // the move is pausing between two tries
+		if lk.Failing("UpdateParticipant") == 3 {
+			return "the reveal has not been tried yet"
+		}
+		return ""
+	})
 	if err := m.DropPrepared(context.Background(), "bo-1", "p"); err != nil {
 		t.Fatal(err)
 	}
@@ -1297,7 +1313,7 @@ func TestMoveKeepSource(t *testing.T) {
 	if ds := lk.Deliveries("p"); len(ds) != 1 || json.Unmarshal(ds[0].Payload, &in) != nil || in.KeepSourceMs != 300 {
 		t.Errorf("deliveries %+v, want one instruction with keepSourceMs 300", ds)
 	}
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(150 * time.Millisecond) // past the sweep grace, within the keep: a sweep must wait for both
 	if lk.Participant("main", "p") == nil {
 		t.Fatal("the source copy was swept while the client may still keep it")
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
 	"rtk-sidecar/ratelimit"
@@ -108,11 +109,11 @@ func New(st store.Store, rooms DataSender, links Links, log *slog.Logger) *Servi
 func (s *Service) Send(ctx context.Context, p store.Participant, text, to string) (Message, error) {
 	switch {
 	case strings.TrimSpace(text) == "":
-		return Message{}, invalid("message", "is required")
+		return Message{}, apierr.Invalid("message", "is required")
 	case len(text) > maxMessage:
-		return Message{}, invalid("message", "is longer than %d bytes", maxMessage)
+		return Message{}, apierr.Invalid("message", "is longer than %d bytes", maxMessage)
 	case !utf8.ValidString(text):
-		return Message{}, invalid("message", "is not valid UTF-8")
+		return Message{}, apierr.Invalid("message", "is not valid UTF-8")
 	}
 	stint, err := s.current(ctx, p)
 	if err != nil {
@@ -165,18 +166,18 @@ func (s *Service) Send(ctx context.Context, p store.Participant, text, to string
 // allows receiving private messages.
 func (s *Service) mayReceive(ctx context.Context, p store.Participant, to string, stint store.SessionParticipant) error {
 	if to == p.ID {
-		return invalid("to", "is the sender")
+		return apierr.Invalid("to", "is the sender")
 	}
 	rp, err := s.st.GetParticipantByID(ctx, p.AppID, to)
 	if errors.Is(err, store.ErrNotFound) {
-		return invalid("to", "%s is not a participant", to)
+		return apierr.Invalid("to", "%s is not a participant", to)
 	}
 	if err != nil {
 		return err
 	}
 	rs, err := s.st.GetSessionParticipant(ctx, stint.SessionID, to)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !rs.Live()) {
-		return invalid("to", "%s is not in meeting %s now", to, stint.MeetingID)
+		return apierr.Invalid("to", "%s is not in meeting %s now", to, stint.MeetingID)
 	}
 	if err != nil {
 		return err
@@ -225,7 +226,7 @@ func (s *Service) current(ctx context.Context, p store.Participant) (store.Sessi
 // when it expires.
 func (s *Service) Export(ctx context.Context, appID, sessionID string) (string, time.Time, error) {
 	if _, err := s.st.GetSession(ctx, appID, sessionID); err != nil {
-		return "", time.Time{}, notFound("session "+sessionID, err)
+		return "", time.Time{}, apierr.NotFound("session", sessionID, err)
 	}
 	if s.links == nil {
 		return "", time.Time{}, psrpc.NewErrorf(psrpc.Unavailable, "chat exports are not configured")
@@ -247,7 +248,7 @@ func (s *Service) Download(ctx context.Context, appID, sessionID, name, expires,
 		return nil, psrpc.NewErrorf(psrpc.NotFound, "no such chat export")
 	}
 	if _, err := s.st.GetSession(ctx, appID, sessionID); err != nil {
-		return nil, notFound("session "+sessionID, err)
+		return nil, apierr.NotFound("session", sessionID, err)
 	}
 	return s.st.ListChatMessages(ctx, sessionID, 0)
 }
@@ -275,15 +276,4 @@ func WriteCSV(w io.Writer, ms []store.ChatMessage) error {
 func view(m store.ChatMessage) Message {
 	return Message{ID: m.ID, MeetingID: m.MeetingID, SessionID: m.SessionID, ParticipantID: m.ParticipantID,
 		DisplayName: m.Name, Message: m.Message, ToParticipantID: m.ToParticipantID, SentAt: m.CreatedAt.UTC()}
-}
-
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
-func notFound(what string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s not found", what)
-	}
-	return err
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/livekit/psrpc"
+	"rtk-sidecar/apierr"
 )
 
 // AIConfig is a meeting's ai_config document, as RealtimeKit defines it.
@@ -110,24 +110,18 @@ var (
 	storageAuthMethods = []string{"KEY", "PASSWORD"}
 )
 
-// invalid returns an InvalidArgument error about one field, in RealtimeKit's
-// style: "ai_config.transcription.language" must be one of [...].
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
 func oneOf(field, v string, allowed []string) error {
 	if v == "" || slices.Contains(allowed, v) {
 		return nil
 	}
-	return invalid(field, "must be one of [%s]", strings.Join(allowed, ", "))
+	return apierr.Invalid(field, "must be one of [%s]", strings.Join(allowed, ", "))
 }
 
 func intIn(field string, v *int, lo, hi int) error {
 	if v == nil || (*v >= lo && *v <= hi) {
 		return nil
 	}
-	return invalid(field, "must be between %d and %d", lo, hi)
+	return apierr.Invalid(field, "must be between %d and %d", lo, hi)
 }
 
 func httpURL(field, v string, schemes ...string) error {
@@ -136,7 +130,7 @@ func httpURL(field, v string, schemes ...string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
-		return invalid(field, "must be a %s URL", strings.Join(schemes, " or "))
+		return apierr.Invalid(field, "must be a %s URL", strings.Join(schemes, " or "))
 	}
 	return nil
 }
@@ -159,7 +153,7 @@ func (c *AIConfig) Validate() error {
 		errs = append(errs, oneOf("ai_config.transcription.language", t.Language, transcriptionLanguages))
 		for i, k := range t.Keywords {
 			if strings.TrimSpace(k) == "" {
-				errs = append(errs, invalid(fmt.Sprintf("ai_config.transcription.keywords[%d]", i), "must not be empty"))
+				errs = append(errs, apierr.Invalid(fmt.Sprintf("ai_config.transcription.keywords[%d]", i), "must not be empty"))
 			}
 		}
 	}
@@ -176,10 +170,10 @@ func (c *AIConfig) Validate() error {
 func (c *RecordingConfig) Validate() error {
 	var errs []error
 	if c.MaxSeconds != nil && (*c.MaxSeconds < 60 || *c.MaxSeconds > 86400) {
-		errs = append(errs, invalid("recording_config.max_seconds", "must be between 60 and 86400"))
+		errs = append(errs, apierr.Invalid("recording_config.max_seconds", "must be between 60 and 86400"))
 	}
 	if strings.ContainsAny(c.FileNamePrefix, `/\`) {
-		errs = append(errs, invalid("recording_config.file_name_prefix", "must not contain path separators"))
+		errs = append(errs, apierr.Invalid("recording_config.file_name_prefix", "must not contain path separators"))
 	}
 	if v := c.VideoConfig; v != nil {
 		errs = append(errs,
@@ -204,17 +198,17 @@ func (c *RecordingConfig) Validate() error {
 	}
 	if s := c.StorageConfig; s != nil {
 		if s.Type == "" {
-			errs = append(errs, invalid("recording_config.storage_config.type", "is required"))
+			errs = append(errs, apierr.Invalid("recording_config.storage_config.type", "is required"))
 		}
 		errs = append(errs,
 			oneOf("recording_config.storage_config.type", s.Type, storageTypes),
 			oneOf("recording_config.storage_config.auth_method", s.AuthMethod, storageAuthMethods))
 		if s.Port != nil && (*s.Port < 1 || *s.Port > 65535) {
-			errs = append(errs, invalid("recording_config.storage_config.port", "must be between 1 and 65535"))
+			errs = append(errs, apierr.Invalid("recording_config.storage_config.port", "must be between 1 and 65535"))
 		}
 	}
 	if b := c.RealtimekitBucketConfig; b != nil && b.Enabled == nil {
-		errs = append(errs, invalid("recording_config.realtimekit_bucket_config.enabled", "is required"))
+		errs = append(errs, apierr.Invalid("recording_config.realtimekit_bucket_config.enabled", "is required"))
 	}
 	if l := c.LiveStreamingConfig; l != nil {
 		errs = append(errs, httpURL("recording_config.live_streaming_config.rtmp_url", l.RtmpURL, "rtmp", "rtmps"))

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/store"
@@ -93,10 +94,10 @@ func (s *Service) EnsureApp(ctx context.Context, accountID, appID, name string) 
 func (s *Service) CreateApp(ctx context.Context, accountID, name string) (store.App, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return store.App{}, invalid("name", "is required")
+		return store.App{}, apierr.Invalid("name", "is required")
 	}
 	if len(name) > 255 {
-		return store.App{}, invalid("name", "must be at most 255 characters")
+		return store.App{}, apierr.Invalid("name", "must be at most 255 characters")
 	}
 	return s.createApp(ctx, store.App{ID: newID(), AccountID: accountID, Name: name})
 }
@@ -132,7 +133,7 @@ func (s *Service) App(ctx context.Context, accountID, appID string) (store.App, 
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return store.App{}, notFound("app", appID, err)
+		return store.App{}, apierr.NotFound("app", appID, err)
 	}
 	return a, nil
 }
@@ -178,7 +179,7 @@ const maxTitle = 1024
 
 func checkTitle(t string) error {
 	if len(t) > maxTitle {
-		return invalid("title", "must be at most %d characters", maxTitle)
+		return apierr.Invalid("title", "must be at most %d characters", maxTitle)
 	}
 	return nil
 }
@@ -188,7 +189,7 @@ func keepAlive(v *float64) (int, error) {
 		return 0, nil
 	}
 	if *v < 0 || *v > 86400 || *v != float64(int(*v)) {
-		return 0, invalid("session_keep_alive_time_in_secs", "must be a whole number of seconds between 0 and 86400")
+		return 0, apierr.Invalid("session_keep_alive_time_in_secs", "must be a whole number of seconds between 0 and 86400")
 	}
 	return int(*v), nil
 }
@@ -198,7 +199,7 @@ func region(v *string) (string, error) {
 		return "", nil
 	}
 	if !slices.Contains(preferredRegions, *v) {
-		return "", invalid("preferred_region", "must be one of [%s]", strings.Join(preferredRegions, ", "))
+		return "", apierr.Invalid("preferred_region", "must be one of [%s]", strings.Join(preferredRegions, ", "))
 	}
 	return *v, nil
 }
@@ -249,7 +250,7 @@ func (s *Service) CreateMeeting(ctx context.Context, appID string, in MeetingInp
 func (s *Service) Meeting(ctx context.Context, appID, id string) (store.Meeting, error) {
 	m, err := s.st.GetMeeting(ctx, appID, id)
 	if err != nil {
-		return store.Meeting{}, notFound("meeting", id, err)
+		return store.Meeting{}, apierr.NotFound("meeting", id, err)
 	}
 	return m, nil
 }
@@ -285,7 +286,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, appID, id string, p Meeting
 		}
 		if p.Status != nil {
 			if *p.Status != store.MeetingActive && *p.Status != store.MeetingInactive {
-				return invalid("status", "must be one of [ACTIVE, INACTIVE]")
+				return apierr.Invalid("status", "must be one of [ACTIVE, INACTIVE]")
 			}
 			m.Status = *p.Status
 		}
@@ -328,7 +329,7 @@ func (s *Service) updateMeeting(ctx context.Context, appID, id string, change fu
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		m, err := q.GetMeeting(ctx, appID, id)
 		if err != nil {
-			return notFound("meeting", id, err)
+			return apierr.NotFound("meeting", id, err)
 		}
 		if err := change(&m); err != nil {
 			return err
@@ -393,7 +394,7 @@ func (s *Service) CreatePreset(ctx context.Context, appID string, body []byte) (
 func (s *Service) Preset(ctx context.Context, appID, id string) (Preset, error) {
 	rec, err := s.st.GetPreset(ctx, appID, id)
 	if err != nil {
-		return Preset{}, notFound("preset", id, err)
+		return Preset{}, apierr.NotFound("preset", id, err)
 	}
 	return decodePreset(rec)
 }
@@ -409,7 +410,7 @@ func (s *Service) UpdatePreset(ctx context.Context, appID, id string, patch []by
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		rec, err := q.GetPreset(ctx, appID, id)
 		if err != nil {
-			return notFound("preset", id, err)
+			return apierr.NotFound("preset", id, err)
 		}
 		cur, err := decodePreset(rec)
 		if err != nil {
@@ -443,7 +444,7 @@ func (s *Service) DeletePreset(ctx context.Context, appID, id string) (Preset, e
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		rec, err := q.GetPreset(ctx, appID, id)
 		if err != nil {
-			return notFound("preset", id, err)
+			return apierr.NotFound("preset", id, err)
 		}
 		if out, err = decodePreset(rec); err != nil {
 			return err
@@ -470,7 +471,7 @@ func presetConflict(name string, err error) error {
 func presetByName(ctx context.Context, q store.Queries, appID, name string) (store.Preset, error) {
 	p, err := q.GetPresetByName(ctx, appID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Preset{}, invalid("preset_name", "names no preset of this app: %q", name)
+		return store.Preset{}, apierr.Invalid("preset_name", "names no preset of this app: %q", name)
 	}
 	return p, err
 }
@@ -507,14 +508,14 @@ func checkPicture(p *string) error {
 
 func checkName(n *string) error {
 	if n != nil && len(*n) > 255 {
-		return invalid("name", "must be at most 255 characters")
+		return apierr.Invalid("name", "must be at most 255 characters")
 	}
 	return nil
 }
 
 func required(field string, v *string) (string, error) {
 	if v == nil || strings.TrimSpace(*v) == "" {
-		return "", invalid(field, "is required")
+		return "", apierr.Invalid(field, "is required")
 	}
 	return strings.TrimSpace(*v), nil
 }
@@ -527,7 +528,7 @@ func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, i
 		return Participant{}, "", err
 	}
 	if len(cpid) > 255 {
-		return Participant{}, "", invalid("custom_participant_id", "must be at most 255 characters")
+		return Participant{}, "", apierr.Invalid("custom_participant_id", "must be at most 255 characters")
 	}
 	presetName, err := required("preset_name", in.PresetName)
 	if err != nil {
@@ -541,7 +542,7 @@ func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, i
 		Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
 	err = s.st.InTx(ctx, func(q store.Queries) error {
 		if _, err := q.GetMeeting(ctx, appID, meetingID); err != nil {
-			return notFound("meeting", meetingID, err)
+			return apierr.NotFound("meeting", meetingID, err)
 		}
 		preset, err := presetByName(ctx, q, appID, presetName)
 		if err != nil {
@@ -590,7 +591,7 @@ func (s *Service) Participant(ctx context.Context, appID, meetingID, id string) 
 	}
 	p, err := s.st.GetParticipant(ctx, meetingID, id)
 	if err != nil {
-		return Participant{}, notFound("participant", id, err)
+		return Participant{}, apierr.NotFound("participant", id, err)
 	}
 	return s.withPresetName(ctx, p)
 }
@@ -636,15 +637,15 @@ func (s *Service) EditParticipant(ctx context.Context, appID, meetingID, id stri
 		return Participant{}, "", err
 	}
 	if in.PresetName != nil && strings.TrimSpace(*in.PresetName) == "" {
-		return Participant{}, "", invalid("preset_name", "must not be empty")
+		return Participant{}, "", apierr.Invalid("preset_name", "must not be empty")
 	}
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		if _, err := q.GetMeeting(ctx, appID, meetingID); err != nil {
-			return notFound("meeting", meetingID, err)
+			return apierr.NotFound("meeting", meetingID, err)
 		}
 		p, err := q.GetParticipant(ctx, meetingID, id)
 		if err != nil {
-			return notFound("participant", id, err)
+			return apierr.NotFound("participant", id, err)
 		}
 		if in.Name != nil {
 			p.Name = deref(in.Name)
@@ -680,7 +681,7 @@ func (s *Service) DeleteParticipant(ctx context.Context, appID, meetingID, id st
 		return Participant{}, err
 	}
 	if err := s.st.DeleteParticipant(ctx, meetingID, id); err != nil {
-		return Participant{}, notFound("participant", id, err)
+		return Participant{}, apierr.NotFound("participant", id, err)
 	}
 	return p, nil
 }
@@ -785,12 +786,4 @@ func (s *Service) placedIn(ctx context.Context, p store.Participant, home store.
 		}
 	}
 	return room, st.EffectiveID(room.ID), nil
-}
-
-// notFound reports a missing record of a kind by id, keeping other errors.
-func notFound(kind, id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s %s not found", kind, id)
-	}
-	return err
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/store"
@@ -159,7 +160,7 @@ func (s *Service) Create(ctx context.Context, appID, meetingID string, in Input)
 		return Poll{}, err
 	}
 	if _, err := s.st.GetMeeting(ctx, appID, meetingID); err != nil {
-		return Poll{}, notFound("meeting "+meetingID, err)
+		return Poll{}, apierr.NotFound("meeting", meetingID, err)
 	}
 	live, err := s.st.GetLiveSession(ctx, meetingID)
 	if err != nil {
@@ -238,24 +239,24 @@ func (s *Service) roomOf(ctx context.Context, p store.Participant) (store.Sessio
 // check validates a poll's question and options and returns them trimmed.
 func (in Input) check() (string, []string, error) {
 	if in.Question == nil || strings.TrimSpace(*in.Question) == "" {
-		return "", nil, invalid("question", "is required")
+		return "", nil, apierr.Invalid("question", "is required")
 	}
 	if len(*in.Question) > maxQuestion {
-		return "", nil, invalid("question", "must be at most %d characters", maxQuestion)
+		return "", nil, apierr.Invalid("question", "must be at most %d characters", maxQuestion)
 	}
 	if in.Options == nil {
-		return "", nil, invalid("options", "is required")
+		return "", nil, apierr.Invalid("options", "is required")
 	}
 	opts := make([]string, 0, len(*in.Options))
 	for _, o := range *in.Options {
 		o = strings.TrimSpace(o)
 		if o == "" || len(o) > maxOption {
-			return "", nil, invalid("options", "must hold non-empty texts of at most %d characters", maxOption)
+			return "", nil, apierr.Invalid("options", "must hold non-empty texts of at most %d characters", maxOption)
 		}
 		opts = append(opts, o)
 	}
 	if len(opts) < 2 || len(opts) > maxOptions {
-		return "", nil, invalid("options", "must have between 2 and %d entries", maxOptions)
+		return "", nil, apierr.Invalid("options", "must have between 2 and %d entries", maxOptions)
 	}
 	return strings.TrimSpace(*in.Question), opts, nil
 }
@@ -281,7 +282,7 @@ func (s *Service) create(ctx context.Context, appID, meetingID, sessionID, creat
 // List returns the polls of a session of the app, with every vote.
 func (s *Service) List(ctx context.Context, appID, sessionID string) ([]Poll, error) {
 	if _, err := s.st.GetSession(ctx, appID, sessionID); err != nil {
-		return nil, notFound("session "+sessionID, err)
+		return nil, apierr.NotFound("session", sessionID, err)
 	}
 	ps, err := s.st.ListPolls(ctx, sessionID)
 	if err != nil {
@@ -592,15 +593,4 @@ func hidden(view Poll, p store.Poll) *Poll {
 		out.Options[i] = Option{Text: o.Text, Votes: []Vote{}}
 	}
 	return &out
-}
-
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
-func notFound(what string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s not found", what)
-	}
-	return err
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/livekit/psrpc"
+
+	"rtk-sidecar/apierr"
 )
 
 // Bounds of the numbers and strings of a preset document. RealtimeKit
@@ -362,7 +364,7 @@ type decoder struct{ err error }
 
 func (d *decoder) fail(path, format string, args ...any) {
 	if d.err == nil {
-		d.err = psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", path, fmt.Sprintf(format, args...))
+		d.err = apierr.Invalid(path, format, args...)
 	}
 }
 

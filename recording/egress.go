@@ -11,6 +11,8 @@ import (
 	"github.com/livekit/psrpc"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
+
+	"rtk-sidecar/bridge"
 )
 
 // EgressClient is the part of LiveKit's Egress API that EgressBackend uses.
@@ -110,8 +112,7 @@ func (b *EgressBackend) Start(ctx context.Context, job Job) ([]*livekit.EgressIn
 func (b *EgressBackend) startTracks(ctx context.Context, job Job, stem string) ([]*livekit.EgressInfo, error) {
 	res, err := b.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: job.Room})
 	if err != nil {
-		var terr twirp.Error
-		if errors.As(err, &terr) && terr.Code() == twirp.NotFound {
+		if bridge.IsNotFound(err) {
 			return nil, ErrNoTracks
 		}
 		return nil, fromEgress("list participants of "+job.Room, err)

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/livekit/psrpc"
+	"rtk-sidecar/apierr"
 )
 
 // StartInput is the body of POST /recordings.
@@ -79,17 +79,13 @@ type storedConfig struct {
 	Layers            map[string]TrackLayer `json:"layers,omitempty"`
 }
 
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q "+format, append([]any{field}, args...)...)
-}
-
 // maxSeconds validates max_seconds: absent is 0 (no limit).
 func maxSeconds(v *float64) (int, error) {
 	if v == nil {
 		return 0, nil
 	}
 	if *v < 60 || *v > 86400 || *v != math.Trunc(*v) {
-		return 0, invalid("max_seconds", "must be between 60 and 86400")
+		return 0, apierr.Invalid("max_seconds", "must be between 60 and 86400")
 	}
 	return int(*v), nil
 }
@@ -103,7 +99,7 @@ func filePrefix(field string, v string) (string, error) {
 		return "", nil
 	}
 	if len(v) > 100 || !prefixRE.MatchString(v) {
-		return "", invalid(field, "must be at most 100 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		return "", apierr.Invalid(field, "must be at most 100 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	return v, nil
 }
@@ -112,7 +108,7 @@ func oneOf(field, v string, allowed ...string) error {
 	if v == "" || slices.Contains(allowed, v) {
 		return nil
 	}
-	return invalid(field, "must be one of [%s]", strings.Join(allowed, ", "))
+	return apierr.Invalid(field, "must be one of [%s]", strings.Join(allowed, ", "))
 }
 
 func dimension(field string, v *float64) error {
@@ -120,7 +116,7 @@ func dimension(field string, v *float64) error {
 		return nil
 	}
 	if *v < 1 || *v > 7680 || *v != math.Trunc(*v) {
-		return invalid(field, "must be a whole number of pixels between 1 and 7680")
+		return apierr.Invalid(field, "must be a whole number of pixels between 1 and 7680")
 	}
 	return nil
 }
@@ -134,11 +130,11 @@ func sanitizeStorage(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, invalid("storage_config", "must be an object")
+		return nil, apierr.Invalid("storage_config", "must be an object")
 	}
 	t, _ := m["type"].(string)
 	if err := oneOf("storage_config.type", t, "aws", "azure", "digitalocean", "gcs", "sftp"); err != nil || t == "" {
-		return nil, invalid("storage_config.type", "must be one of [aws, azure, digitalocean, gcs, sftp]")
+		return nil, apierr.Invalid("storage_config.type", "must be one of [aws, azure, digitalocean, gcs, sftp]")
 	}
 	for _, k := range secretKeys {
 		delete(m, k)
@@ -158,13 +154,13 @@ type validated struct {
 func (in *StartInput) validate() (validated, error) {
 	var v validated
 	if in.URL != nil && *in.URL != "" {
-		return v, invalid("url", `is not supported by this server (it records meetings, not web pages): give "meeting_id" instead`)
+		return v, apierr.Invalid("url", `is not supported by this server (it records meetings, not web pages): give "meeting_id" instead`)
 	}
 	if in.MeetingID == nil || strings.TrimSpace(*in.MeetingID) == "" {
-		return v, invalid("meeting_id", "is required")
+		return v, apierr.Invalid("meeting_id", "is required")
 	}
 	if in.RTMPOutConfig != nil && in.RTMPOutConfig.RTMPURL != "" {
-		return v, invalid("rtmp_out_config", "is not supported by this server")
+		return v, apierr.Invalid("rtmp_out_config", "is not supported by this server")
 	}
 	v.meetingID = strings.TrimSpace(*in.MeetingID)
 	v.multiple = in.AllowMultipleRecordings
@@ -205,11 +201,11 @@ func (in *StartInput) validate() (validated, error) {
 func (in *TrackInput) validate() (validated, error) {
 	var v validated
 	if in.MeetingID == nil || strings.TrimSpace(*in.MeetingID) == "" {
-		return v, invalid("meeting_id", "is required")
+		return v, apierr.Invalid("meeting_id", "is required")
 	}
 	v.meetingID = strings.TrimSpace(*in.MeetingID)
 	if len(in.Layers) == 0 {
-		return v, invalid("layers", "is required: name at least one layer, e.g. {\"default\": {}}")
+		return v, apierr.Invalid("layers", "is required: name at least one layer, e.g. {\"default\": {}}")
 	}
 	var err error
 	if v.maxSeconds, err = maxSeconds(in.MaxSeconds); err != nil {

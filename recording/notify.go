@@ -54,7 +54,6 @@ func statusUpdate(v View, app store.App, sess SessionInfo) webhooks.Event {
 		wr.AudioDownloadURL = v.AudioDownloadURL
 		wr.DownloadURLExpiry = webhooks.At(v.DownloadURLExpiry)
 	}
-	m := v.Meeting
 	status := store.SessionEnded
 	if sess.Live {
 		status = store.SessionLive
@@ -63,12 +62,9 @@ func statusUpdate(v View, app store.App, sess SessionInfo) webhooks.Event {
 	if sessionID == "" {
 		sessionID = r.SessionID
 	}
-	return webhooks.NewRecordingStatusUpdate(wr, webhooks.Meeting{
-		ID: m.ID, SessionID: sessionID, Title: m.Title, RoomName: m.ID, Status: status,
-		CreatedAt: webhooks.At(m.CreatedAt), StartedAt: webhooks.At(sess.StartedAt), EndedAt: webhooks.At(sess.EndedAt),
-		OrganizedBy:     webhooks.Organizer{ID: app.ID, Name: app.Name},
-		ParentMeetingID: m.ParentID, ParentSessionID: sess.ParentID,
-	})
+	return webhooks.NewRecordingStatusUpdate(wr, webhooks.MeetingOf(app, v.Meeting, store.Session{
+		ID: sessionID, Status: status, StartedAt: sess.StartedAt, EndedAt: sess.EndedAt, ParentSessionID: sess.ParentID,
+	}))
 }
 
 // webhookReason renders a stored stop reason for the webhook (see ReasonOf).

@@ -31,6 +31,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/store"
 )
 
@@ -183,7 +184,7 @@ func (s *Service) StartTracks(ctx context.Context, appID string, in TrackInput) 
 func (s *Service) Get(ctx context.Context, appID, id string) (View, error) {
 	r, err := s.st.GetRecording(ctx, appID, id)
 	if err != nil {
-		return View{}, notFound("recording", id, err)
+		return View{}, apierr.NotFound("recording", id, err)
 	}
 	m, err := s.st.GetMeeting(ctx, appID, r.MeetingID)
 	if err != nil {
@@ -229,7 +230,7 @@ func (s *Service) List(ctx context.Context, appID string, f ListFilter) ([]View,
 func (s *Service) Active(ctx context.Context, appID, meetingID string) (View, error) {
 	m, err := s.st.GetMeeting(ctx, appID, meetingID)
 	if err != nil {
-		return View{}, notFound("meeting", meetingID, err)
+		return View{}, apierr.NotFound("meeting", meetingID, err)
 	}
 	rs, _, err := s.st.ListRecordings(ctx, appID, store.RecordingFilter{MeetingID: meetingID, Statuses: activeStatuses})
 	if err != nil {
@@ -249,7 +250,7 @@ func (s *Service) Active(ctx context.Context, appID, meetingID string) (View, er
 func (s *Service) Act(ctx context.Context, appID, id, action string) (View, error) {
 	r, err := s.st.GetRecording(ctx, appID, id)
 	if err != nil {
-		return View{}, notFound("recording", id, err)
+		return View{}, apierr.NotFound("recording", id, err)
 	}
 	if err := checkAction(action, id, r.Status); err != nil {
 		return View{}, err
@@ -328,7 +329,7 @@ func (s *Service) start(ctx context.Context, appID, kind string, v validated, re
 	rec.OutputFileName = s.plannedName(rec)
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		if _, err := q.GetMeeting(ctx, appID, v.meetingID); err != nil {
-			return notFound("meeting", v.meetingID, err)
+			return apierr.NotFound("meeting", v.meetingID, err)
 		}
 		if !v.multiple {
 			active, _, err := q.ListRecordings(ctx, appID, store.RecordingFilter{MeetingID: v.meetingID, Statuses: activeStatuses})
@@ -669,14 +670,6 @@ func (s *Service) view(r store.Recording, m store.Meeting) View {
 
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
-
-// notFound reports a missing record of a kind by id, keeping other errors.
-func notFound(kind, id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s %s not found", kind, id)
-	}
-	return err
 }
 
 // ---- outputs ----

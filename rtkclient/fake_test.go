@@ -188,9 +188,10 @@ func (s *fakeSink) state() (muted bool, samples int) {
 
 // events records what the handlers receive, in order.
 type events struct {
-	mu  sync.Mutex
-	log []string
-	got []any
+	mu      sync.Mutex
+	log     []string
+	got     []any
+	markers int // settled's so far
 }
 
 func (e *events) add(kind string, v any) {
@@ -226,6 +227,48 @@ func (e *events) Log() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]string(nil), e.log...)
+}
+
+// settled waits until the handlers have had everything sent to the client
+// so far through conn's data and, when script is not nil, through that
+// event stream: each path hands events to the handlers in order, so it
+// sends a help request after them on each and waits for those. It returns
+// the log without the help requests it sent.
+func (e *events) settled(t *testing.T, conn *fakeConn, script chan<- string) []string {
+	t.Helper()
+	e.mu.Lock()
+	e.markers++
+	id := fmt.Sprintf("settled-%d", e.markers)
+	e.mu.Unlock()
+	marker := func(path string) []byte {
+		return event("helpRequested", HelpRequested{ID: id + "-" + path, ParticipantID: "marker"})
+	}
+	conn.h.data(EventsTopic, marker("livekit"))
+	e.waitFor(t, "help "+id+"-livekit marker")
+	if script != nil {
+		script <- sseEvent(marker("stream"))
+		e.waitFor(t, "help "+id+"-stream marker")
+	}
+	var out []string
+	for _, l := range e.Log() {
+		if !strings.HasPrefix(l, "help settled-") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// settledMoves waits until the moves instructed so far through conn have
+// run: the client moves one at a time, in order, so it instructs one more
+// (to bo-2) and waits until that one is done.
+func (e *events) settledMoves(t *testing.T, conn *fakeConn) {
+	t.Helper()
+	e.mu.Lock()
+	e.markers++
+	id := fmt.Sprintf("settled-%d", e.markers)
+	e.mu.Unlock()
+	conn.h.rpc(moveTo(id, "bo-2"))
+	e.waitFor(t, "move done "+id)
 }
 
 // find returns the first event whose log line starts with prefix.

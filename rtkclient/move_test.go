@@ -73,7 +73,7 @@ func TestMoveMakeBeforeBreak(t *testing.T) {
 	if c.Room() != "bo-1" {
 		t.Errorf("Room() = %q after publishing in the destination, want bo-1", c.Room())
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // time for a premature leave: the client waits to hear the destination
 	if f.conn("main") == nil {
 		t.Fatal("left the source before hearing the destination")
 	}
@@ -88,7 +88,7 @@ func TestMoveMakeBeforeBreak(t *testing.T) {
 		t.Error("the destination is not fed during the overlap")
 	}
 	bo.send("bob", Audio)
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // time for a premature leave: carol's audio is not heard yet
 	if f.conn("main") == nil {
 		t.Fatal("left the source before hearing every unmuted audio track of the destination")
 	}
@@ -154,8 +154,11 @@ func TestMoveDedupe(t *testing.T) {
 	ev.waitFor(t, "move done m1")
 	f.conn("bo-1").h.data(MoveTopic, []byte(in)) // a late copy in the destination
 	main.h.rpc(in)
-	time.Sleep(50 * time.Millisecond)
-	if n := f.connects("bo-1"); n != 1 || c.Room() != "bo-1" {
+	if c.Room() != "bo-1" {
+		t.Errorf("in %q, want bo-1", c.Room())
+	}
+	ev.settledMoves(t, f.conn("bo-1")) // a copy of m1 taken for a move would have run
+	if n := f.connects("bo-1"); n != 1 {
 		t.Errorf("connected to bo-1 %d times (log %q), want once", n, f.Log())
 	}
 }
@@ -261,9 +264,8 @@ func TestRoomMovedByLiveKit(t *testing.T) {
 	}
 	// The server's own meetingChanged for this arrival is not repeated.
 	main.h.data(EventsTopic, event("meetingChanged", map[string]any{"arrivals": []MeetingChanged{{ParticipantID: "me", Meeting: MeetingRef{ID: "bo-1"}, MoveID: "srv"}}}))
-	time.Sleep(30 * time.Millisecond)
 	n := 0
-	for _, l := range ev.Log() {
+	for _, l := range ev.settled(t, main, nil) {
 		if l == "changed me bo-1 " || l == "changed me bo-1 srv" {
 			n++
 		}

@@ -188,7 +188,7 @@ func TestPreparedConnectionFollowsAssignment(t *testing.T) {
 	o.noPrepare = true
 	g.conn("main").h.data(EventsTopic, event("stateUpdate", assigned(1, "bo-1")))
 	off.waitFor(t, "state 1")
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // time for a prepare that must not come: it would run in the background
 	if _, asked := s.find("POST", "/client/v1/connected-meetings/prepare"); asked || g.conn("bo-1") != nil {
 		t.Error("WithoutPreparedConnections prepared a connection")
 	}

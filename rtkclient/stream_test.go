@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,8 +124,11 @@ func TestStreamInstruction(t *testing.T) {
 	}
 	f.conn("bo-1").h.rpc(moveTo("m1", "bo-1"))
 	f.conn("bo-1").h.data(MoveTopic, []byte(moveTo("m1", "bo-1")))
-	time.Sleep(50 * time.Millisecond)
-	if n := f.connects("bo-1"); n != 1 || c.Room() != "bo-1" {
+	if c.Room() != "bo-1" {
+		t.Errorf("in %q, want bo-1", c.Room())
+	}
+	ev.settledMoves(t, f.conn("bo-1")) // a copy of m1 taken for a move would have run
+	if n := f.connects("bo-1"); n != 1 {
 		t.Errorf("connected to bo-1 %d times (log %q), want once", n, f.Log())
 	}
 }
@@ -136,7 +140,7 @@ func TestStreamEvents(t *testing.T) {
 	s := newStreamSidecar(t)
 	f := newFakeLiveKit()
 	ev := &events{}
-	joined(t, s, f, ev)
+	c := joined(t, s, f, ev)
 	script := make(chan string, 4)
 	s.scripts <- script
 	state := event("stateUpdate", map[string]any{"version": 3, "status": "active", "meetings": []any{}})
@@ -148,14 +152,18 @@ func TestStreamEvents(t *testing.T) {
 	main := f.conn("main")
 	main.h.data(EventsTopic, event("stateUpdate", map[string]any{"version": 3, "truncated": true}))
 	main.h.data(EventsTopic, changing)
-	time.Sleep(100 * time.Millisecond)
-	if got := ev.Log(); strings.Join(got, "|") != "state 3|changing p m7" {
+	if got := ev.settled(t, main, nil); strings.Join(got, "|") != "state 3|changing p m7" {
 		t.Errorf("events %q, want the state and the move once each", got)
 	}
+	// A fetch is decided as the truncated state comes, and the client
+	// fetches while c.fetching is set: either would show one.
+	c.mu.Lock()
+	fetching := c.fetching
+	c.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.other) != 0 {
-		t.Errorf("the client asked the sidecar for %q", s.other)
+	if fetching || len(s.other) != 0 {
+		t.Errorf("the client asked the sidecar for %q (fetching %v)", s.other, fetching)
 	}
 }
 
@@ -186,9 +194,8 @@ func TestOwnArrivalFromTheServerFirst(t *testing.T) {
 	arrived := event("meetingChanged", map[string]any{"arrivals": []MeetingChanged{{ParticipantID: "me", Meeting: MeetingRef{ID: "bo-1", Title: "Room 1"}, MoveID: "m1"}}})
 	script <- sseEvent(arrived)
 	f.conn("main").h.data(EventsTopic, arrived)
-	time.Sleep(100 * time.Millisecond)
-	if _, ok := ev.find("changed me"); ok || c.Room() != "main" {
-		t.Fatalf("before the switch: events %q, in %q", ev.Log(), c.Room())
+	if got := ev.settled(t, f.conn("main"), script); slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "changed me") }) || c.Room() != "main" {
+		t.Fatalf("before the switch: events %q, in %q", got, c.Room())
 	}
 	close(release)
 	ev.waitFor(t, "move done m1")
@@ -222,8 +229,7 @@ func TestBroadcastedMessages(t *testing.T) {
 		t.Errorf("payload %s", got.Payload)
 	}
 	f.conn("main").h.data(EventsTopic, here)
-	time.Sleep(50 * time.Millisecond)
-	if got := ev.Log(); strings.Join(got, "|") != "broadcast b1 note" {
+	if got := ev.settled(t, f.conn("main"), nil); strings.Join(got, "|") != "broadcast b1 note" {
 		t.Errorf("events %q, want b1 once", got)
 	}
 
@@ -333,8 +339,7 @@ func TestHelpRequests(t *testing.T) {
 		t.Errorf("request %+v", got)
 	}
 	f.conn("main").h.data(EventsTopic, req)
-	time.Sleep(50 * time.Millisecond)
-	if got := ev.Log(); strings.Join(got, "|") != "help h1 ada" {
+	if got := ev.settled(t, f.conn("main"), nil); strings.Join(got, "|") != "help h1 ada" {
 		t.Errorf("events %q, want h1 once", got)
 	}
 }
@@ -355,8 +360,7 @@ func TestConnectionRemoved(t *testing.T) {
 		t.Errorf("removal %+v", got)
 	}
 	f.conn("main").h.data(EventsTopic, rm)
-	time.Sleep(50 * time.Millisecond)
-	if got := ev.Log(); strings.Join(got, "|") != "removed r1 ada notPlaced" {
+	if got := ev.settled(t, f.conn("main"), nil); strings.Join(got, "|") != "removed r1 ada notPlaced" {
 		t.Errorf("events %q, want r1 once", got)
 	}
 }

@@ -146,7 +146,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 				moverLog.Warn("record a revealed participant", "room", room, "identity", p.Identity, "err", err)
 			}
 		}))...)
-	connected := breakouts.New(st, br, breakouts.BridgeMover{M: mover}, log.With("component", "breakouts"),
+	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"),
 		breakouts.WithStreams(streams))
 
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/store"
 )
 
@@ -49,7 +50,7 @@ func (s *Service) Analytics(ctx context.Context, appID, start, end string) (Anal
 	if end != "" {
 		d, err := time.Parse(dateLayout, end)
 		if err != nil {
-			return Analytics{}, invalid("end_date", "must be a date as YYYY-MM-DD")
+			return Analytics{}, apierr.Invalid("end_date", "must be a date as YYYY-MM-DD")
 		}
 		to = d
 	}
@@ -57,16 +58,16 @@ func (s *Service) Analytics(ctx context.Context, appID, start, end string) (Anal
 	if start != "" {
 		d, err := time.Parse(dateLayout, start)
 		if err != nil {
-			return Analytics{}, invalid("start_date", "must be a date as YYYY-MM-DD")
+			return Analytics{}, apierr.Invalid("start_date", "must be a date as YYYY-MM-DD")
 		}
 		from = d
 	}
 	days := int(to.Sub(from)/(24*time.Hour)) + 1
 	switch {
 	case days < 1:
-		return Analytics{}, invalid("start_date", "must not be after end_date")
+		return Analytics{}, apierr.Invalid("start_date", "must not be after end_date")
 	case days > MaxAnalyticsDays:
-		return Analytics{}, invalid("start_date", "is more than %d days before end_date", MaxAnalyticsDays)
+		return Analytics{}, apierr.Invalid("start_date", "is more than %d days before end_date", MaxAnalyticsDays)
 	}
 	until := to.Add(24*time.Hour - time.Microsecond) // the end of the last day
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
-	"github.com/twitchtv/twirp"
 
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/store"
 )
 
@@ -67,8 +67,7 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 	defer func() { t.hidden = hidden }()
 	for _, room := range res.GetRooms() {
 		ps, err := t.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room.GetName()})
-		var terr twirp.Error
-		if errors.As(err, &terr) && terr.Code() == twirp.NotFound {
+		if bridge.IsNotFound(err) {
 			continue // gone since the listing: ended below
 		}
 		if err != nil {

@@ -3,7 +3,6 @@ package sessions
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/psrpc"
 	lksdk "github.com/livekit/server-sdk-go/v2"
-	"github.com/twitchtv/twirp"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/store"
@@ -73,12 +72,12 @@ func (s *Service) List(ctx context.Context, appID string, f store.SessionFilter)
 	switch f.Status {
 	case "", store.SessionLive, store.SessionEnded:
 	default:
-		return nil, 0, invalid("status", "must be one of [LIVE, ENDED]")
+		return nil, 0, apierr.Invalid("status", "must be one of [LIVE, ENDED]")
 	}
 	switch f.SortBy {
 	case "", store.SortByCreatedAt, store.SortByMinutesConsumed:
 	default:
-		return nil, 0, invalid("sort_by", "must be one of [createdAt, minutesConsumed]")
+		return nil, 0, apierr.Invalid("sort_by", "must be one of [createdAt, minutesConsumed]")
 	}
 	ss, total, err := s.st.ListSessions(ctx, appID, f)
 	if err != nil {
@@ -100,7 +99,7 @@ func (s *Service) List(ctx context.Context, appID string, f store.SessionFilter)
 func (s *Service) Session(ctx context.Context, appID, id string, withBreakouts bool) (View, error) {
 	x, err := s.st.GetSession(ctx, appID, id)
 	if err != nil {
-		return View{}, notFound("session", id, err)
+		return View{}, apierr.NotFound("session", id, err)
 	}
 	return s.view(ctx, x, withBreakouts)
 }
@@ -154,7 +153,7 @@ func (s *Service) Participants(ctx context.Context, appID, sessionID string, f s
 	switch f.SortBy {
 	case "", store.SortByJoinedAt, store.SortByDuration:
 	default:
-		return nil, 0, invalid("sort_by", "must be one of [joinedAt, duration]")
+		return nil, 0, apierr.Invalid("sort_by", "must be one of [joinedAt, duration]")
 	}
 	if _, err := s.Session(ctx, appID, sessionID, false); err != nil {
 		return nil, 0, err
@@ -182,7 +181,7 @@ func (s *Service) Participant(ctx context.Context, appID, sessionID, id string) 
 		p, err = s.st.GetSessionParticipant(ctx, sessionID, id)
 	}
 	if err != nil {
-		return ParticipantView{}, notFound("participant", id, err)
+		return ParticipantView{}, apierr.NotFound("participant", id, err)
 	}
 	return participantView(p, s.now()), nil
 }
@@ -218,10 +217,10 @@ func (s *Service) Kick(ctx context.Context, appID, meetingID string, t Targets) 
 	}
 	for i, r := range rows {
 		_, err := s.rooms.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: m.ID, Identity: r.ParticipantID})
-		if err != nil && !isTwirpNotFound(err) {
+		if err != nil && !bridge.IsNotFound(err) {
 			// Those not removed stay as they were; those removed are kicked.
 			_ = s.mark(context.WithoutCancel(ctx), appID, live.ID, rows[i:], "", nil)
-			return nil, fromLiveKit("remove participant "+r.ParticipantID, err)
+			return nil, bridge.FromLiveKit("sessions: remove participant "+r.ParticipantID, err)
 		}
 	}
 	// Record the removal now rather than wait for LiveKit's webhook (which
@@ -273,9 +272,9 @@ func (s *Service) KickAll(ctx context.Context, appID, meetingID string) (int, er
 	if err := s.mark(ctx, appID, live.ID, rows, LeaveKicked, &host); err != nil {
 		return 0, err
 	}
-	if _, err := s.rooms.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: m.ID}); err != nil && !isTwirpNotFound(err) {
+	if _, err := s.rooms.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: m.ID}); err != nil && !bridge.IsNotFound(err) {
 		_ = s.mark(context.WithoutCancel(ctx), appID, live.ID, rows, "", &none)
-		return 0, fromLiveKit("delete room "+m.ID, err)
+		return 0, bridge.FromLiveKit("sessions: delete room "+m.ID, err)
 	}
 	err = s.st.InTx(ctx, func(q store.Queries) error {
 		cur, err := q.GetSession(ctx, appID, live.ID)
@@ -333,11 +332,11 @@ func (s *Service) Mute(ctx context.Context, appID, meetingID string, t Targets) 
 	}
 	for _, r := range rows {
 		info, err := s.rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: m.ID, Identity: r.ParticipantID})
-		if isTwirpNotFound(err) {
+		if bridge.IsNotFound(err) {
 			continue // gone meanwhile
 		}
 		if err != nil {
-			return nil, fromLiveKit("get participant "+r.ParticipantID, err)
+			return nil, bridge.FromLiveKit("sessions: get participant "+r.ParticipantID, err)
 		}
 		if _, err := s.muteMicrophone(ctx, m.ID, info); err != nil {
 			return nil, err
@@ -361,11 +360,11 @@ func (s *Service) MuteAll(ctx context.Context, appID, meetingID string, allowUnm
 		return 0, noActiveSession(meetingID, err)
 	}
 	res, err := s.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: m.ID})
-	if isTwirpNotFound(err) {
+	if bridge.IsNotFound(err) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fromLiveKit("list participants of "+m.ID, err)
+		return 0, bridge.FromLiveKit("sessions: list participants of "+m.ID, err)
 	}
 	n := 0
 	for _, p := range res.GetParticipants() {
@@ -378,8 +377,8 @@ func (s *Service) MuteAll(ctx context.Context, appID, meetingID string, allowUnm
 		perm, change := microphonePermission(p.GetPermission(), allowUnmute && s.presetAllowsAudio(ctx, appID, m.ID, p.GetIdentity()))
 		if change {
 			_, err := s.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: m.ID, Identity: p.GetIdentity(), Permission: perm})
-			if err != nil && !isTwirpNotFound(err) {
-				return n, fromLiveKit("update permission of "+p.GetIdentity(), err)
+			if err != nil && !bridge.IsNotFound(err) {
+				return n, bridge.FromLiveKit("sessions: update permission of "+p.GetIdentity(), err)
 			}
 		}
 		n++
@@ -398,11 +397,11 @@ func (s *Service) muteMicrophone(ctx context.Context, room string, p *livekit.Pa
 		_, err := s.rooms.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{
 			Room: room, Identity: p.GetIdentity(), TrackSid: tr.GetSid(), Muted: true,
 		})
-		if isTwirpNotFound(err) {
+		if bridge.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return n, fromLiveKit("mute "+tr.GetSid()+" of "+p.GetIdentity(), err)
+			return n, bridge.FromLiveKit("sessions: mute "+tr.GetSid()+" of "+p.GetIdentity(), err)
 		}
 		n++
 	}
@@ -471,7 +470,7 @@ func (s *Service) presetAllowsAudio(ctx context.Context, appID, meetingID, parti
 // the meeting's active session.
 func (s *Service) targets(ctx context.Context, appID, meetingID string, t Targets) (store.Meeting, store.Session, []store.SessionParticipant, error) {
 	if len(t.ParticipantIDs) == 0 && len(t.CustomParticipantIDs) == 0 {
-		return store.Meeting{}, store.Session{}, nil, invalid("participant_ids", "or %q must name at least one participant", "custom_participant_ids")
+		return store.Meeting{}, store.Session{}, nil, apierr.Invalid("participant_ids", "or %q must name at least one participant", "custom_participant_ids")
 	}
 	m, err := s.meeting(ctx, appID, meetingID)
 	if err != nil {
@@ -526,20 +525,9 @@ func (s *Service) records(ctx context.Context, appID string, rows []store.Sessio
 func (s *Service) meeting(ctx context.Context, appID, id string) (store.Meeting, error) {
 	m, err := s.st.GetMeeting(ctx, appID, id)
 	if err != nil {
-		return store.Meeting{}, notFound("meeting", id, err)
+		return store.Meeting{}, apierr.NotFound("meeting", id, err)
 	}
 	return m, nil
-}
-
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
-func notFound(kind, id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s %s not found", kind, id)
-	}
-	return err
 }
 
 func noActiveSession(meetingID string, err error) error {
@@ -547,18 +535,4 @@ func noActiveSession(meetingID string, err error) error {
 		return psrpc.NewErrorf(psrpc.NotFound, "meeting %s has no active session", meetingID)
 	}
 	return err
-}
-
-func isTwirpNotFound(err error) bool {
-	var terr twirp.Error
-	return errors.As(err, &terr) && terr.Code() == twirp.NotFound
-}
-
-// fromLiveKit classifies a LiveKit failure: a missing room or participant
-// is NotFound, anything else means LiveKit is unavailable (503).
-func fromLiveKit(op string, err error) error {
-	if isTwirpNotFound(err) {
-		return fmt.Errorf("sessions: %s: %w", op, psrpc.NewError(psrpc.NotFound, err))
-	}
-	return fmt.Errorf("sessions: %s: %w: %v", op, bridge.ErrLiveKitUnavailable, err)
 }

@@ -242,7 +242,7 @@ func TestReads(t *testing.T) {
 	bob := e.participant(m, "bob", presets.GroupCallHost)
 	e.join(m, ada)
 	e.join(m, bob)
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // bob's stint lasts, by LiveKit's clock: minutes are consumed
 	e.sfu.Leave(m.ID, bob.ID)
 	s := e.live(m)
 
@@ -254,7 +254,7 @@ func TestReads(t *testing.T) {
 		t.Errorf("active session = %+v", v)
 	}
 	before := v.MinutesConsumed
-	time.Sleep(10 * time.Millisecond)
+	time.Sleep(10 * time.Millisecond) // time passes while ada is in the room: her minutes grow
 	if v, _ := e.api.Session(e.ctx, appID, s.ID, false); v.MinutesConsumed <= before {
 		t.Errorf("minutes consumed %v did not grow from %v while ada is in the room", v.MinutesConsumed, before)
 	}

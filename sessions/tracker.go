@@ -752,13 +752,7 @@ func (x *tx) emit(m store.Meeting, s store.Session, build func(webhooks.Meeting)
 	if err != nil {
 		return err
 	}
-	b := webhooks.Meeting{
-		ID: m.ID, SessionID: s.ID, Title: m.Title, RoomName: m.ID, Status: s.Status,
-		CreatedAt: webhooks.At(m.CreatedAt), StartedAt: webhooks.At(s.StartedAt), EndedAt: webhooks.At(s.EndedAt),
-		OrganizedBy:     webhooks.Organizer{ID: a.ID, Name: a.Name},
-		ParentMeetingID: m.ParentID, ParentSessionID: s.ParentSessionID,
-	}
-	e := build(b)
+	e := build(webhooks.MeetingOf(a, m, s))
 	if x.reconciled {
 		e = e.Reconciled()
 	}

@@ -105,7 +105,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if first.Live() || first.Duration <= 0 || first.LeaveReason != sessions.LeaveLeft {
 		t.Errorf("after leaving: %+v", first)
 	}
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(5 * time.Millisecond) // LiveKit's times have millisecond resolution: bob is back later
 	e.join(m, bob)
 	e.wantEvents(webhooks.MeetingParticipantJoined + ":" + bob.ID)
 	again := e.stint(e.live(m), bob)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"rtk-sidecar/breakouts"
+	"rtk-sidecar/bridge"
 	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
 )
@@ -425,7 +425,7 @@ func TestBreakoutsPermissions(t *testing.T) {
 	}
 	// The switcher's own moves carried its live permissions (no grant).
 	for _, m := range e.mover.Moves() {
-		if m.ParticipantID == switcher && m.Grant != nil {
+		if m.Identity == switcher && m.Grant != nil {
 			t.Fatalf("a plain move replaced live permissions: %+v", m)
 		}
 	}
@@ -442,10 +442,10 @@ func presetID(t *testing.T, e *env, name string) string {
 	return ""
 }
 
-func lastMove(e *env, participant string) breakouts.Move {
-	var last breakouts.Move
+func lastMove(e *env, participant string) bridge.MoveOrder {
+	var last bridge.MoveOrder
 	for _, m := range e.mover.Moves() {
-		if m.ParticipantID == participant {
+		if m.Identity == participant {
 			last = m
 		}
 	}

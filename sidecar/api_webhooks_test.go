@@ -150,6 +150,13 @@ func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 }
 
+// answered returns how many requests the receiver has answered.
+func (h *hookReceiver) answered() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.requests
+}
+
 func (h *hookReceiver) setStatus(f func(n int) int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -240,7 +247,12 @@ func TestWebhookDelivery(t *testing.T) {
 		}
 		return ""
 	})
-	time.Sleep(200 * time.Millisecond) // a few 503s
+	eventuallyT(t, 10*time.Second, func() string { // a few 503s, retries among them
+		if n := rcv.answered(); n <= len(want) {
+			return fmt.Sprintf("%d requests answered, want more than the %d events", n, len(want))
+		}
+		return ""
+	})
 	if got := rcv.events(); len(got) != 0 {
 		t.Fatalf("accepted %v while answering 503", got)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"rtk-sidecar/store"
 )
 
 // Event names, as RealtimeKit spells them.
@@ -102,6 +104,18 @@ type Meeting struct {
 	// time. Sidecar extensions.
 	ParentMeetingID string `json:"parentMeetingId,omitempty"`
 	ParentSessionID string `json:"parentSessionId,omitempty"`
+}
+
+// MeetingOf is the "meeting" block of meeting m of app a in session s (zero
+// when there is none): the session gives the block its id, status, times
+// and parent session.
+func MeetingOf(a store.App, m store.Meeting, s store.Session) Meeting {
+	return Meeting{
+		ID: m.ID, SessionID: s.ID, Title: m.Title, RoomName: m.ID, Status: s.Status,
+		CreatedAt: At(m.CreatedAt), StartedAt: At(s.StartedAt), EndedAt: At(s.EndedAt),
+		OrganizedBy:     Organizer{ID: a.ID, Name: a.Name},
+		ParentMeetingID: m.ParentID, ParentSessionID: s.ParentSessionID,
+	}
 }
 
 // Participant is the "participant" block of participantJoined and

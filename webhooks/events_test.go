@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"rtk-sidecar/store"
 	"rtk-sidecar/webhooks"
 )
 
@@ -21,6 +22,20 @@ func meetingBlock() webhooks.Meeting {
 		ID: "m-1", SessionID: "s-1", Title: "Standup", RoomName: "m-1", Status: "LIVE",
 		CreatedAt: webhooks.At(t1), StartedAt: webhooks.At(t1),
 		OrganizedBy: webhooks.Organizer{ID: "app-1", Name: "My app"},
+	}
+}
+
+// MeetingOf builds the block from the records: the meeting's id, title and
+// creation, the session's id, status, times and parent, the app.
+func TestMeetingOf(t *testing.T) {
+	got := webhooks.MeetingOf(store.App{ID: "app-1", Name: "My app"},
+		store.Meeting{ID: "m-1", Title: "Standup", ParentID: "m-parent", CreatedAt: t1},
+		store.Session{ID: "s-1", Status: "ENDED", StartedAt: t1, EndedAt: t2, ParentSessionID: "s-parent"})
+	want := meetingBlock()
+	want.Status, want.EndedAt = "ENDED", webhooks.At(t2)
+	want.ParentMeetingID, want.ParentSessionID = "m-parent", "s-parent"
+	if got != want {
+		t.Errorf("MeetingOf = %+v\nwant %+v", got, want)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/livekit/psrpc"
 
+	"rtk-sidecar/apierr"
 	"rtk-sidecar/store"
 )
 
@@ -55,20 +56,20 @@ func (in Input) apply(w *store.Webhook, full bool) error {
 	if full {
 		switch {
 		case in.Name == nil:
-			return invalid("name", "is required")
+			return apierr.Invalid("name", "is required")
 		case in.URL == nil:
-			return invalid("url", "is required")
+			return apierr.Invalid("url", "is required")
 		case in.Events == nil:
-			return invalid("events", "is required")
+			return apierr.Invalid("events", "is required")
 		}
 	}
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
 		if name == "" {
-			return invalid("name", "must not be empty")
+			return apierr.Invalid("name", "must not be empty")
 		}
 		if len(name) > maxName {
-			return invalid("name", "must be at most %d characters", maxName)
+			return apierr.Invalid("name", "must be at most %d characters", maxName)
 		}
 		w.Name = name
 	}
@@ -76,18 +77,18 @@ func (in Input) apply(w *store.Webhook, full bool) error {
 		raw := strings.TrimSpace(*in.URL)
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid("url", "must be an http(s) URL")
+			return apierr.Invalid("url", "must be an http(s) URL")
 		}
 		w.URL = raw
 	}
 	if in.Events != nil {
 		if len(*in.Events) == 0 {
-			return invalid("events", "must list at least one event")
+			return apierr.Invalid("events", "must list at least one event")
 		}
 		var events []string
 		for _, e := range *in.Events {
 			if !KnownEvent(e) {
-				return invalid("events", "has an unknown event %q; known events are [%s]", e, strings.Join(EventNames, ", "))
+				return apierr.Invalid("events", "has an unknown event %q; known events are [%s]", e, strings.Join(EventNames, ", "))
 			}
 			if !slices.Contains(events, e) {
 				events = append(events, e)
@@ -128,7 +129,7 @@ func (s *Service) List(ctx context.Context, appID string) ([]store.Webhook, erro
 func (s *Service) Get(ctx context.Context, appID, id string) (store.Webhook, error) {
 	w, err := s.st.GetWebhook(ctx, appID, id)
 	if err != nil {
-		return store.Webhook{}, notFound("webhook", id, err)
+		return store.Webhook{}, apierr.NotFound("webhook", id, err)
 	}
 	return w, nil
 }
@@ -152,7 +153,7 @@ func (s *Service) update(ctx context.Context, appID, id string, in Input, full b
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		w, err := q.GetWebhook(ctx, appID, id)
 		if err != nil {
-			return notFound("webhook", id, err)
+			return apierr.NotFound("webhook", id, err)
 		}
 		if err := in.apply(&w, full); err != nil {
 			return err
@@ -176,7 +177,7 @@ func (s *Service) Delete(ctx context.Context, appID, id string) (store.Webhook, 
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		w, err := q.GetWebhook(ctx, appID, id)
 		if err != nil {
-			return notFound("webhook", id, err)
+			return apierr.NotFound("webhook", id, err)
 		}
 		out = w
 		return q.DeleteWebhook(ctx, appID, id)
@@ -190,7 +191,7 @@ func (s *Service) Deliveries(ctx context.Context, appID, webhookID, status strin
 	switch status {
 	case "", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed, store.DeliveryDead:
 	default:
-		return nil, 0, invalid("status", "must be one of [%s, %s, %s, %s]",
+		return nil, 0, apierr.Invalid("status", "must be one of [%s, %s, %s, %s]",
 			store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed, store.DeliveryDead)
 	}
 	if _, err := s.Get(ctx, appID, webhookID); err != nil {
@@ -206,7 +207,7 @@ func (s *Service) Delivery(ctx context.Context, appID, webhookID, id string) (st
 	}
 	d, err := s.st.GetDelivery(ctx, webhookID, id)
 	if err != nil {
-		return store.Delivery{}, notFound("delivery", id, err)
+		return store.Delivery{}, apierr.NotFound("delivery", id, err)
 	}
 	return d, nil
 }
@@ -231,15 +232,4 @@ func (s *Service) Retry(ctx context.Context, appID, webhookID, id string) (store
 		s.waker.Wake()
 	}
 	return s.Delivery(ctx, appID, webhookID, id)
-}
-
-func invalid(field, format string, args ...any) error {
-	return psrpc.NewErrorf(psrpc.InvalidArgument, "%q %s", field, fmt.Sprintf(format, args...))
-}
-
-func notFound(kind, id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return psrpc.NewErrorf(psrpc.NotFound, "%s %s not found", kind, id)
-	}
-	return err
 }

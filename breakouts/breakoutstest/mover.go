@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit/protocol/auth"
+
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/bridge"
 )
@@ -23,10 +25,10 @@ type Mover struct {
 	at       map[string]string // connected participant -> room
 	failing  map[string]bool
 	begun    int
-	moves    []breakouts.Move
+	moves    []bridge.MoveOrder
 	dropped  []string
 	evicted  []string
-	regrants []breakouts.Move
+	regrants []Regrant
 	prepared map[string]string // participant -> room of its prepared connection
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
@@ -69,10 +71,10 @@ func (m *Mover) Begun() int {
 }
 
 // Moves returns the moves carried out so far, in the order they ended.
-func (m *Mover) Moves() []breakouts.Move {
+func (m *Mover) Moves() []bridge.MoveOrder {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]breakouts.Move(nil), m.moves...)
+	return append([]bridge.MoveOrder(nil), m.moves...)
 }
 
 // Prepare says that a participant holds a prepared connection to a room
@@ -138,59 +140,79 @@ func (m *Mover) Evicted() []string {
 	return append([]string(nil), m.evicted...)
 }
 
+// Regrant is a change of permissions of a participant connected to Room
+// (Mover.Regrant).
+type Regrant struct {
+	Room, ParticipantID string
+	Grant               *auth.VideoGrant
+	Metadata            string
+}
+
 // Regrant records the change of permissions of a participant connected to
-// mv.To.
-func (m *Mover) Regrant(_ context.Context, mv breakouts.Move) error {
+// room.
+func (m *Mover) Regrant(_ context.Context, room, participantID string, grant *auth.VideoGrant, metadata string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.at[mv.ParticipantID] == mv.To {
-		m.regrants = append(m.regrants, mv)
+	if m.at[participantID] == room {
+		m.regrants = append(m.regrants, Regrant{Room: room, ParticipantID: participantID, Grant: grant, Metadata: metadata})
 	}
 	return nil
 }
 
 // Regrants returns the changes of permissions made so far, in order.
-func (m *Mover) Regrants() []breakouts.Move {
+func (m *Mover) Regrants() []Regrant {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]breakouts.Move(nil), m.regrants...)
+	return append([]Regrant(nil), m.regrants...)
 }
 
-// Move moves a connected participant that is in m.From; a participant that
-// is not connected is Offline. It calls mv.Ready first; its error fails
-// the move.
-func (m *Mover) Move(ctx context.Context, mv breakouts.Move) (breakouts.Outcome, error) {
+// Move moves a connected participant that is in o.FromRoom (MoveArrived); a
+// participant that is not connected is MoveOffline. It waits for o.Ready
+// first; its error fails the move.
+func (m *Mover) Move(ctx context.Context, o bridge.MoveOrder) bridge.MoveResult {
+	res := bridge.MoveResult{MoveID: o.MoveID, Identity: o.Identity}
+	fail := func(err error) bridge.MoveResult {
+		res.Outcome, res.Err = bridge.MoveFailed, err
+		return res
+	}
 	m.mu.Lock()
 	m.begun++
 	m.mu.Unlock()
-	if mv.Ready != nil {
-		if err := mv.Ready(ctx); err != nil {
-			return breakouts.Failed, err
+	if o.Ready != nil {
+		select {
+		case err := <-o.Ready:
+			if err != nil {
+				return fail(err)
+			}
+		case <-ctx.Done():
+			return fail(ctx.Err())
 		}
 	}
 	if m.Delay > 0 {
 		select {
 		case <-time.After(m.Delay):
 		case <-ctx.Done():
-			return breakouts.Failed, ctx.Err()
+			return fail(ctx.Err())
 		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.moves = append(m.moves, mv)
-	if m.failing[mv.ParticipantID] {
-		return breakouts.Failed, fmt.Errorf("breakoutstest: %w", bridge.ErrMoveTimeout)
+	m.moves = append(m.moves, o)
+	if m.failing[o.Identity] {
+		return fail(fmt.Errorf("breakoutstest: %w", bridge.ErrMoveTimeout))
 	}
-	room, ok := m.at[mv.ParticipantID]
+	room, ok := m.at[o.Identity]
 	if !ok {
-		return breakouts.Offline, nil
+		res.Outcome = bridge.MoveOffline
+		return res
 	}
-	if room != mv.From && room != mv.To {
-		return breakouts.Failed, errors.New("breakoutstest: the participant is in " + room + ", not in " + mv.From)
+	if room != o.FromRoom && room != o.ToRoom {
+		return fail(errors.New("breakoutstest: the participant is in " + room + ", not in " + o.FromRoom))
 	}
-	m.at[mv.ParticipantID] = mv.To
-	if m.prepared[mv.ParticipantID] == mv.To {
-		delete(m.prepared, mv.ParticipantID) // revealed
+	m.at[o.Identity] = o.ToRoom
+	if m.prepared[o.Identity] == o.ToRoom {
+		delete(m.prepared, o.Identity) // revealed
 	}
-	return breakouts.Arrived, nil
+	res.Outcome = bridge.MoveArrived
+	return res
 }

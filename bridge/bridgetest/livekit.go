@@ -176,6 +176,14 @@ func (l *LiveKit) FailNext(method string, errs ...error) {
 	l.failNext[method] = append(l.failNext[method], errs...)
 }
 
+// Failing returns how many of FailNext's failures of method are still to
+// come.
+func (l *LiveKit) Failing(method string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.failNext[method])
+}
+
 // failingLocked returns the error a call of method answers, if any: the
 // outage (SetErr), else the next of FailNext's.
 func (l *LiveKit) failingLocked(method string) error {
