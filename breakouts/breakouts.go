@@ -114,6 +114,9 @@ type Service struct {
 	help   *ratelimit.PerKey // help requests per participant
 	late   lateArrivals      // failed moves whose participant may still arrive
 	leader Leader            // who runs the countdowns
+	// elsewhere is how long after a participant's placement changed a move
+	// of it may still run on another replica (WithReplicas); 0: one replica.
+	elsewhere time.Duration
 
 	// tick is how often Run looks for families whose close countdown ended.
 	tick time.Duration
@@ -148,6 +151,14 @@ const CountdownsLease = "breakouts-countdowns"
 // (CountdownsLease). Without it, Run always runs them. Every replica runs
 // its own moves and events.
 func WithLeader(l Leader) Option { return func(svc *Service) { svc.leader = l } }
+
+// WithReplicas says that other replicas share the store and run moves of
+// their own: a move of a participant runs on the replica that changed its
+// placement, and the others only see the placement. A participant whose
+// placement changed less than window ago (the move timeout and a margin)
+// counts as moving, wherever the move runs: its prepared connection to the
+// room it is placed in stays until that move reveals it.
+func WithReplicas(window time.Duration) Option { return func(svc *Service) { svc.elsewhere = window } }
 
 // Option configures a Service.
 type Option func(*Service)

@@ -152,8 +152,11 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 				moverLog.Warn("record a revealed participant", "room", room, "identity", p.Identity, "err", err)
 			}
 		}))...)
-	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"),
-		breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader))
+	bkOpts := []breakouts.Option{breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader)}
+	if cfg.Cluster.Replicated() { // a move may run on another replica for up to its timeout
+		bkOpts = append(bkOpts, breakouts.WithReplicas(cfg.Moves.Timeout+5*time.Second))
+	}
+	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"), bkOpts...)
 
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
 		log.With("component", "polls"))
