@@ -212,13 +212,17 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		return ""
 	})
 	vias := map[string]int{}
+	var latest time.Duration
 	for _, m := range all[1:] { // the host stayed in the parent
 		back := backOf(m)
 		vias[back.Via]++
-		if d := back.Received.Sub(closingAt); d < -50*time.Millisecond || d > 2*time.Second {
+		d := back.Received.Sub(closingAt)
+		latest = max(latest, d)
+		if d < -50*time.Millisecond || d > 2*time.Second {
 			t.Errorf("%s was moved back %s after the countdown's end, want within 2 s", m.name, d.Round(time.Millisecond))
 		}
 	}
+	t.Logf("BENCH last move back received %s after the countdown's end", latest.Round(time.Millisecond))
 	t.Logf("moves back to the parent, by path: %v", vias)
 	if s := fam.state(t); s.Status != "idle" {
 		t.Errorf("status after the countdown: %s, want idle", s.Status)
