@@ -63,12 +63,15 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
 
-# docker-compose.yml must resolve (no Docker engine is needed for that), with
-# every variable it requires set.
+# docker-compose.yml and the scaled shape, docker-compose.scale.yml, must
+# resolve (no Docker engine is needed for that), with every variable they
+# require set.
 compose:
-	LIVEKIT_API_KEY=key LIVEKIT_API_SECRET=secret-0123456789-0123456789-012345 LIVEKIT_NODE_IP=192.0.2.10 \
-	RTK_AUTH_KEYS='[]' RTK_RECORDING_SIGNING_KEY=0123456789abcdef \
-		docker-compose -f docker-compose.yml config -q
+	@set -e; for f in docker-compose.yml docker-compose.scale.yml; do \
+		LIVEKIT_API_KEY=key LIVEKIT_API_SECRET=secret-0123456789-0123456789-012345 LIVEKIT_NODE_IP=192.0.2.10 \
+		RTK_AUTH_KEYS='[]' RTK_RECORDING_SIGNING_KEY=0123456789abcdef \
+			docker-compose -f $$f config -q; echo "$$f resolves"; \
+	done
 
 unit: sfu
 	RTK_REQUIRE_POSTGRES=1 RTK_REQUIRE_SFU=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \

@@ -113,6 +113,10 @@ type Service struct {
 	limits *ratelimit.PerKey // broadcast messages per participant
 	help   *ratelimit.PerKey // help requests per participant
 	late   lateArrivals      // failed moves whose participant may still arrive
+	leader Leader            // who runs the countdowns
+	// elsewhere is how long after a participant's placement changed a move
+	// of it may still run on another replica (WithReplicas); 0: one replica.
+	elsewhere time.Duration
 
 	// tick is how often Run looks for families whose close countdown ended.
 	tick time.Duration
@@ -130,6 +134,31 @@ type Streams interface {
 	// Send delivers m to one participant's streams.
 	Send(identity string, m eventstream.Message) int
 }
+
+// Leader runs work that one replica at a time must do, while this replica
+// is the one (cluster.Leases), or at once when there is a single replica
+// (cluster.Local). Lead blocks until ctx ends; it cancels f's context when
+// the replica stops being the one, and runs f again when it is again.
+type Leader interface {
+	Lead(ctx context.Context, name string, f func(context.Context) error) error
+}
+
+// CountdownsLease names the lease under which a replica runs the
+// countdowns: the timers' warnings and the closes whose grace ended.
+const CountdownsLease = "breakouts-countdowns"
+
+// WithLeader runs the countdowns only while l says this replica leads
+// (CountdownsLease). Without it, Run always runs them. Every replica runs
+// its own moves and events.
+func WithLeader(l Leader) Option { return func(svc *Service) { svc.leader = l } }
+
+// WithReplicas says that other replicas share the store and run moves of
+// their own: a move of a participant runs on the replica that changed its
+// placement, and the others only see the placement. A participant whose
+// placement changed less than window ago (the move timeout and a margin)
+// counts as moving, wherever the move runs: its prepared connection to the
+// room it is placed in stays until that move reveals it.
+func WithReplicas(window time.Duration) Option { return func(svc *Service) { svc.elsewhere = window } }
 
 // Option configures a Service.
 type Option func(*Service)
@@ -153,17 +182,29 @@ func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger, opts ...Opt
 }
 
 // Run carries out moves, sends events and closes rooms whose countdown
-// ended, until ctx ends; then it waits for the moves in flight to stop.
+// ended (while it leads: WithLeader), until ctx ends; then it waits for the
+// moves in flight to stop.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.events.run(ctx) })
 	wg.Go(func() { s.moves.run(ctx) })
+	defer wg.Wait()
+	if s.leader == nil {
+		return s.countdowns(ctx)
+	}
+	return s.leader.Lead(ctx, CountdownsLease, s.countdowns)
+}
+
+// countdowns begins the timers' countdowns and closes the families whose
+// countdown ended, every tick until ctx ends. Both read the due families
+// from the store and change them at the version read, so a countdown
+// acted on by two replicas at once is acted on once.
+func (s *Service) countdowns(ctx context.Context) error {
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			wg.Wait()
 			return nil
 		case <-t.C:
 			s.warnDue(ctx)

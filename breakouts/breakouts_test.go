@@ -363,3 +363,112 @@ func TestLateJoiners(t *testing.T) {
 		t.Errorf("after the close: placed in %q (%v)", room, err)
 	}
 }
+
+// gate is a Leader that lets its work run only once opened: a replica that
+// waits for the countdowns' lease.
+type gate struct {
+	open chan struct{}
+	name string
+}
+
+func (g *gate) Lead(ctx context.Context, name string, f func(context.Context) error) error {
+	g.name = name
+	select {
+	case <-g.open:
+		return f(ctx)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// closing starts the world's family with everyone in one room and closes
+// it with a countdown of grace.
+func closing(t *testing.T, w *world, s *breakouts.Service, grace time.Duration) (room string) {
+	t.Helper()
+	ctx := t.Context()
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err = s.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{ids[0]: w.people}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = s.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = s.Close(ctx, appID, w.meeting, breakouts.Admin, &st.Version, grace); err != nil {
+		t.Fatal(err)
+	}
+	return ids[0]
+}
+
+// Countdowns run only while the replica leads: a replica that does not
+// lead leaves an ended countdown alone until it does.
+func TestCountdownsRunOnlyWhileLeading(t *testing.T) {
+	w := newWorld(t, 2)
+	g := &gate{open: make(chan struct{})}
+	mover := breakoutstest.NewMover()
+	s := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithLeader(g))
+	run(t, s)
+	room := closing(t, w, s, 300*time.Millisecond)
+	for _, p := range w.people {
+		mover.Connect(p, room)
+	}
+	time.Sleep(800 * time.Millisecond) // the countdown ended; nobody leads
+	if st, err := s.State(t.Context(), appID, w.meeting, breakouts.Admin); err != nil || st.Status != store.FamilyClosing {
+		t.Fatalf("without the lease: status %s (err %v), want closing", st.Status, err)
+	}
+	if g.name != breakouts.CountdownsLease {
+		t.Fatalf("lease %q, want %q", g.name, breakouts.CountdownsLease)
+	}
+	close(g.open)
+	wait(t, "the leader to close the rooms", func() bool {
+		st, err := s.State(t.Context(), appID, w.meeting, breakouts.Admin)
+		return err == nil && st.Status == store.FamilyIdle
+	})
+}
+
+// Two replicas that both act on one ended countdown (leases overlapping)
+// close the family once: each participant is moved back once.
+func TestCountdownActedOnTwiceClosesOnce(t *testing.T) {
+	w := newWorld(t, 6)
+	movers := []*breakoutstest.Mover{breakoutstest.NewMover(), breakoutstest.NewMover()}
+	a := breakouts.New(w.st, w.bridge, movers[0], w.log)
+	b := breakouts.New(w.st, w.bridge, movers[1], w.log)
+	room := closing(t, w, a, 400*time.Millisecond)
+	for _, m := range movers {
+		for _, p := range w.people {
+			m.Connect(p, room)
+		}
+	}
+	run(t, a)
+	run(t, b)
+	wait(t, "the rooms to close", func() bool {
+		st, err := a.State(t.Context(), appID, w.meeting, breakouts.Admin)
+		return err == nil && st.Status == store.FamilyIdle
+	})
+	wait(t, "everyone to be moved back", func() bool {
+		n := 0
+		for _, m := range movers {
+			for _, p := range w.people {
+				if m.Where(p) == w.meeting {
+					n++
+				}
+			}
+		}
+		return n == len(w.people)
+	})
+	time.Sleep(500 * time.Millisecond) // room for a second close to show up
+	back := 0
+	for _, m := range movers {
+		for _, mv := range m.Moves() {
+			if mv.ToRoom == w.meeting {
+				back++
+			}
+		}
+	}
+	if back != len(w.people) {
+		t.Fatalf("%d moves back for %d participants: the close ran twice", back, len(w.people))
+	}
+}

@@ -97,6 +97,16 @@ func mayKeepPrepared(f *family, id, room string, busy bool) bool {
 	return f.rec.Status == store.FamilyIdle && f.placement(id).AssignedID == room && !f.occupied(room)
 }
 
+// moving reports whether a move of participant id may be under way: here,
+// or on another replica after a recent change of its placement
+// (WithReplicas).
+func (s *Service) moving(f *family, id string) bool {
+	if s.moves.busy(id) {
+		return true
+	}
+	return s.elsewhere > 0 && s.now().Sub(f.placement(id).UpdatedAt) < s.elsewhere
+}
+
 // guardPrepared drops the prepared connections to room, a meeting of the
 // family of parentID, that may not stay (mayKeepPrepared): those of ids, or
 // when ids is nil, every one LiveKit lists in room. Failures are logged: the
@@ -122,7 +132,7 @@ func (s *Service) guardPrepared(ctx context.Context, appID, parentID, room strin
 		}
 		drop = drop[:0]
 		for _, id := range ids {
-			if !mayKeepPrepared(f, id, room, s.moves.busy(id)) {
+			if !mayKeepPrepared(f, id, room, s.moving(f, id)) {
 				drop = append(drop, id)
 			}
 		}

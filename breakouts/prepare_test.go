@@ -238,3 +238,42 @@ func TestPreparedGuard(t *testing.T) {
 		t.Errorf("dropped %v", d)
 	}
 }
+
+// With replicas, the move of a participant runs on the replica that started
+// it; another replica that hears its prepared connection join the room it is
+// now placed in leaves the connection for that move to reveal, as long as
+// the placement is recent (WithReplicas). A single replica drops it when no
+// move of its own is under way.
+func TestPreparedKeptForAMoveOnAnotherReplica(t *testing.T) {
+	w := newWorld(t, 2)
+	ctx := t.Context()
+	starter := breakouts.New(w.st, w.bridge, breakoutstest.NewMover(), w.log) // its moves never run: they are "elsewhere"
+	st, ids, err := starter.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, p := ids[0], w.people[0]
+	if st, err = starter.Assign(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.Assignment{Manual: map[string][]string{room: w.people}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = starter.Start(ctx, appID, w.meeting, breakouts.Admin, &st.Version, breakouts.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	other := breakoutstest.NewMover()
+	other.Prepare(p, room)
+	replica := breakouts.New(w.st, w.bridge, other, w.log, breakouts.WithReplicas(10*time.Second))
+	run(t, replica)
+	replica.HandleLiveKitEvent(ctx, preparedJoined(room, p))
+
+	alone := breakoutstest.NewMover()
+	alone.Prepare(p, room)
+	single := breakouts.New(w.st, w.bridge, alone, w.log)
+	run(t, single)
+	single.HandleLiveKitEvent(ctx, preparedJoined(room, p))
+	wait(t, "the single replica to drop the connection no move of its own reveals", func() bool { return len(alone.Dropped()) == 1 })
+	if d := other.Dropped(); len(d) != 0 {
+		t.Fatalf("a replica dropped %v, the prepared connection a move on another replica reveals", d)
+	}
+}

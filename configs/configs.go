@@ -58,7 +58,29 @@ type Config struct {
 	Sessions Sessions `mapstructure:"sessions"`
 	// Moves configures moves between connected meetings.
 	Moves Moves `mapstructure:"moves"`
+	// Cluster configures several replicas of the sidecar (docs/deployment.md).
+	Cluster Cluster `mapstructure:"cluster"`
 }
+
+// Cluster configures replicas: any number of sidecars against one
+// PostgreSQL and one Redis, behind any HTTP load balancer. Without a Redis
+// URL the sidecar is a single replica and needs no Redis.
+type Cluster struct {
+	// RedisURL is the Redis the replicas share ("redis://host:6379/0",
+	// "rediss://" for TLS): the bus that carries event-stream messages to
+	// the replica holding the stream, and the leases of timed work. It
+	// needs a PostgreSQL store and an external LiveKit.
+	RedisURL string `mapstructure:"redis_url"`
+	// LeaseTTL is how long a lease of timed work outlives its holder: a
+	// replica that dies is replaced within LeaseTTL plus half a second.
+	LeaseTTL time.Duration `mapstructure:"lease_ttl"`
+	// Node names this replica in leases and logs (default: the host name
+	// and a random suffix, new at every start).
+	Node string `mapstructure:"node"`
+}
+
+// Replicated reports whether the sidecar runs as one of several replicas.
+func (c Cluster) Replicated() bool { return c.RedisURL != "" }
 
 // Webhooks configures the delivery of RealtimeKit's webhooks (see
 // docs/webhooks.md).
@@ -316,6 +338,10 @@ func setDefaults(v *viper.Viper) {
 
 	v.SetDefault("sessions.reconcile_interval", 30*time.Second)
 	v.SetDefault("sessions.event_retention", 7*24*time.Hour)
+
+	v.SetDefault("cluster.redis_url", "")
+	v.SetDefault("cluster.lease_ttl", 3*time.Second)
+	v.SetDefault("cluster.node", "")
 
 	v.SetDefault("moves.timeout", 10*time.Second)
 	v.SetDefault("moves.redeliver_after", time.Second)
@@ -598,10 +624,34 @@ func (c *Config) Validate() error {
 	if c.Moves.RedeliverAfter <= 0 || c.Moves.RedeliverAfter >= c.Moves.Timeout {
 		bad("moves.redeliver_after must be positive and shorter than moves.timeout")
 	}
+	c.validateCluster(bad)
 	if c.Production {
 		c.refuseDevCredentials(bad)
 	}
 	return errors.Join(errs...)
+}
+
+// validateCluster checks the replicas' settings: Redis and what replicas
+// must share (one PostgreSQL, one LiveKit outside the replicas).
+func (c *Config) validateCluster(bad func(format string, args ...any)) {
+	cl := c.Cluster
+	if cl.LeaseTTL < time.Second || cl.LeaseTTL > time.Minute {
+		bad("cluster.lease_ttl must be between 1s and 1m")
+	}
+	if !cl.Replicated() {
+		return
+	}
+	if u, err := url.Parse(cl.RedisURL); err != nil {
+		bad("cluster.redis_url must be a redis:// or rediss:// URL")
+	} else if (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		bad("cluster.redis_url %q must be a redis:// or rediss:// URL", u.Redacted())
+	}
+	if engine, err := sqlstore.Engine(c.Store.DSN); err == nil && engine != sqlstore.EnginePostgres {
+		bad("cluster.redis_url needs store.dsn to be PostgreSQL: replicas share one database (got %s)", engine)
+	}
+	if c.LiveKit.Mode != ModeExternal {
+		bad("cluster.redis_url needs livekit.mode external: replicas share one LiveKit (a cluster of its own on Redis), not one bundled SFU each")
+	}
 }
 
 // refuseDevCredentials reports each development credential a production

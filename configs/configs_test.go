@@ -488,3 +488,46 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterConfig(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := c.Cluster; cl.Replicated() || cl.LeaseTTL != 3*time.Second {
+		t.Fatalf("cluster defaults: %+v; want one replica, lease_ttl 3s", cl)
+	}
+	const keys = `
+auth:
+  keys:
+    - {account_id: acc, org_id: org, app_id: app-1, secret: "0123456789abcdef"}
+`
+	const external = "livekit: {mode: external, url: \"ws://livekit:7880\", api_key: k, api_secret: 0123456789abcdef0123456789abcdef}\n"
+	const replicated = keys + external + "store: {dsn: \"postgres://rtk@db:5432/rtk?sslmode=disable\"}\n"
+	t.Run("file and env", func(t *testing.T) {
+		t.Setenv("SIDECAR_CLUSTER_NODE", "sidecar-2")
+		c, err := Load(writeFile(t, replicated+"cluster: {redis_url: \"redis://redis:6379/0\", lease_ttl: 2s}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl := c.Cluster; !cl.Replicated() || cl.RedisURL != "redis://redis:6379/0" || cl.LeaseTTL != 2*time.Second || cl.Node != "sidecar-2" {
+			t.Fatalf("cluster from file and env: %+v", cl)
+		}
+	})
+	for _, tc := range []struct{ name, body, want string }{
+		{"redis without postgres", keys + external + "cluster: {redis_url: \"redis://r:6379\"}\n", "needs store.dsn to be PostgreSQL"},
+		{"redis with the bundled SFU", minimal + "store: {dsn: \"postgres://x@db/rtk\"}\ncluster: {redis_url: \"redis://r:6379\"}\n", "needs livekit.mode external"},
+		{"not a redis URL", replicated + "cluster: {redis_url: \"http://u:secret@r:6379\"}\n", "must be a redis:// or rediss:// URL"},
+		{"lease too short", minimal + "cluster: {lease_ttl: 100ms}\n", "cluster.lease_ttl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %v, want an error mentioning %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret@") {
+				t.Fatalf("the error shows the URL's password: %v", err)
+			}
+		})
+	}
+}

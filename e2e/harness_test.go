@@ -30,6 +30,8 @@ const (
 type SFUConfig struct {
 	// WebhookURLs receive LiveKit's webhooks, signed with the test key.
 	WebhookURLs []string
+	// Redis, when set, makes the server one node of a LiveKit cluster on that Redis (host:port).
+	Redis string
 	// EmptyTimeout and DepartureTimeout are the room timeouts (LiveKit's defaults when zero).
 	EmptyTimeout     time.Duration
 	DepartureTimeout time.Duration
@@ -79,6 +81,7 @@ func StartSFU(t *testing.T, cfg SFUConfig) *SFU {
 		TCPPort:          tcpPort,
 		UDPPort:          udpPort,
 		WebhookURLs:      cfg.WebhookURLs,
+		Redis:            cfg.Redis,
 		EmptyTimeout:     cfg.EmptyTimeout,
 		DepartureTimeout: cfg.DepartureTimeout,
 		LogLevel:         cfg.LogLevel,

@@ -7,15 +7,38 @@
 // seconds; an instruction sent on both paths takes the first to arrive, and
 // the client drops the copy. Nothing relies on a stream being open: what is
 // sent here is also sent over LiveKit.
+//
+// With several replicas, a participant's stream may be open on another
+// replica than the one that sends to it: a Hub with a Relay (SetRelay)
+// hands every Send and Broadcast to it as well, and the Relay's other ends
+// pass them to their hubs' Receive.
 package eventstream
 
-import "sync"
+import (
+	"encoding/json"
+	"sync"
+)
 
 // Message is one server-sent event.
 type Message struct {
-	Event string // the event's name (the SSE "event" field)
-	ID    string // the event's id, for the client's deduplication; may be empty
-	Data  []byte // the payload: one line of JSON
+	Event string `json:"e"`           // the event's name (the SSE "event" field)
+	ID    string `json:"i,omitempty"` // the event's id, for the client's deduplication; may be empty
+	Data  []byte `json:"d"`           // the payload: one line of JSON
+}
+
+// Relay carries what a Hub sends to the hubs of the other replicas
+// (cluster.Bus's topic publisher implements it). Publish must not block;
+// each payload must reach the other hubs' Receive in the order published.
+type Relay interface {
+	Publish(payload []byte)
+}
+
+// relayed is a message on its way to the other replicas: for one identity
+// or for one group.
+type relayed struct {
+	Identity string  `json:"id,omitempty"`
+	Group    string  `json:"g,omitempty"`
+	Message  Message `json:"m"`
 }
 
 // buffered is how many messages a stream holds for a slow reader before the
@@ -26,6 +49,8 @@ const buffered = 64
 // Hub holds the open streams. The zero value is not usable; call NewHub.
 // A Hub is safe for concurrent use.
 type Hub struct {
+	relay Relay // nil: a single replica
+
 	mu     sync.Mutex
 	subs   map[string]map[*Sub]struct{} // identity -> streams
 	groups map[string]map[*Sub]struct{} // group -> streams
@@ -34,6 +59,35 @@ type Hub struct {
 // NewHub returns an empty Hub.
 func NewHub() *Hub {
 	return &Hub{subs: map[string]map[*Sub]struct{}{}, groups: map[string]map[*Sub]struct{}{}}
+}
+
+// SetRelay has the hub hand every message it sends to r too, for the
+// streams open on other replicas. It must be called before the hub is used.
+func (h *Hub) SetRelay(r Relay) { h.relay = r }
+
+// Receive delivers a message that another replica's hub relayed to the
+// streams open here, and returns how many took it; a payload it cannot read
+// is dropped (0).
+func (h *Hub) Receive(payload []byte) int {
+	var r relayed
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Group != "" {
+		return h.offerLocked(h.groups[r.Group], r.Message)
+	}
+	return h.offerLocked(h.subs[r.Identity], r.Message)
+}
+
+func (h *Hub) publish(r relayed) {
+	if h.relay == nil {
+		return
+	}
+	if b, err := json.Marshal(r); err == nil {
+		h.relay.Publish(b)
+	}
 }
 
 // Sub is one open stream of one identity.
@@ -102,17 +156,21 @@ func (s *Sub) closeLocked() {
 }
 
 // Send offers m to every open stream of identity and returns how many took
-// it. It never blocks: a stream whose buffer is full is closed instead, so
-// that its client reconnects rather than miss messages unknowingly.
+// it here; with a Relay it goes to the other replicas' streams too, which
+// the count does not include. It never blocks: a stream whose buffer is
+// full is closed instead, so that its client reconnects rather than miss
+// messages unknowingly.
 func (h *Hub) Send(identity string, m Message) int {
+	h.publish(relayed{Identity: identity, Message: m})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.offerLocked(h.subs[identity], m)
 }
 
 // Broadcast offers m to every open stream in group, as Send does, and
-// returns how many took it.
+// returns how many took it here.
 func (h *Hub) Broadcast(group string, m Message) int {
+	h.publish(relayed{Group: group, Message: m})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.offerLocked(h.groups[group], m)

@@ -151,3 +151,43 @@ func TestTotalCountsOpenStreams(t *testing.T) {
 		t.Fatalf("Total after a close = %d, want 2", n)
 	}
 }
+
+// pipe is a Relay that hands each payload to other hubs, as the cluster's
+// bus does between replicas.
+type pipe struct{ to []*Hub }
+
+func (p pipe) Publish(b []byte) {
+	for _, h := range p.to {
+		h.Receive(b)
+	}
+}
+
+func TestRelayReachesStreamsOnOtherReplicas(t *testing.T) {
+	a, b := NewHub(), NewHub()
+	a.SetRelay(pipe{to: []*Hub{b}})
+	b.SetRelay(pipe{to: []*Hub{a}})
+	onB := b.Subscribe("p1", "family")
+	onA := a.Subscribe("p2", "family")
+
+	if n := a.Send("p1", Message{Event: "rtk.move", ID: "m1", Data: []byte("{\"x\":1}\n")}); n != 0 {
+		t.Fatalf("Send counted %d local streams; p1's is on the other replica", n)
+	}
+	got := <-onB.C()
+	if got.Event != "rtk.move" || got.ID != "m1" || string(got.Data) != "{\"x\":1}\n" {
+		t.Fatalf("relayed message = %+v", got)
+	}
+	b.Broadcast("family", Message{Event: "ev", Data: []byte(`{}`)})
+	for _, s := range []*Sub{onA, onB} {
+		if m := <-s.C(); m.Event != "ev" {
+			t.Fatalf("broadcast reached %s as %+v", s.identity, m)
+		}
+	}
+	select {
+	case m := <-onB.C():
+		t.Fatalf("a second copy on the sending replica: %+v", m)
+	default:
+	}
+	if n := b.Receive([]byte("not json")); n != 0 {
+		t.Fatalf("Receive of a bad payload delivered to %d streams", n)
+	}
+}

@@ -62,6 +62,11 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	issuer := tokens.NewIssuer(key, cfg.Auth.TokenTTL)
 
 	streams := eventstream.NewHub()
+	rep, err := newReplica(ctx, cfg, streams, log)
+	if err != nil {
+		return err
+	}
+	defer rep.close()
 	var m *metrics.Metrics
 	var lkOpts []twirp.ClientOption // LiveKit's API clients: timed and counted
 	if cfg.HTTP.Metrics {
@@ -115,6 +120,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		whOpts.Observer = m
 		moverOpts = append(moverOpts, bridge.WithMoveObserver(m))
 	}
+	whOpts.Owner = "dispatcher-" + rep.node
 	outbox := webhooks.NewOutbox(st, signer, whOpts, log.With("component", "webhooks"))
 
 	// Recordings, whose status updates go out through the outbox.
@@ -146,8 +152,11 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 				moverLog.Warn("record a revealed participant", "room", room, "identity", p.Identity, "err", err)
 			}
 		}))...)
-	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"),
-		breakouts.WithStreams(streams))
+	bkOpts := []breakouts.Option{breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader)}
+	if cfg.Cluster.Replicated() { // a move may run on another replica for up to its timeout
+		bkOpts = append(bkOpts, breakouts.WithReplicas(cfg.Moves.Timeout+5*time.Second))
+	}
+	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"), bkOpts...)
 
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
 		log.With("component", "polls"))
@@ -162,6 +171,9 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 			_, err := rooms.ListRooms(ctx, nil)
 			return err
 		},
+	}
+	if rep.check != nil {
+		checks["redis"] = rep.check
 	}
 	deps := sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
 		Recordings: rec.Service,
@@ -181,8 +193,11 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		"breakouts": connected.Run,
 		"recording": rec.Run,
 		"webhooks":  outbox.Run, // webhooks still queued when it stops go out on the next start
-		"sessions":  tracker.Run,
+		"sessions":  leading(rep.leader, "sessions-reconcile", tracker.Run),
 		"polls":     pollSvc.Run,
+	}
+	if rep.bus != nil {
+		workers["cluster bus"] = rep.bus.Run
 	}
 	return run(ctx, cfg, embedded, api, workers)
 }

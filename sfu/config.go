@@ -72,6 +72,11 @@ type Options struct {
 
 	// WebhookURLs receive LiveKit's webhooks, signed with APIKey.
 	WebhookURLs []string
+	// Redis, when not empty, is the address (host:port) of the Redis that
+	// several livekit-server nodes share (LiveKit's redis.address): the
+	// server is then one node of a LiveKit cluster, and rooms are spread
+	// over its nodes. Empty runs a single node.
+	Redis string
 	// EmptyTimeout and DepartureTimeout are the room timeouts (whole seconds, rounded up).
 	// Zero keeps LiveKit's defaults (300 s and 20 s).
 	EmptyTimeout     time.Duration
@@ -199,6 +204,7 @@ type lkConfig struct {
 	Keys          map[string]string `yaml:"keys"`
 	Room          lkRoom            `yaml:"room"`
 	Webhook       *lkWebhook        `yaml:"webhook,omitempty"`
+	Redis         *lkRedis          `yaml:"redis,omitempty"`
 	Logging       lkLogging         `yaml:"logging"`
 	DebugHandler  *lkDebugHandler   `yaml:"debug_handler,omitempty"`
 	Prometheus    *lkPrometheus     `yaml:"prometheus,omitempty"`
@@ -229,6 +235,10 @@ type lkRoom struct {
 	EmptyTimeout     uint32 `yaml:"empty_timeout,omitempty"`
 	DepartureTimeout uint32 `yaml:"departure_timeout,omitempty"`
 	AutoCreate       bool   `yaml:"auto_create"`
+}
+
+type lkRedis struct {
+	Address string `yaml:"address"`
 }
 
 type lkWebhook struct {
@@ -266,6 +276,9 @@ func configYAML(o Options) ([]byte, error) {
 	}
 	if len(o.IPs) > 0 {
 		c.RTC.IPs = &lkIncludes{Includes: o.IPs}
+	}
+	if o.Redis != "" {
+		c.Redis = &lkRedis{Address: o.Redis}
 	}
 	if len(o.WebhookURLs) > 0 {
 		c.Webhook = &lkWebhook{APIKey: o.APIKey, URLs: o.WebhookURLs}

@@ -52,7 +52,7 @@ func TestConfigYAML(t *testing.T) {
 				"logging.json":        true,
 			},
 			absent: []string{"rtc.node_ip", "rtc.interfaces", "rtc.ips", "webhook", "room.empty_timeout", "room.departure_timeout",
-				"logging.component_levels", "debug_handler", "prometheus"},
+				"logging.component_levels", "debug_handler", "prometheus", "redis"},
 		},
 		{
 			name: "everything set",
@@ -69,6 +69,7 @@ func TestConfigYAML(t *testing.T) {
 				o.LogComponents = map[string]string{"transport": "debug", "sub": "warn"}
 				o.DebugPort = 17983
 				o.PrometheusPort = 17984
+				o.Redis = "127.0.0.1:6379"
 			},
 			want: map[string]any{
 				"port":                     17980,
@@ -90,6 +91,7 @@ func TestConfigYAML(t *testing.T) {
 				"logging.component_levels": map[string]any{"transport": "debug", "sub": "warn"},
 				"debug_handler.port":       17983,
 				"prometheus.port":          17984,
+				"redis.address":            "127.0.0.1:6379",
 			},
 		},
 	} {
