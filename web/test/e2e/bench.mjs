@@ -74,7 +74,7 @@ async function run() {
         await mover.eval(() => window.harness.watchMove());
         const audible = listener[to].eval((id) => window.harness.firstAudioFrom(id[0], 10_000), idOf[mode]);
         const { t0, rest } = await move(mode, from, to);
-        const { listed, track: trackAt, audible: heardAt } = await audible;
+        const { listed, track: trackAt, audible: heardAt, by } = await audible;
         let report;
         await eventually(`${mode} moved to ${to === room ? 'R' : 'P'}`, async () => {
           const log = (await mover.snapshot()).log.moveDone;
@@ -93,7 +93,7 @@ async function run() {
         const r = {
           dir: to === room ? 'P->R' : 'R->P', rest, listed: listed - t0, audible: heardAt - t0, gap: Math.max(0, ears.destFirst - ears.sourceLast),
           instruction: at(report.received), joined: at(report.joined), published: at(report.published), left: at(report.left), via: report.via,
-          pcs: pcs.length, subscribed: trackAt ? trackAt - t0 : NaN,
+          by, pcs: pcs.length, subscribed: trackAt ? trackAt - t0 : NaN,
           // The mover's signal connection: opened, and its join answered.
           wsMade: wss.length ? wss[0].created - t0 : NaN, wsOpen: wss.length ? wss[0].open - t0 : NaN, joinAnswer: wss.length ? wss[0].message - t0 : NaN,
           // The mover's new peer connections: made, ICE connected, DTLS connected (the last of them).
@@ -107,7 +107,7 @@ async function run() {
         };
         if (i > 0 || leg > 1) results[mode].push(r);
         const f = (x) => x.toFixed(1);
-        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}; ws made ${f(r.wsMade)}, open ${f(r.wsOpen)}, join answer ${f(r.joinAnswer)}, ${r.pcs} pc made ${f(r.pcMade)}, ice ${f(r.iceUp)}, dtls ${f(r.pcUp)}; listener negotiated ${f(r.listenerNeg)}..${f(r.listenerNegLast)}, listed ${f(r.listed)}, subscribed ${f(r.subscribed)}, audible ${f(r.audible)}, left ${f(r.left)}, gap ${f(r.gap)} ms`);
+        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}; ws made ${f(r.wsMade)}, open ${f(r.wsOpen)}, join answer ${f(r.joinAnswer)}, ${r.pcs} pc made ${f(r.pcMade)}, ice ${f(r.iceUp)}, dtls ${f(r.pcUp)}; listener negotiated ${f(r.listenerNeg)}..${f(r.listenerNegLast)}, listed ${f(r.listed)}, subscribed ${f(r.subscribed)}, audible ${f(r.audible)} (${r.by}), left ${f(r.left)}, gap ${f(r.gap)} ms`);
         await new Promise((res) => setTimeout(res, 300)); // the source is left; settle
       }
     }
@@ -126,7 +126,8 @@ async function run() {
       `signal made ${stats(rs.map((r) => r.wsMade))}; signal open ${stats(rs.map((r) => r.wsOpen))}; join answer ${stats(rs.map((r) => r.joinAnswer))}; ice connected ${stats(rs.map((r) => r.iceUp))}; ` +
       `dtls connected ${stats(rs.map((r) => r.pcUp))}; listener renegotiated ${stats(rs.map((r) => r.listenerNegLast))}; ` +
       `rest ${stats(rs.map((r) => r.rest))}; instruction ${stats(rs.map((r) => r.instruction))}; joined ${stats(rs.map((r) => r.joined))}; ` +
-      `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}`);
+      `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}; ` +
+      `audible first seen by the SSRC list: ${rs.filter((r) => r.by === 'ssrc').length}, by the packet count: ${rs.filter((r) => r.by === 'stats').length}`);
   }
   await Promise.all(Object.values(pages).map((p) => p.leave()));
 }

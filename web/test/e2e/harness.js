@@ -173,7 +173,10 @@ window.harness = {
    * firstAudioFrom watches for participant id in the room the client is in, polling every 2 ms,
    * for at most timeout ms: it resolves with the wall-clock times it was first listed (LiveKit
    * shows it to the room), its microphone's track first arrived (subscribed), and first received
-   * audio RTP from it (its track's receiver's getStats), 0 for what did not happen.
+   * audio RTP from it, 0 for what did not happen. Received is the first of two signs, both only
+   * after a packet has arrived: the track's receiver lists the mover's SSRC (a frame of it was
+   * delivered to the track: getSynchronizationSources), or counts its packets (getStats, which
+   * Chromium answers from a cache up to 50 ms old); by says which.
    */
   async firstAudioFrom(id, timeout) {
     const end = now() + timeout;
@@ -186,11 +189,15 @@ window.harness = {
       if (track && !track0) track0 = now();
       for (const pc of track ? window.__pcs : []) {
         const r = pc.getReceivers().find((x) => x.track === track);
+        if (!r) continue;
+        // A frame of the mover's RTP delivered to its track (no cache: seen at once).
+        if (r.getSynchronizationSources().length > 0) return { listed, track: track0, audible: now(), by: 'ssrc' };
+        // The receiver's packet count (Chromium caches a connection's stats for 50 ms).
         let n = 0;
-        (await r?.getStats())?.forEach((s) => {
+        (await r.getStats()).forEach((s) => {
           if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
         });
-        if (n > 0) return { listed, track: track0, audible: now() };
+        if (n > 0) return { listed, track: track0, audible: now(), by: 'stats' };
       }
       await sleep(2);
     }
