@@ -16,17 +16,7 @@ const sources: Record<SourceKind, Track.Source> = {
 
 /** LiveKitConnector connects with livekit-client. */
 export class LiveKitConnector implements Connector {
-  /**
-   * One DTLS certificate for every peer connection of the meeting, made once ahead: a peer
-   * connection made without one makes its own key first, and its offer or answer waits for it.
-   */
-  private readonly certificate: Promise<RTCCertificate | undefined> =
-    typeof RTCPeerConnection === 'undefined' || !RTCPeerConnection.generateCertificate
-      ? Promise.resolve(undefined)
-      : RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' } as EcKeyGenParams).catch(() => undefined);
-
   async connect(url: string, token: string, h: ConnHandlers): Promise<Conn> {
-    const certificate = await this.certificate;
     // Adaptive stream and dynacast would pause what no element shows: the application
     // decides what it shows, and moves need audio at once. Two peer connections, not
     // livekit-client's single one: with livekit-server 1.13.5 a subscription over a single
@@ -40,7 +30,7 @@ export class LiveKitConnector implements Connector {
     // The join is accepted at SignalConnected: the connection takes publications from then
     // on, while its media connection is being made (saving a round of ICE and DTLS on a move).
     const joined = new Promise<void>((resolve) => room.once(RoomEvent.SignalConnected, () => resolve()));
-    const ready = room.connect(url, token, { autoSubscribe: true, rtcConfig: certificate ? { certificates: [certificate] } : undefined });
+    const ready = room.connect(url, token, { autoSubscribe: true });
     ready.catch(() => undefined); // awaited through Conn.ready
     await Promise.race([joined, ready]);
     const c = new LiveKitConn(room, h, ready);
