@@ -76,6 +76,19 @@ type (
 	MoveWithPresetRequest = protocol.MoveParticipantsRequest
 	// ParticipantPreset is a participant to move with the preset it gets.
 	ParticipantPreset = protocol.ParticipantPreset
+	// AssignRequest assigns participants to breakout rooms (a host's): Mode
+	// "auto" shuffles everyone evenly over the rooms (hosts too with
+	// IncludeHosts), "manual" assigns those listed in Rooms (room id →
+	// participant ids; the parent's id unassigns them).
+	AssignRequest = protocol.AssignRequest
+	// StartRequest starts the breakout rooms (a host's): every assigned
+	// participant goes to its room; DurationSeconds sets a timer (0 removes
+	// it, nil keeps it), WarningSeconds its countdown, AssignLateJoiners the
+	// placement of late joiners (nil keeps it).
+	StartRequest = protocol.StartRequest
+	// CloseRequest closes the breakout rooms (a host's): everyone goes back
+	// to the parent at once, or after a countdown of GraceSeconds.
+	CloseRequest = protocol.CloseRequest
 	// Created is the answer to CreateMeetings: the rooms created, in the
 	// order requested, and the state after the change.
 	Created = protocol.CreatedMeetings
@@ -126,6 +139,33 @@ func (c *Client) MoveParticipants(ctx context.Context, req MoveParticipantsReque
 func (c *Client) MoveParticipantsWithCustomPreset(ctx context.Context, req MoveWithPresetRequest) (State, error) {
 	var s State
 	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/move", req, &s)
+	return s, err
+}
+
+// AssignRooms assigns participants to breakout rooms and returns the new state.
+// It needs can_alter_connected_meetings (403 without); a stale Version is
+// refused with 409 and the current state.
+func (c *Client) AssignRooms(ctx context.Context, req AssignRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/assign", req, &s)
+	return s, err
+}
+
+// StartRooms starts the breakout rooms and returns the new state; the moves of
+// the assigned participants happen asynchronously (MeetingChanged events).
+// It needs can_alter_connected_meetings.
+func (c *Client) StartRooms(ctx context.Context, req StartRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/start", req, &s)
+	return s, err
+}
+
+// CloseRooms closes the breakout rooms and returns the new state: everyone goes
+// back to the parent, at once or when the countdown of GraceSeconds ends
+// (a Closing event announces it). It needs can_alter_connected_meetings.
+func (c *Client) CloseRooms(ctx context.Context, req CloseRequest) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodPost, "/client/v1/connected-meetings/close", req, &s)
 	return s, err
 }
 

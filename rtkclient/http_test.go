@@ -100,6 +100,9 @@ func TestConnectedMeetingsCalls(t *testing.T) {
 		"PATCH /client/v1/connected-meetings":       ok,
 		"POST /client/v1/connected-meetings/delete": ok,
 		"POST /client/v1/connected-meetings/move":   ok,
+		"POST /client/v1/connected-meetings/assign": ok,
+		"POST /client/v1/connected-meetings/start":  ok,
+		"POST /client/v1/connected-meetings/close":  ok,
 	})
 	c := New(s.URL+"/", "ptok")
 	ctx := context.Background()
@@ -141,6 +144,23 @@ func TestConnectedMeetingsCalls(t *testing.T) {
 		}, "POST", "/client/v1/connected-meetings/move",
 			map[string]any{"version": 6.0, "sourceMeetingId": "main", "destinationMeetingId": "bo-1",
 				"participants": []any{map[string]any{"id": "p1", "presetId": "host"}}}},
+		{"assign auto", func() (State, error) {
+			return c.AssignRooms(ctx, AssignRequest{Version: Version(7), Mode: "auto", IncludeHosts: true})
+		}, "POST", "/client/v1/connected-meetings/assign",
+			map[string]any{"version": 7.0, "mode": "auto", "includeHosts": true}},
+		{"assign manual", func() (State, error) {
+			return c.AssignRooms(ctx, AssignRequest{Version: Version(8), Mode: "manual", Rooms: map[string][]string{"bo-1": {"p1", "p2"}}})
+		}, "POST", "/client/v1/connected-meetings/assign",
+			map[string]any{"version": 8.0, "mode": "manual", "rooms": map[string]any{"bo-1": []any{"p1", "p2"}}}},
+		{"start", func() (State, error) {
+			d, late := 600, true
+			return c.StartRooms(ctx, StartRequest{Version: Version(9), DurationSeconds: &d, AssignLateJoiners: &late})
+		}, "POST", "/client/v1/connected-meetings/start",
+			map[string]any{"version": 9.0, "durationSeconds": 600.0, "assignLateJoiners": true}},
+		{"close", func() (State, error) {
+			return c.CloseRooms(ctx, CloseRequest{Version: Version(10), GraceSeconds: 5})
+		}, "POST", "/client/v1/connected-meetings/close",
+			map[string]any{"version": 10.0, "graceSeconds": 5.0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := tc.call()
@@ -187,6 +207,8 @@ func TestAPIErrors(t *testing.T) {
 		"PATCH /client/v1/connected-meetings":       {503, `upstream down`},
 		"POST /client/v1/connected-meetings/delete": {200, `{"success":false,"error":{"code":400,"message":"bad"}}`},
 		"POST /client/v1/connected-meetings/move":   {403, `{"success":false,"error":{"code":403,"message":"missing can_alter_connected_meetings"}}`},
+		"POST /client/v1/connected-meetings/start":  {409, `{"success":false,"error":{"code":409,"message":"version 1 is stale: the state is at 2"},"data":{"version":2}}`},
+		"POST /client/v1/connected-meetings/close":  {403, `{"success":false,"error":{"code":403,"message":"missing can_alter_connected_meetings"}}`},
 	})
 	c := New(s.URL, "ptok")
 	ctx := context.Background()
@@ -202,6 +224,10 @@ func TestAPIErrors(t *testing.T) {
 		{"success false", func() error { _, err := c.DeleteMeetings(ctx, DeleteMeetingsRequest{}); return err },
 			APIError{Status: 200, Code: 400, Message: "bad"}},
 		{"forbidden", func() error { _, err := c.MoveParticipants(ctx, MoveParticipantsRequest{}); return err },
+			APIError{Status: 403, Code: 403, Message: "missing can_alter_connected_meetings"}},
+		{"start stale", func() error { _, err := c.StartRooms(ctx, StartRequest{Version: Version(1)}); return err },
+			APIError{Status: 409, Code: 409, Message: "version 1 is stale: the state is at 2"}},
+		{"close forbidden", func() error { _, err := c.CloseRooms(ctx, CloseRequest{Version: Version(2)}); return err },
 			APIError{Status: 403, Code: 403, Message: "missing can_alter_connected_meetings"}},
 		{"unknown route", func() error { _, err := c.GetConnectedMeetings(ctx); return err },
 			APIError{Status: 404, Code: 404, Message: "no route"}},

@@ -18,8 +18,13 @@ const sources: Record<SourceKind, Track.Source> = {
 export class LiveKitConnector implements Connector {
   async connect(url: string, token: string, h: ConnHandlers): Promise<Conn> {
     // Adaptive stream and dynacast would pause what no element shows: the application
-    // decides what it shows, and moves need audio at once.
-    const room = new Room({ adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true });
+    // decides what it shows, and moves need audio at once. Two peer connections, not
+    // livekit-client's single one: with livekit-server 1.13.5 a subscription over a single
+    // connection waits for the subscriber's own offer (the server asks for media sections,
+    // the client offers, the server answers), and a room-mate heard a mover about 200 ms
+    // later than over a subscriber connection the server offers to (docs/benchmarks.md,
+    // "Browser client"; the Go client, docs/livekit-notes.md §5, found the same).
+    const room = new Room({ adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false });
     // Registered before the join, so that no instruction can race it.
     room.registerRpcMethod(MoveMethod, async (d: RpcInvocationData) => h.rpc(d.payload));
     // The join is accepted at SignalConnected: the connection takes publications from then

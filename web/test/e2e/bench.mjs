@@ -74,7 +74,7 @@ async function run() {
         await mover.eval(() => window.harness.watchMove());
         const audible = listener[to].eval((id) => window.harness.firstAudioFrom(id[0], 10_000), idOf[mode]);
         const { t0, rest } = await move(mode, from, to);
-        const { listed, audible: heardAt } = await audible;
+        const { listed, track: trackAt, audible: heardAt, by } = await audible;
         let report;
         await eventually(`${mode} moved to ${to === room ? 'R' : 'P'}`, async () => {
           const log = (await mover.snapshot()).log.moveDone;
@@ -83,6 +83,9 @@ async function run() {
         }, 15_000);
         check(!report.error, `${mode}'s move failed: ${JSON.stringify(report.error)}`);
         const ears = await mover.eval(() => window.harness.stopWatch());
+        const pcs = await mover.eval((t) => window.harness.pcsSince(t[0]), t0);
+        const wss = await mover.eval((t) => window.harness.wssSince(t[0]), t0);
+        const heard = await listener[to].eval((t) => window.harness.negotiatedSince(t[0]), t0);
         where[mode] = to;
         check(heardAt > 0, `${mode} was never heard in the destination`);
         check(ears.destFirst > 0, `${mode} never heard the destination`);
@@ -90,16 +93,28 @@ async function run() {
         const r = {
           dir: to === room ? 'P->R' : 'R->P', rest, listed: listed - t0, audible: heardAt - t0, gap: Math.max(0, ears.destFirst - ears.sourceLast),
           instruction: at(report.received), joined: at(report.joined), published: at(report.published), left: at(report.left), via: report.via,
+          by, pcs: pcs.length, subscribed: trackAt ? trackAt - t0 : NaN,
+          // The mover's signal connection: opened, and its join answered.
+          wsMade: wss.length ? wss[0].created - t0 : NaN, wsOpen: wss.length ? wss[0].open - t0 : NaN, joinAnswer: wss.length ? wss[0].message - t0 : NaN,
+          // The mover's new peer connections: made, ICE connected, DTLS connected (the last of them).
+          pcMade: pcs.length ? Math.min(...pcs.map((p) => p.created)) - t0 : NaN,
+          iceUp: pcs.length ? Math.max(...pcs.map((p) => p.iceConnected || NaN)) - t0 : NaN,
+          pcUp: pcs.length ? Math.max(...pcs.map((p) => p.connected || NaN)) - t0 : NaN,
+          // The destination's listener: the first description it received after the mover's join
+          // (the subscription's renegotiation), and the last one before it heard the mover.
+          listenerNeg: heard.remote.length ? heard.remote[0] - t0 : NaN,
+          listenerNegLast: (() => { const xs = heard.remote.filter((x) => x <= heardAt); return xs.length ? xs.at(-1) - t0 : NaN; })(),
         };
         if (i > 0 || leg > 1) results[mode].push(r);
         const f = (x) => x.toFixed(1);
-        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}, listed ${f(r.listed)}, audible ${f(r.audible)}, left ${f(r.left)}, gap ${f(r.gap)} ms`);
+        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}; ws made ${f(r.wsMade)}, open ${f(r.wsOpen)}, join answer ${f(r.joinAnswer)}, ${r.pcs} pc made ${f(r.pcMade)}, ice ${f(r.iceUp)}, dtls ${f(r.pcUp)}; listener negotiated ${f(r.listenerNeg)}..${f(r.listenerNegLast)}, listed ${f(r.listed)}, subscribed ${f(r.subscribed)}, audible ${f(r.audible)} (${r.by}), left ${f(r.left)}, gap ${f(r.gap)} ms`);
         await new Promise((res) => setTimeout(res, 300)); // the source is left; settle
       }
     }
   }
   const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
+    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    if (!s.length) return 'none';
     const q = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
     return `median ${q(0.5).toFixed(1)} / p95 ${q(0.95).toFixed(1)} / max ${s.at(-1).toFixed(1)} ms`;
   };
@@ -107,9 +122,12 @@ async function run() {
     const rs = results[mode];
     const name = mode === 'mbb' ? 'make-before-break' : 'break-before-make (naive)';
     console.log(`BENCH browser ${name}: ${rs.length} moves; audible ${stats(rs.map((r) => r.audible))}; gap ${stats(rs.map((r) => r.gap))}; ` +
-      `listed ${stats(rs.map((r) => r.listed))}; ` +
+      `listed ${stats(rs.map((r) => r.listed))}; subscribed ${stats(rs.map((r) => r.subscribed))}; ` +
+      `signal made ${stats(rs.map((r) => r.wsMade))}; signal open ${stats(rs.map((r) => r.wsOpen))}; join answer ${stats(rs.map((r) => r.joinAnswer))}; ice connected ${stats(rs.map((r) => r.iceUp))}; ` +
+      `dtls connected ${stats(rs.map((r) => r.pcUp))}; listener renegotiated ${stats(rs.map((r) => r.listenerNegLast))}; ` +
       `rest ${stats(rs.map((r) => r.rest))}; instruction ${stats(rs.map((r) => r.instruction))}; joined ${stats(rs.map((r) => r.joined))}; ` +
-      `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}`);
+      `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}; ` +
+      `audible first seen by the SSRC list: ${rs.filter((r) => r.by === 'ssrc').length}, by the packet count: ${rs.filter((r) => r.by === 'stats').length}`);
   }
   await Promise.all(Object.values(pages).map((p) => p.leave()));
 }

@@ -156,6 +156,10 @@ window.harness = {
     };
     const done = loop();
     window.__watch = async () => {
+      // A mover that left first (break-before-make) may report its move before it hears the
+      // destination: the watch goes on until it does, at most 5 s.
+      const end = now() + 5000;
+      while (now() < end && ![...last.values()].some((r) => !r.source && r.firstAt)) await sleep(20);
       running = false;
       await done;
       const src = [...last.values()].filter((r) => r.source);
@@ -168,27 +172,56 @@ window.harness = {
   /**
    * firstAudioFrom watches for participant id in the room the client is in, polling every 2 ms,
    * for at most timeout ms: it resolves with the wall-clock times it was first listed (LiveKit
-   * shows it to the room) and first received audio RTP from it (its track's receiver's
-   * getStats), 0 for what did not happen.
+   * shows it to the room), its microphone's track first arrived (subscribed), and first received
+   * audio RTP from it, 0 for what did not happen. Received is the first of two signs, both only
+   * after a packet has arrived: the track's receiver lists the mover's SSRC (a frame of it was
+   * delivered to the track: getSynchronizationSources), or counts its packets (getStats, which
+   * Chromium answers from a cache up to 50 ms old); by says which.
    */
   async firstAudioFrom(id, timeout) {
     const end = now() + timeout;
     let listed = 0;
+    let track0 = 0;
     while (now() < end) {
       const p = meeting.participants.joined.get(id);
       if (p && !listed) listed = now();
       const track = p?.audioTrack;
+      if (track && !track0) track0 = now();
       for (const pc of track ? window.__pcs : []) {
         const r = pc.getReceivers().find((x) => x.track === track);
+        if (!r) continue;
+        // A frame of the mover's RTP delivered to its track (no cache: seen at once).
+        if (r.getSynchronizationSources().length > 0) return { listed, track: track0, audible: now(), by: 'ssrc' };
+        // The receiver's packet count (Chromium caches a connection's stats for 50 ms).
         let n = 0;
-        (await r?.getStats())?.forEach((s) => {
+        (await r.getStats()).forEach((s) => {
           if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
         });
-        if (n > 0) return { listed, audible: now() };
+        if (n > 0) return { listed, track: track0, audible: now(), by: 'stats' };
       }
       await sleep(2);
     }
-    return { listed, audible: 0 };
+    return { listed, track: track0, audible: 0 };
+  },
+
+  /** pcsSince lists the peer connections the page made from wall-clock time t on: when made, negotiated, connected. */
+  pcsSince(t) {
+    return window.__pcs.filter((pc) => pc.__at.created >= t).map((pc) => ({ ...pc.__at }));
+  },
+
+  /** negotiatedSince lists the times, from wall-clock time t on, at which the page's open peer connections set a local or remote description. */
+  negotiatedSince(t) {
+    const out = { local: [], remote: [] };
+    for (const pc of window.__pcs) {
+      out.local.push(...pc.__at.local.filter((x) => x >= t));
+      out.remote.push(...pc.__at.remote.filter((x) => x >= t));
+    }
+    return { local: out.local.sort((a, b) => a - b), remote: out.remote.sort((a, b) => a - b) };
+  },
+
+  /** wssSince lists the WebSockets the page opened from wall-clock time t on: when made, open, and first answered. */
+  wssSince(t) {
+    return window.__wss.filter((w) => w.created >= t).map((w) => ({ ...w }));
   },
 };
 window.harnessReady = true;

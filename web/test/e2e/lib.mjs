@@ -73,10 +73,41 @@ export class Page {
     await ctx.addInitScript(() => {
       const Orig = window.RTCPeerConnection;
       window.__pcs = [];
+      // Every signal connection of the page: when opened and first answered (wall clock).
+      window.__wss = [];
+      const OrigWS = window.WebSocket;
+      window.WebSocket = class extends OrigWS {
+        constructor(...args) {
+          super(...args);
+          const at = { created: performance.timeOrigin + performance.now(), open: 0, message: 0 };
+          window.__wss.push(at);
+          this.addEventListener('open', () => { at.open = performance.timeOrigin + performance.now(); });
+          this.addEventListener('message', () => { at.message ||= performance.timeOrigin + performance.now(); });
+        }
+      };
+      const now = () => performance.timeOrigin + performance.now();
       window.RTCPeerConnection = class extends Orig {
         constructor(...args) {
           super(...args);
           window.__pcs.push(this);
+          // When it was made, negotiated, and first connected (wall clock), for the benchmark's phases.
+          this.__at = { created: now(), local: [], remote: [], iceConnected: 0, connected: 0 };
+          this.addEventListener('iceconnectionstatechange', () => {
+            if (this.iceConnectionState === 'connected' && !this.__at.iceConnected) this.__at.iceConnected = now();
+          });
+          this.addEventListener('connectionstatechange', () => {
+            if (this.connectionState === 'connected' && !this.__at.connected) this.__at.connected = now();
+          });
+        }
+
+        setLocalDescription(...args) {
+          this.__at.local.push(now());
+          return super.setLocalDescription(...args);
+        }
+
+        setRemoteDescription(...args) {
+          this.__at.remote.push(now());
+          return super.setRemoteDescription(...args);
         }
       };
     });
