@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -58,6 +59,17 @@ type Config struct {
 	Sessions Sessions `mapstructure:"sessions"`
 	// Moves configures moves between connected meetings.
 	Moves Moves `mapstructure:"moves"`
+	// Debug configures diagnostics that are off by default.
+	Debug Debug `mapstructure:"debug"`
+}
+
+// Debug configures diagnostics that are off by default.
+type Debug struct {
+	// PprofAddr, when not empty, serves Go's profiler (net/http/pprof,
+	// under /debug/pprof/) on this address, e.g. 127.0.0.1:6060,
+	// unauthenticated: bind it to a loopback or private address. Empty,
+	// the default, serves nothing.
+	PprofAddr string `mapstructure:"pprof_addr"`
 }
 
 // Webhooks configures the delivery of RealtimeKit's webhooks (see
@@ -319,6 +331,8 @@ func setDefaults(v *viper.Viper) {
 
 	v.SetDefault("moves.timeout", 10*time.Second)
 	v.SetDefault("moves.redeliver_after", time.Second)
+
+	v.SetDefault("debug.pprof_addr", "")
 }
 
 // Load reads the configuration: defaults, then the YAML file at path (if
@@ -597,6 +611,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Moves.RedeliverAfter <= 0 || c.Moves.RedeliverAfter >= c.Moves.Timeout {
 		bad("moves.redeliver_after must be positive and shorter than moves.timeout")
+	}
+	if a := c.Debug.PprofAddr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			bad("debug.pprof_addr %q must be host:port, e.g. 127.0.0.1:6060", a)
+		} else if a == c.HTTP.Addr {
+			bad("debug.pprof_addr %q is http.addr; give the profiler an address of its own", a)
+		}
 	}
 	if c.Production {
 		c.refuseDevCredentials(bad)
