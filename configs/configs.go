@@ -196,8 +196,10 @@ type Auth struct {
 	// KeysFile, when set, is a YAML or JSON file holding a list of API keys
 	// (each as in auth.keys), added to Keys; e.g. a mounted secret.
 	KeysFile string `mapstructure:"keys_file"`
-	// TokenKeyFile is the PEM file of the RSA key that signs participant
-	// tokens. It is created (2048-bit) when missing.
+	// TokenKeyFile is the PEM file of the RSA key of participant tokens:
+	// they are signed with an Ed25519 key derived from it, and RS256 tokens
+	// it signed (earlier versions) are accepted (package tokens). It is
+	// created (2048-bit) when missing; replicas share it.
 	TokenKeyFile string `mapstructure:"token_key_file"`
 	// TokenTTL is how long a participant token stays valid.
 	TokenTTL time.Duration `mapstructure:"token_ttl"`
