@@ -11,9 +11,13 @@
 // in-memory databases are refused, since each pooled connection would get its
 // own). Any other DSN is refused (Engine). SQLite runs in
 // WAL mode with foreign keys on, a 5s busy timeout and immediate write
-// transactions, so concurrent writers queue instead of failing; modernc
-// parameters after a ? in the DSN override these. PostgreSQL runs InTx at
-// SERIALIZABLE and retries fn on serialization failures and deadlocks.
+// transactions; modernc parameters after a ? in the DSN override these. A
+// process writes to SQLite through one connection, on which writers queue in
+// Go (SQLite's own wait for a lock backs off by sleeping, which made the
+// slowest writes of a busy process hundreds of milliseconds late), and reads
+// outside transactions through a pool of read-only connections, which WAL
+// lets run beside the writer. PostgreSQL runs InTx at SERIALIZABLE and
+// retries fn on serialization failures and deadlocks.
 //
 // Times are stored as unix microseconds (BIGINT) on both engines, and JSON
 // documents as TEXT, kept byte for byte; a nil (or empty) document is NULL and
@@ -41,11 +45,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -73,7 +79,10 @@ var sqliteDefaults = [][2]string{
 // concurrent use.
 type DB struct {
 	queries
-	db *sql.DB
+	db *sql.DB // every connection (PostgreSQL), or SQLite's one writer
+	// readers, for SQLite only, are read-only connections for the reads
+	// made outside transactions; nil for PostgreSQL.
+	readers *sql.DB
 }
 
 var _ store.Store = (*DB)(nil)
@@ -108,6 +117,15 @@ func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
 	}
+	if d == sqliteDialect {
+		db.SetMaxOpenConns(1) // the one writer
+	} else {
+		db.SetMaxOpenConns(postgresConns)
+	}
+	// Keep the connections: database/sql keeps 2 idle by default, and a busy
+	// process would connect (PostgreSQL) or open and read the schema
+	// (SQLite) for most of its requests.
+	db.SetMaxIdleConns(postgresConns)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlstore: connect %s: %w", d.name, err)
@@ -116,7 +134,49 @@ func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &DB{queries: queries{x: db, d: d}, db: db}, nil
+	if d != sqliteDialect {
+		return &DB{queries: queries{x: db, d: d}, db: db}, nil
+	}
+	readers, err := sql.Open(d.driver, readOnly(name))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+	}
+	n := sqliteReaders()
+	readers.SetMaxOpenConns(n)
+	readers.SetMaxIdleConns(n)
+	return &DB{queries: queries{x: split{w: db, r: readers}, d: d}, db: db, readers: readers}, nil
+}
+
+// postgresConns bounds a process's connections to PostgreSQL; they are
+// also kept open when idle (SQLite's writer keeps its one).
+const postgresConns = 32
+
+// sqliteReaders is the size of SQLite's pool of readers: reads are CPU
+// work in this process (modernc.org/sqlite is Go), so a few per core.
+func sqliteReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// readOnly returns the data source name of SQLite's readers: name with
+// query_only set, so that a write sent to them by mistake fails instead of
+// taking the write lock beside the writer.
+func readOnly(name string) string {
+	return name + "&_pragma=query_only(1)"
+}
+
+// split sends statements to SQLite's writer and queries to its readers.
+// A write in SQL that returns rows must go through InTx.
+type split struct{ w, r *sql.DB }
+
+func (s split) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.w.ExecContext(ctx, query, args...)
+}
+
+func (s split) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, query, args...)
+}
+
+func (s split) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, query, args...)
 }
 
 // Engines that Engine names.
@@ -218,7 +278,11 @@ func parseDSN(dsn string) (*dialect, string, error) {
 
 // Close releases the database connections.
 func (db *DB) Close() error {
-	if err := db.db.Close(); err != nil {
+	var rerr error
+	if db.readers != nil {
+		rerr = db.readers.Close()
+	}
+	if err := errors.Join(db.db.Close(), rerr); err != nil {
 		return fmt.Errorf("sqlstore: close: %w", err)
 	}
 	return nil
