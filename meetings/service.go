@@ -522,6 +522,10 @@ func required(field string, v *string) (string, error) {
 
 // AddParticipant adds a participant to a meeting and returns it with a
 // fresh participant token.
+//
+// It makes one write and reads nothing back: the meeting and the preset are
+// read first, and the foreign keys of the insert catch either one deleted
+// meanwhile, as if the deletion had come first.
 func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, in ParticipantInput) (Participant, string, error) {
 	cpid, err := required("custom_participant_id", in.CustomParticipantID)
 	if err != nil {
@@ -537,33 +541,29 @@ func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, i
 	if err := firstErr(checkName(in.Name), checkPicture(in.Picture)); err != nil {
 		return Participant{}, "", err
 	}
-	now := s.now().UTC()
+	if _, err := s.Meeting(ctx, appID, meetingID); err != nil {
+		return Participant{}, "", err
+	}
+	preset, err := presetByName(ctx, s.st, appID, presetName)
+	if err != nil {
+		return Participant{}, "", err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond) // as stored
 	p := store.Participant{ID: newID(), AppID: appID, MeetingID: meetingID, CustomParticipantID: cpid,
-		Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
-	err = s.st.InTx(ctx, func(q store.Queries) error {
-		if _, err := q.GetMeeting(ctx, appID, meetingID); err != nil {
-			return apierr.NotFound("meeting", meetingID, err)
-		}
-		preset, err := presetByName(ctx, q, appID, presetName)
-		if err != nil {
-			return err
-		}
-		p.PresetID = preset.ID
-		if err := q.CreateParticipant(ctx, p); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return psrpc.NewErrorf(psrpc.AlreadyExists, "a participant with custom_participant_id %q already exists in this meeting", cpid)
+		PresetID: preset.ID, Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateParticipant(ctx, p); err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return Participant{}, "", psrpc.NewErrorf(psrpc.AlreadyExists, "a participant with custom_participant_id %q already exists in this meeting", cpid)
+		case errors.Is(err, store.ErrNotFound): // deleted since it was read
+			if _, merr := s.Meeting(ctx, appID, meetingID); merr != nil {
+				return Participant{}, "", merr
 			}
-			return err
+			return Participant{}, "", apierr.Invalid("preset_name", "names no preset of this app: %q", presetName)
 		}
-		return nil
-	})
-	if err != nil {
 		return Participant{}, "", err
 	}
-	got, err := s.Participant(ctx, appID, meetingID, p.ID)
-	if err != nil {
-		return Participant{}, "", err
-	}
+	got := Participant{Participant: p, PresetName: preset.Name}
 	tok, err := s.issue(ctx, got)
 	return got, tok, err
 }
