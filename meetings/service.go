@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,6 +57,10 @@ type Service struct {
 	bridge Bridge
 	log    *slog.Logger
 	now    func() time.Time
+	// apps remembers the apps read (id -> store.App): an app is never
+	// changed or deleted, so every request of an app need not read it
+	// again (nor another replica's process, which reads it once).
+	apps sync.Map
 }
 
 // New returns a Service. It starts nothing.
@@ -128,13 +133,26 @@ func (s *Service) createApp(ctx context.Context, a store.App) (store.App, error)
 // App returns the app if it belongs to the account; any other app is
 // reported as not found, so ids of other tenants leak nothing.
 func (s *Service) App(ctx context.Context, accountID, appID string) (store.App, error) {
-	a, err := s.st.GetApp(ctx, appID)
+	a, err := s.app(ctx, appID)
 	if err == nil && a.AccountID != accountID {
 		err = store.ErrNotFound
 	}
 	if err != nil {
 		return store.App{}, apierr.NotFound("app", appID, err)
 	}
+	return a, nil
+}
+
+// app returns the app with this id, from s.apps once read.
+func (s *Service) app(ctx context.Context, id string) (store.App, error) {
+	if a, ok := s.apps.Load(id); ok {
+		return a.(store.App), nil
+	}
+	a, err := s.st.GetApp(ctx, id)
+	if err != nil {
+		return store.App{}, err
+	}
+	s.apps.Store(id, a)
 	return a, nil
 }
 
@@ -576,7 +594,7 @@ func deref(s *string) string {
 }
 
 func (s *Service) issue(ctx context.Context, p Participant) (string, error) {
-	a, err := s.st.GetApp(ctx, p.AppID)
+	a, err := s.app(ctx, p.AppID)
 	if err != nil {
 		return "", err
 	}
