@@ -202,8 +202,8 @@ func (s split) QueryRowContext(ctx context.Context, query string, args ...any) *
 	return st.QueryRowContext(ctx, args...)
 }
 
-// maxStmts bounds the statements a stmts keeps; more are prepared for each
-// use. The package's queries have far fewer shapes.
+// maxStmts bounds the statements a stmts keeps; others run unprepared. The
+// package's queries have far fewer shapes.
 const maxStmts = 512
 
 // stmts keeps the prepared statements of one SQLite pool: SQLite
