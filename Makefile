@@ -15,7 +15,7 @@ WEB           := web
 RTK_TEST_POSTGRES_DSN ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 export RTK_TEST_POSTGRES_DSN
 
-.PHONY: run build sfu sdk web web-deps test unit fuzz e2e vet compose bench clean
+.PHONY: run build sfu sdk web web-deps test unit fuzz e2e vet compose bench bench-api clean
 
 run: build sfu
 	./$(SIDECAR_BIN) -config $(CONFIG)
@@ -107,6 +107,21 @@ e2e: sfu web-deps
 bench: sfu web-deps
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
+
+# The REST API's throughput and the sidecar's own time for a start
+# (docs/benchmarks.md, "REST API and the sidecar's own time"): cmd/benchapi
+# starts bin/sidecar (LiveKit external, not called by the routes measured)
+# on SQLite, on PostgreSQL ($$RTK_TEST_POSTGRES_DSN) and as 2 processes on
+# PostgreSQL, and loads add-participant and GET meeting from 50 clients for
+# BENCH_API_DURATION each; then the start of 100 to 1,000 participants
+# against in-memory LiveKits. About 2 minutes; nothing else should run.
+BENCH_API_DURATION ?= 10s
+BENCH_API_FLAGS    ?=
+
+bench-api: build
+	$(GO) build -o bin/benchapi ./cmd/benchapi
+	./bin/benchapi -sidecar $(SIDECAR_BIN) -duration $(BENCH_API_DURATION) $(BENCH_API_FLAGS)
+	RTK_BENCH_SIDECAR_START=1 $(GO) test -count=1 -v -run '^TestBenchmarkStartSidecar$$' ./breakouts/
 
 clean:
 	rm -rf bin bin.tmp

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -60,6 +61,17 @@ type Config struct {
 	Moves Moves `mapstructure:"moves"`
 	// Cluster configures several replicas of the sidecar (docs/deployment.md).
 	Cluster Cluster `mapstructure:"cluster"`
+	// Debug configures diagnostics that are off by default.
+	Debug Debug `mapstructure:"debug"`
+}
+
+// Debug configures diagnostics that are off by default.
+type Debug struct {
+	// PprofAddr, when not empty, serves Go's profiler (net/http/pprof,
+	// under /debug/pprof/) on this address, e.g. 127.0.0.1:6060,
+	// unauthenticated: bind it to a loopback or private address. Empty,
+	// the default, serves nothing.
+	PprofAddr string `mapstructure:"pprof_addr"`
 }
 
 // Cluster configures replicas: any number of sidecars against one
@@ -206,8 +218,10 @@ type Auth struct {
 	// KeysFile, when set, is a YAML or JSON file holding a list of API keys
 	// (each as in auth.keys), added to Keys; e.g. a mounted secret.
 	KeysFile string `mapstructure:"keys_file"`
-	// TokenKeyFile is the PEM file of the RSA key that signs participant
-	// tokens. It is created (2048-bit) when missing.
+	// TokenKeyFile is the PEM file of the RSA key of participant tokens:
+	// they are signed with an Ed25519 key derived from it, and RS256 tokens
+	// it signed (earlier versions) are accepted (package tokens). It is
+	// created (2048-bit) when missing; replicas share it.
 	TokenKeyFile string `mapstructure:"token_key_file"`
 	// TokenTTL is how long a participant token stays valid.
 	TokenTTL time.Duration `mapstructure:"token_ttl"`
@@ -345,6 +359,8 @@ func setDefaults(v *viper.Viper) {
 
 	v.SetDefault("moves.timeout", 10*time.Second)
 	v.SetDefault("moves.redeliver_after", time.Second)
+
+	v.SetDefault("debug.pprof_addr", "")
 }
 
 // Load reads the configuration: defaults, then the YAML file at path (if
@@ -625,6 +641,13 @@ func (c *Config) Validate() error {
 		bad("moves.redeliver_after must be positive and shorter than moves.timeout")
 	}
 	c.validateCluster(bad)
+	if a := c.Debug.PprofAddr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			bad("debug.pprof_addr %q must be host:port, e.g. 127.0.0.1:6060", a)
+		} else if a == c.HTTP.Addr {
+			bad("debug.pprof_addr %q is http.addr; give the profiler an address of its own", a)
+		}
+	}
 	if c.Production {
 		c.refuseDevCredentials(bad)
 	}

@@ -531,3 +531,25 @@ auth:
 		})
 	}
 }
+
+func TestDebugPprofAddr(t *testing.T) {
+	c, err := Load(writeFile(t, minimal))
+	if err != nil || c.Debug.PprofAddr != "" {
+		t.Fatalf("default debug.pprof_addr = %q (%v), want off", c.Debug.PprofAddr, err)
+	}
+	t.Setenv("SIDECAR_DEBUG_PPROF_ADDR", "127.0.0.1:6060")
+	if c, err := Load(writeFile(t, minimal)); err != nil || c.Debug.PprofAddr != "127.0.0.1:6060" {
+		t.Fatalf("debug.pprof_addr from env = %q (%v)", c.Debug.PprofAddr, err)
+	}
+	for _, bad := range []string{"6060", "127.0.0.1:"} {
+		t.Setenv("SIDECAR_DEBUG_PPROF_ADDR", bad)
+		if _, err := Load(writeFile(t, minimal)); err == nil || !strings.Contains(err.Error(), "debug.pprof_addr") {
+			t.Fatalf("debug.pprof_addr %q: Load = %v, want an error naming it", bad, err)
+		}
+	}
+	t.Setenv("SIDECAR_DEBUG_PPROF_ADDR", "")
+	t.Setenv("SIDECAR_HTTP_ADDR", "127.0.0.1:9999")
+	if _, err := Load(writeFile(t, minimal+"debug: {pprof_addr: \"127.0.0.1:9999\"}\n")); err == nil || !strings.Contains(err.Error(), "debug.pprof_addr") {
+		t.Fatalf("debug.pprof_addr = http.addr: Load = %v, want an error", err)
+	}
+}

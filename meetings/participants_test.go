@@ -1,7 +1,10 @@
 package meetings
 
 import (
+	"context"
 	"errors"
+	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -253,4 +256,47 @@ func TestListParticipants(t *testing.T) {
 	}
 	_, _, err := e.svc.ListParticipants(e.ctx, appID, "no-such-meeting", store.Page{})
 	wantErr(t, err, psrpc.NotFound, "no-such-meeting")
+}
+
+// beforeCreate is a store that runs a function before each
+// CreateParticipant: a change made by another request meanwhile.
+type beforeCreate struct {
+	store.Store
+	fn func()
+}
+
+func (s beforeCreate) CreateParticipant(ctx context.Context, p store.Participant) error {
+	s.fn()
+	return s.Store.CreateParticipant(ctx, p)
+}
+
+// AddParticipant answers what it stored, without reading it back; a preset
+// deleted between its lookup and the insert is refused as an unknown one.
+func TestAddParticipantAnswersWhatIsStored(t *testing.T) {
+	e := newEnv(t)
+	m := e.meeting("M")
+	p, _, err := e.svc.AddParticipant(e.ctx, appID, m.ID, ParticipantInput{
+		CustomParticipantID: ptr("ada"), PresetName: ptr(presets.GroupCallHost), Name: ptr("Ada"), Picture: ptr("https://img.example/a.png")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.svc.Participant(e.ctx, appID, m.ID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("AddParticipant answered %+v, the store holds %+v", p, got)
+	}
+
+	pr, err := e.svc.CreatePreset(e.ctx, appID, presetBody(t, "short-lived"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(beforeCreate{Store: e.st, fn: func() {
+		if err := e.st.DeletePreset(e.ctx, appID, pr.ID); err != nil {
+			t.Error(err)
+		}
+	}}, e.tokens, e.br, slog.New(slog.DiscardHandler))
+	_, _, err = svc.AddParticipant(e.ctx, appID, m.ID, ParticipantInput{CustomParticipantID: ptr("bob"), PresetName: ptr("short-lived")})
+	wantErr(t, err, psrpc.InvalidArgument, `"preset_name"`, "short-lived")
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,6 +57,10 @@ type Service struct {
 	bridge Bridge
 	log    *slog.Logger
 	now    func() time.Time
+	// apps remembers the apps read (id -> store.App): an app is never
+	// changed or deleted, so every request of an app need not read it
+	// again (nor another replica's process, which reads it once).
+	apps sync.Map
 }
 
 // New returns a Service. It starts nothing.
@@ -128,13 +133,26 @@ func (s *Service) createApp(ctx context.Context, a store.App) (store.App, error)
 // App returns the app if it belongs to the account; any other app is
 // reported as not found, so ids of other tenants leak nothing.
 func (s *Service) App(ctx context.Context, accountID, appID string) (store.App, error) {
-	a, err := s.st.GetApp(ctx, appID)
+	a, err := s.app(ctx, appID)
 	if err == nil && a.AccountID != accountID {
 		err = store.ErrNotFound
 	}
 	if err != nil {
 		return store.App{}, apierr.NotFound("app", appID, err)
 	}
+	return a, nil
+}
+
+// app returns the app with this id, from s.apps once read.
+func (s *Service) app(ctx context.Context, id string) (store.App, error) {
+	if a, ok := s.apps.Load(id); ok {
+		return a.(store.App), nil
+	}
+	a, err := s.st.GetApp(ctx, id)
+	if err != nil {
+		return store.App{}, err
+	}
+	s.apps.Store(id, a)
 	return a, nil
 }
 
@@ -522,6 +540,10 @@ func required(field string, v *string) (string, error) {
 
 // AddParticipant adds a participant to a meeting and returns it with a
 // fresh participant token.
+//
+// It makes one write and reads nothing back: the meeting and the preset are
+// read first, and the foreign keys of the insert catch either one deleted
+// meanwhile, as if the deletion had come first.
 func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, in ParticipantInput) (Participant, string, error) {
 	cpid, err := required("custom_participant_id", in.CustomParticipantID)
 	if err != nil {
@@ -537,33 +559,29 @@ func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, i
 	if err := firstErr(checkName(in.Name), checkPicture(in.Picture)); err != nil {
 		return Participant{}, "", err
 	}
-	now := s.now().UTC()
+	if _, err := s.Meeting(ctx, appID, meetingID); err != nil {
+		return Participant{}, "", err
+	}
+	preset, err := presetByName(ctx, s.st, appID, presetName)
+	if err != nil {
+		return Participant{}, "", err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond) // as stored
 	p := store.Participant{ID: newID(), AppID: appID, MeetingID: meetingID, CustomParticipantID: cpid,
-		Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
-	err = s.st.InTx(ctx, func(q store.Queries) error {
-		if _, err := q.GetMeeting(ctx, appID, meetingID); err != nil {
-			return apierr.NotFound("meeting", meetingID, err)
-		}
-		preset, err := presetByName(ctx, q, appID, presetName)
-		if err != nil {
-			return err
-		}
-		p.PresetID = preset.ID
-		if err := q.CreateParticipant(ctx, p); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return psrpc.NewErrorf(psrpc.AlreadyExists, "a participant with custom_participant_id %q already exists in this meeting", cpid)
+		PresetID: preset.ID, Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateParticipant(ctx, p); err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return Participant{}, "", psrpc.NewErrorf(psrpc.AlreadyExists, "a participant with custom_participant_id %q already exists in this meeting", cpid)
+		case errors.Is(err, store.ErrNotFound): // deleted since it was read
+			if _, merr := s.Meeting(ctx, appID, meetingID); merr != nil {
+				return Participant{}, "", merr
 			}
-			return err
+			return Participant{}, "", apierr.Invalid("preset_name", "names no preset of this app: %q", presetName)
 		}
-		return nil
-	})
-	if err != nil {
 		return Participant{}, "", err
 	}
-	got, err := s.Participant(ctx, appID, meetingID, p.ID)
-	if err != nil {
-		return Participant{}, "", err
-	}
+	got := Participant{Participant: p, PresetName: preset.Name}
 	tok, err := s.issue(ctx, got)
 	return got, tok, err
 }
@@ -576,7 +594,7 @@ func deref(s *string) string {
 }
 
 func (s *Service) issue(ctx context.Context, p Participant) (string, error) {
-	a, err := s.st.GetApp(ctx, p.AppID)
+	a, err := s.app(ctx, p.AppID)
 	if err != nil {
 		return "", err
 	}

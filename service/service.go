@@ -14,6 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"sync"
 	"time"
@@ -199,14 +202,14 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if rep.bus != nil {
 		workers["cluster bus"] = rep.bus.Run
 	}
-	return run(ctx, cfg, embedded, api, workers)
+	return run(ctx, cfg, log, embedded, api, workers)
 }
 
 // run serves until ctx ends, then stops in order: the API drains (requests
 // in flight finish), then the background workers stop, then the bundled SFU,
 // so that nothing loses LiveKit while it still needs it. The workers start
 // once the bundled SFU answers.
-func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *sidecar.Server, workers map[string]func(context.Context) error) error {
+func run(ctx context.Context, cfg *configs.Config, log *slog.Logger, embedded *sfu.Server, api *sidecar.Server, workers map[string]func(context.Context) error) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	sfuCtx, stopSFU := context.WithCancel(context.WithoutCancel(ctx))
@@ -240,6 +243,9 @@ func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *si
 			return nil
 		})
 	}
+	if cfg.Debug.PprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.Debug.PprofAddr, log) })
+	}
 	g.Go(func() error {
 		err := api.Run(gctx, cfg.HTTP.Addr, cfg.HTTP.ShutdownTimeout)
 		stopWork()
@@ -252,6 +258,30 @@ func run(ctx context.Context, cfg *configs.Config, embedded *sfu.Server, api *si
 		err = nil
 	}
 	return err
+}
+
+// servePprof serves Go's profiler (net/http/pprof) on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("service: debug.pprof_addr: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("profiler serving", "addr", ln.Addr().String())
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close() // profiles in progress are cut short
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("service: profiler: %w", err)
+	}
+	return nil
 }
 
 // redactor removes the configuration's secrets from the log, besides

@@ -82,3 +82,67 @@ func TestVerifyRejects(t *testing.T) {
 		})
 	}
 }
+
+// New tokens are EdDSA; RS256 tokens signed by the RSA key, as earlier
+// versions issued them, are still accepted; an issuer over the same key
+// file (another process, a restart) accepts the tokens of the first.
+func TestEdDSAAndEarlierRS256Tokens(t *testing.T) {
+	key := newKey(t)
+	is := NewIssuer(key, time.Hour)
+	tok, err := is.Issue(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, &Claims{})
+	if err != nil || parsed.Method.Alg() != "EdDSA" {
+		t.Fatalf("new token's algorithm = %v (%v), want EdDSA", parsed.Method.Alg(), err)
+	}
+	if _, err := NewIssuer(key, time.Hour).Verify(tok); err != nil {
+		t.Fatalf("another issuer over the same key refuses the token: %v", err)
+	}
+	if _, err := NewIssuer(newKey(t), time.Hour).Verify(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("an issuer over another key: Verify = %v, want ErrInvalid", err)
+	}
+
+	now := time.Now()
+	c := sample
+	c.RegisteredClaims = jwt.RegisteredClaims{Issuer: issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}
+	earlier, err := jwt.NewWithClaims(jwt.SigningMethodRS256, &c).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := is.Verify(earlier)
+	if err != nil || got.ParticipantID != "p" || got.PresetID != "pr" {
+		t.Fatalf("an RS256 token of the key: Verify = %+v, %v", got, err)
+	}
+	other, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, &c).SignedString(newKey(t))
+	if _, err := is.Verify(other); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "bad signature") {
+		t.Fatalf("an RS256 token of another key: Verify = %v, want a bad signature", err)
+	}
+	// An algorithm Verify does not allow, signed with the RSA key.
+	swapped, _ := jwt.NewWithClaims(jwt.SigningMethodPS256, &c).SignedString(key)
+	if _, err := is.Verify(swapped); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a PS256 token: Verify = %v, want ErrInvalid", err)
+	}
+}
+
+// BenchmarkIssue is the cost of a participant token, as add-participant
+// pays it.
+func BenchmarkIssue(b *testing.B) {
+	key := newKey(b)
+	is := NewIssuer(key, time.Hour)
+	b.Run("EdDSA", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := is.Issue(sample); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("RS256", func(b *testing.B) { // as earlier versions signed
+		for b.Loop() {
+			if _, err := jwt.NewWithClaims(jwt.SigningMethodRS256, &sample).SignedString(key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

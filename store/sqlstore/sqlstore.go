@@ -11,9 +11,13 @@
 // in-memory databases are refused, since each pooled connection would get its
 // own). Any other DSN is refused (Engine). SQLite runs in
 // WAL mode with foreign keys on, a 5s busy timeout and immediate write
-// transactions, so concurrent writers queue instead of failing; modernc
-// parameters after a ? in the DSN override these. PostgreSQL runs InTx at
-// SERIALIZABLE and retries fn on serialization failures and deadlocks.
+// transactions; modernc parameters after a ? in the DSN override these. A
+// process writes to SQLite through one connection, on which writers queue in
+// Go (SQLite's own wait for a lock backs off by sleeping, which made the
+// slowest writes of a busy process hundreds of milliseconds late), and reads
+// outside transactions through a pool of read-only connections, which WAL
+// lets run beside the writer. PostgreSQL runs InTx at SERIALIZABLE and
+// retries fn on serialization failures and deadlocks.
 //
 // Times are stored as unix microseconds (BIGINT) on both engines, and JSON
 // documents as TEXT, kept byte for byte; a nil (or empty) document is NULL and
@@ -41,12 +45,15 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -73,7 +80,12 @@ var sqliteDefaults = [][2]string{
 // concurrent use.
 type DB struct {
 	queries
-	db *sql.DB
+	db *sql.DB // every connection (PostgreSQL), or SQLite's one writer
+	// readers, for SQLite only, are read-only connections for the reads
+	// made outside transactions; nil for PostgreSQL.
+	readers *sql.DB
+	// writeStmts and readStmts are SQLite's prepared statements.
+	writeStmts, readStmts *stmts
 }
 
 var _ store.Store = (*DB)(nil)
@@ -108,6 +120,15 @@ func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
 	}
+	if d == sqliteDialect {
+		db.SetMaxOpenConns(1) // the one writer
+	} else {
+		db.SetMaxOpenConns(postgresConns)
+	}
+	// Keep the connections: database/sql keeps 2 idle by default, and a busy
+	// process would connect (PostgreSQL) or open and read the schema
+	// (SQLite) for most of its requests.
+	db.SetMaxIdleConns(postgresConns)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlstore: connect %s: %w", d.name, err)
@@ -116,7 +137,178 @@ func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &DB{queries: queries{x: db, d: d}, db: db}, nil
+	if d != sqliteDialect {
+		return &DB{queries: queries{x: db, d: d}, db: db}, nil
+	}
+	readers, err := sql.Open(d.driver, readOnly(name))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+	}
+	n := sqliteReaders()
+	readers.SetMaxOpenConns(n)
+	readers.SetMaxIdleConns(n)
+	w, r := newStmts(db), newStmts(readers)
+	return &DB{queries: queries{x: split{w: w, r: r}, d: d}, db: db, readers: readers, writeStmts: w, readStmts: r}, nil
+}
+
+// postgresConns bounds a process's connections to PostgreSQL; they are
+// also kept open when idle (SQLite's writer keeps its one).
+const postgresConns = 32
+
+// sqliteReaders is the size of SQLite's pool of readers: reads are CPU
+// work in this process (modernc.org/sqlite is Go), so a few per core.
+func sqliteReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// readOnly returns the data source name of SQLite's readers: name with
+// query_only set, so that a write sent to them by mistake fails instead of
+// taking the write lock beside the writer.
+func readOnly(name string) string {
+	return name + "&_pragma=query_only(1)"
+}
+
+// split sends statements to SQLite's writer and queries to its readers,
+// each prepared once per connection (stmts). A write in SQL that returns
+// rows must go through InTx.
+type split struct{ w, r *stmts }
+
+func (s split) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.w.prepare(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return s.w.db.ExecContext(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s split) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.r.prepare(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return s.r.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s split) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.r.prepare(ctx, query)
+	if err != nil || st == nil {
+		return s.r.db.QueryRowContext(ctx, query, args...) // unprepared, or the same error in a Row
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// maxStmts bounds the statements a stmts keeps; others run unprepared. The
+// package's queries have far fewer shapes.
+const maxStmts = 512
+
+// stmts keeps the prepared statements of one SQLite pool: SQLite
+// (modernc.org/sqlite, Go) compiles a statement in about as long as it runs
+// a small one, and database/sql keeps each Stmt prepared on every connection
+// it ran on. pgx caches PostgreSQL's statements per connection on its own.
+type stmts struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmts(db *sql.DB) *stmts { return &stmts{db: db, m: map[string]*sql.Stmt{}} }
+
+// prepare returns the prepared statement of query, or nil (and no error)
+// when maxStmts are kept already: then the caller runs query unprepared.
+func (c *stmts) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	st, ok := c.m[query]
+	full := len(c.m) >= maxStmts
+	c.mu.Unlock()
+	if ok || full {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if had, ok := c.m[query]; ok { // prepared meanwhile by another caller
+		_ = st.Close()
+		return had, nil
+	}
+	c.m[query] = st // maxStmts may be passed by the few prepared at once
+	return st, nil
+}
+
+// cached returns the statement of query if it is kept, else nil.
+func (c *stmts) cached(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[query]
+}
+
+// close closes the statements kept.
+func (c *stmts) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		_ = st.Close()
+		delete(c.m, q)
+	}
+}
+
+// txStmts runs the statements of an SQLite transaction with the writer's
+// prepared statements (tx.StmtContext finds them on its connection). One
+// that is not prepared yet runs unprepared and is noted: the transaction
+// holds the writer's one connection, so it is prepared after the commit
+// (prepareMissed).
+type txStmts struct {
+	tx     *sql.Tx
+	c      *stmts
+	missed *[]string
+}
+
+// stmt returns the transaction's statement of query, or nil.
+func (t txStmts) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := t.c.cached(query)
+	if st == nil {
+		*t.missed = append(*t.missed, query)
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
+}
+
+func (t txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t txStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// prepareMissed prepares the statements a transaction ran unprepared, once
+// it no longer holds the writer. A failure only leaves them unprepared.
+func (c *stmts) prepareMissed(ctx context.Context, missed []string) {
+	for _, q := range missed {
+		if _, err := c.prepare(ctx, q); err != nil {
+			return
+		}
+	}
 }
 
 // Engines that Engine names.
@@ -218,7 +410,13 @@ func parseDSN(dsn string) (*dialect, string, error) {
 
 // Close releases the database connections.
 func (db *DB) Close() error {
-	if err := db.db.Close(); err != nil {
+	var rerr error
+	if db.readers != nil {
+		db.writeStmts.close()
+		db.readStmts.close()
+		rerr = db.readers.Close()
+	}
+	if err := errors.Join(db.db.Close(), rerr); err != nil {
 		return fmt.Errorf("sqlstore: close: %w", err)
 	}
 	return nil
@@ -252,11 +450,20 @@ func (db *DB) inTx(ctx context.Context, fn func(q store.Queries) error) error {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit; runs if fn panics
-	if err := fn(&queries{x: tx, d: db.d}); err != nil {
-		return err
+	var x execer = tx
+	var missed []string
+	if db.writeStmts != nil {
+		x = txStmts{tx: tx, c: db.writeStmts, missed: &missed}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
+	err = fn(&queries{x: x, d: db.d})
+	if err == nil {
+		if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("sqlstore: commit: %w", err)
+		}
 	}
-	return nil
+	if len(missed) > 0 {
+		_ = tx.Rollback() // a no-op after Commit: frees the connection
+		db.writeStmts.prepareMissed(ctx, missed)
+	}
+	return err
 }
