@@ -44,6 +44,18 @@ func TestAskForHelp(t *testing.T) {
 	}
 	cohost := w.add(t, "cohost", presets.GroupCallHost) // a second host, offline
 	wait(t, "the move", func() bool { return mover.Where(w.people[0]) == room })
+	// The move's events go out after it, batched: wait until both rooms
+	// have been told of the arrival (the streams are told first), so that
+	// none of them is taken for an answer to the request below.
+	wait(t, "the move's arrival told to both rooms", func() bool {
+		told := map[string]bool{}
+		for _, p := range w.rooms.Packets() {
+			if strings.Contains(string(p.Data), `"type":"`+protocol.EventMeetingChanged+`"`) {
+				told[p.Room] = true
+			}
+		}
+		return told[w.meeting] && told[room]
+	})
 	for _, c := range []<-chan eventstream.Message{hostStream.C(), plainStream.C()} {
 		for len(c) > 0 {
 			<-c
