@@ -3,9 +3,9 @@
 // late joiners, timer), start with a confirmation, then watch the rooms live, join or listen
 // in, broadcast, answer help requests and close all with a countdown. Participants see their
 // room, the countdown, and switch or return as their preset allows.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ConnectedMeetingsState, HelpRequested, Listener, RTKClient as Meeting } from '../src/index.js';
-import { Dialog, ErrorText, useAsync, useNow } from './ui.js';
+import { Dialog, ErrorText, describe, useAsync, useNow } from './ui.js';
 
 export type Help = HelpRequested;
 
@@ -93,9 +93,11 @@ export function HostBreakouts(props: { meeting: Meeting; helps: Help[]; onHelpDo
   const [text, setText] = useState('');
   const act = useAsync();
   const here = m.meta.meetingId;
+  useEffect(() => {
+    if (!cm.state) void cm.getConnectedMeetings().catch((err) => act.setError(describe(err)));
+  }, [cm]);
 
   if (!state) {
-    void cm.getConnectedMeetings().catch(() => undefined);
     return <p role="status">Loading the breakout rooms…</p>;
   }
   const idle = state.status === 'idle';

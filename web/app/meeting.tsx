@@ -36,7 +36,7 @@ export function MeetingPage(props: { token: string }) {
       }
       const init = (media: boolean) => sdk.RTKClient.init({
         authToken: props.token,
-        defaults: { audio: media, video: media, mediaConfiguration: { video: { width: { ideal: 640 }, height: { ideal: 480 } } } },
+        defaults: { audio: media, video: media, mediaConfiguration: { video: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } } } },
         onError: (e) => console.warn('rtk:', e.message),
       });
       try {
