@@ -34,9 +34,11 @@ export function MeetingPage(props: { token: string }) {
         setStage({ name: 'invalid', message: 'The meeting software could not be loaded.', detail: String(err) });
         return;
       }
+      // ?video=low: a small camera picture (160x120, 5 fps), for slow machines and links.
+      const lowVideo = new URLSearchParams(location.search).get('video') === 'low';
       const init = (media: boolean) => sdk.RTKClient.init({
         authToken: props.token,
-        defaults: { audio: media, video: media, mediaConfiguration: { video: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } } } },
+        defaults: { audio: media, video: media, mediaConfiguration: { video: lowVideo ? { width: 160, height: 120, frameRate: 5 } : { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } } } },
         onError: (e) => console.warn('rtk:', e.message),
       });
       try {
