@@ -191,6 +191,15 @@ async function run() {
   await createDlg.getByRole('button', { name: 'Create rooms' }).click();
   const assignDlg = host.page.getByRole('dialog', { name: 'Assign participants' });
   await assignDlg.waitFor({ timeout: 30_000 });
+  // A stale version (as if another host had changed the rooms unseen): the 409 is a sentence in the
+  // dialog, which then shows the rooms as they are, and the next click works.
+  await host.page.evaluate(() => {
+    const cm = window.rtkMeeting.connectedMeetings;
+    cm.setState({ ...cm.state, version: cm.state.version - 1 });
+  });
+  await assignDlg.getByRole('button', { name: 'Shuffle' }).click();
+  await assignDlg.getByRole('alert').filter({ hasText: 'changed meanwhile' }).waitFor({ timeout: 30_000 });
+  await shot(host, '06a-assign-stale-409');
   await assignDlg.getByRole('button', { name: 'Shuffle' }).click();
   await eventually('the shuffle places the 6 participants, 2 a room', async () => {
     const counts = [];
