@@ -211,6 +211,18 @@ async function run() {
   await assignDlg.getByLabel('Room name').fill('Design');
   await assignDlg.getByLabel('Room name').press('Enter');
   await assignDlg.getByRole('region', { name: 'Design' }).waitFor({ timeout: 30_000 });
+  const counts = async () => {
+    const c = [];
+    for (const r of ['Room 1', 'Design', 'Room 3']) c.push(await assignDlg.getByRole('region', { name: r }).getByRole('checkbox').count());
+    return c.join();
+  };
+  step('the host drags a person from Room 1 to Room 3, then ticks one there and assigns it to Room 1');
+  await assignDlg.getByRole('region', { name: 'Room 1' }).getByRole('listitem').first().dragTo(assignDlg.getByRole('region', { name: 'Room 3' }));
+  await eventually('the drag moves one person', async () => ((await counts()) === '1,2,3' ? '' : `rooms ${await counts()}`), 30_000);
+  await assignDlg.getByRole('region', { name: 'Room 3' }).getByRole('checkbox').first().check();
+  await assignDlg.getByLabel('Assign selected to').selectOption({ label: 'Room 1' });
+  await assignDlg.getByRole('button', { name: 'Assign', exact: true }).click();
+  await eventually('the assignment moves one person back', async () => ((await counts()) === '2,2,2' ? '' : `rooms ${await counts()}`), 30_000);
   await shot(host, '06-assign-dialog');
   await assignDlg.getByRole('button', { name: 'Start breakout' }).click();
   const confirm = host.page.getByRole('alertdialog', { name: 'Start breakout rooms?' });
