@@ -30,6 +30,7 @@ export function MeetingPage(props: { token: string }) {
       let sdk: typeof import('../src/index.js');
       try {
         sdk = await import('../src/index.js');
+        performance.mark('rtk-app-sdk-loaded');
       } catch (err) {
         setStage({ name: 'invalid', message: 'The meeting software could not be loaded.', detail: String(err) });
         return;
