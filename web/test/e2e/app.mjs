@@ -205,9 +205,13 @@ async function run() {
   await assignDlg.waitFor({ timeout: 30_000 });
   // A stale version (as if another host had changed the rooms unseen): the 409 is a sentence in the
   // dialog, which then shows the rooms as they are, and the next click works.
+  // The page is made to hold the version before the newest, as if it had missed the last update
+  // (the SDK keeps the newest state it has seen in lastState, the one it shows in state).
   await host.page.evaluate(() => {
-    const cm = window.rtkMeeting.connectedMeetings;
-    cm.setState({ ...cm.state, version: cm.state.version - 1 });
+    const m = window.rtkMeeting;
+    const older = { ...m.connectedMeetings.state, version: m.connectedMeetings.state.version - 1 };
+    m.lastState = older;
+    m.connectedMeetings.setState(older);
   });
   await assignDlg.getByRole('button', { name: 'Shuffle' }).click();
   await assignDlg.getByRole('alert').filter({ hasText: 'changed meanwhile' }).waitFor({ timeout: 30_000 });
