@@ -89,7 +89,7 @@ fuzz:
 
 e2e: sfu web-deps
 	RTK_E2E_REQUIRED=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
-		$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/
+		$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/
 
 # The benchmarks of connected meetings (docs/benchmarks.md): single moves
 # and the start of 100 participants into 10 rooms, made-before-break (with

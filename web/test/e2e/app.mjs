@@ -90,7 +90,10 @@ function received(p, ms) {
   }, ms);
 }
 
-const where = (p) => p.page.evaluate(() => window.rtkMeeting.meta.meetingId);
+/** where returns the meeting the page is in now. */
+function where(p) {
+  return p.page.evaluate(() => window.rtkMeeting.meta.meetingId);
+}
 
 async function run() {
   step('the lobby: the page is interactive at once');
