@@ -172,6 +172,8 @@ interface TileInfo {
   name: string;
   self: boolean;
   audioEnabled: boolean;
+  /** The camera is on (published), whether or not its picture has arrived yet. */
+  cameraOn: boolean;
   videoTrack: MediaStreamTrack | undefined;
   remote?: Participant;
   screen?: boolean;
@@ -189,7 +191,7 @@ function Tile(props: { t: TileInfo; speaking: boolean }) {
   const label = t.screen ? `${t.name}'s screen` : t.self ? `${t.name} (you)` : t.name;
   return (
     <figure class={`tile${props.speaking ? ' speaking' : ''}`} aria-label={label} data-participant-id={t.id} data-speaking={props.speaking ? 'true' : 'false'}
-      data-video={t.videoTrack ? 'on' : 'off'}>
+      data-camera={t.cameraOn ? 'on' : 'off'} data-video={t.videoTrack ? 'on' : 'off'}>
       {t.videoTrack ? <video ref={ref} autoplay muted playsInline /> : <div class="avatar" aria-hidden="true">{(t.name || '?').slice(0, 1)}</div>}
       <figcaption>
         <span>{label}</span>
@@ -247,11 +249,11 @@ function InMeeting(props: { meeting: Meeting; onLeft: (why: string) => void }) {
 
   const state = m.connectedMeetings.state;
   const closing = state?.status === 'closing' ? (state.closingAt ? Date.parse(state.closingAt) : closingAt) : 0;
-  const tiles: TileInfo[] = [{ id: m.self.id, name: m.self.name, self: true, audioEnabled: m.self.audioEnabled, videoTrack: m.self.videoTrack }];
-  if (m.self.screenShareTracks.video) tiles.push({ id: m.self.id + '/screen', name: m.self.name, self: true, audioEnabled: true, videoTrack: m.self.screenShareTracks.video, screen: true });
+  const tiles: TileInfo[] = [{ id: m.self.id, name: m.self.name, self: true, audioEnabled: m.self.audioEnabled, cameraOn: m.self.videoEnabled, videoTrack: m.self.videoTrack }];
+  if (m.self.screenShareTracks.video) tiles.push({ id: m.self.id + '/screen', name: m.self.name, self: true, audioEnabled: true, cameraOn: true, videoTrack: m.self.screenShareTracks.video, screen: true });
   for (const p of m.participants.joined.values()) {
-    tiles.push({ id: p.id, name: p.name, self: false, audioEnabled: p.audioEnabled, videoTrack: p.videoEnabled ? p.videoTrack : undefined, remote: p });
-    if (p.screenShareEnabled && p.screenShareTracks.video) tiles.push({ id: p.id + '/screen', name: p.name, self: false, audioEnabled: true, videoTrack: p.screenShareTracks.video, screen: true });
+    tiles.push({ id: p.id, name: p.name, self: false, audioEnabled: p.audioEnabled, cameraOn: p.videoEnabled, videoTrack: p.videoEnabled ? p.videoTrack : undefined, remote: p });
+    if (p.screenShareEnabled && p.screenShareTracks.video) tiles.push({ id: p.id + '/screen', name: p.name, self: false, audioEnabled: true, cameraOn: true, videoTrack: p.screenShareTracks.video, screen: true });
   }
   const tabs: [Tab, string][] = [['participants', 'Participants'], ['chat', 'Chat'], ['polls', 'Polls']];
   if (isHost) tabs.push(['breakouts', 'Breakout rooms']);
