@@ -229,8 +229,8 @@ async function run() {
   });
   await assignDlg.getByRole('button', { name: 'Rename Room 2' }).click();
   await assignDlg.getByLabel('Room name').fill('Design');
-  await assignDlg.getByLabel('Room name').press('Enter');
-  await assignDlg.getByRole('region', { name: 'Design' }).waitFor({ timeout: 30_000 });
+  await assignDlg.getByRole('button', { name: 'Save' }).click();
+  await assignDlg.getByRole('region', { name: 'Design' }).waitFor({ timeout: 60_000 });
   const counts = async () => {
     const c = [];
     for (const r of ['Room 1', 'Design', 'Room 3']) c.push(await assignDlg.getByRole('region', { name: r }).getByRole('checkbox').count());
