@@ -252,7 +252,8 @@ function AssignDialog(props: {
   };
   const assign = (roomId: string, ids: string[]) => act.run(async () => {
     await cm.assign({ mode: 'manual', rooms: { [roomId]: ids } });
-    setSelected(new Set());
+    // Only those assigned leave the selection: a tick made meanwhile stays.
+    setSelected((s) => new Set([...s].filter((id) => !ids.includes(id))));
   });
   const person = (id: string) => (
     <li key={id} class="person" draggable onDragStart={(e) => e.dataTransfer?.setData('text/plain', id)}>
