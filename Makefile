@@ -45,13 +45,14 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 
 web-deps: $(WEB)/node_modules/.package-lock.json
 
-# The SDK's bundle, web/dist/sdk/rtk-client.js, is committed and embedded in
-# the binary (served at /sdk/rtk-client.js); `make sdk` rebuilds it.
+# The SDK's bundle, web/dist/sdk/rtk-client.js, and the meeting app,
+# web/dist/app/, are committed and embedded in the binary (served at
+# /sdk/rtk-client.js, / and /app/); `make sdk` rebuilds both.
 sdk: web-deps
 	cd $(WEB) && $(NPM) run --silent build
 
-# The SDK's own checks: types, the committed bundle against a build of its
-# sources, and its unit tests (Node).
+# The SDK's and the app's own checks: types, the committed files against a
+# build of their sources, and the SDK's unit tests (Node).
 web: web-deps
 	cd $(WEB) && $(NPM) run --silent check && $(NPM) run --silent verify && $(NPM) test
 
@@ -91,7 +92,7 @@ fuzz:
 
 e2e: sfu web-deps
 	RTK_E2E_REQUIRED=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
-		$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/
+		$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/
 
 # The benchmarks of connected meetings (docs/benchmarks.md): single moves
 # and the start of 100 participants into 10 rooms, made-before-break (with

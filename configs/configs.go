@@ -195,6 +195,11 @@ type HTTP struct {
 	// and load the browser SDK (/sdk/...) from another origin; "*" allows
 	// any. Empty, the default, allows none.
 	CORSOrigins []string `mapstructure:"cors_origins"`
+	// DevLobby serves the meeting app's development lobby (POST
+	// /dev/lobby/meetings, unauthenticated): anyone who reaches the API may
+	// create a meeting with a host and participants in the first API key's
+	// app and get their tokens. Off by default; refused with production.
+	DevLobby bool `mapstructure:"dev_lobby"`
 }
 
 // Log configures the structured logger.
@@ -302,6 +307,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("http.shutdown_timeout", 10*time.Second)
 	v.SetDefault("http.metrics", true)
 	v.SetDefault("http.cors_origins", []string{})
+	v.SetDefault("http.dev_lobby", false)
 
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
@@ -650,6 +656,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Production {
 		c.refuseDevCredentials(bad)
+		if c.HTTP.DevLobby {
+			bad("http.dev_lobby lets anyone create meetings and tokens; production refuses it")
+		}
 	}
 	return errors.Join(errs...)
 }

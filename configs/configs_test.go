@@ -462,6 +462,24 @@ func TestMovesConfig(t *testing.T) {
 	}
 }
 
+// TestDevLobby: the meeting app's lobby is off by default, on in dev.yaml, and refused in
+// production.
+func TestDevLobby(t *testing.T) {
+	if c, err := Load(writeFile(t, minimal)); err != nil || c.HTTP.DevLobby {
+		t.Fatalf("default dev_lobby = %v (%v), want false", c.HTTP.DevLobby, err)
+	}
+	if c, err := Load("dev.yaml"); err != nil || !c.HTTP.DevLobby {
+		t.Fatalf("dev.yaml dev_lobby = %v (%v), want true", c.HTTP.DevLobby, err)
+	}
+	if c, err := Load("production.yaml"); err == nil && c.HTTP.DevLobby {
+		t.Fatal("production.yaml turns the dev lobby on")
+	}
+	_, err := Load(writeFile(t, minimal+"production: true\nhttp:\n  dev_lobby: true\n"))
+	if err == nil || !strings.Contains(err.Error(), "http.dev_lobby") {
+		t.Fatalf("production with dev_lobby: %v, want it refused", err)
+	}
+}
+
 func TestCORSOrigins(t *testing.T) {
 	c, err := Load(writeFile(t, minimal))
 	if err != nil || len(c.HTTP.CORSOrigins) != 0 {

@@ -188,6 +188,9 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if m != nil {
 		deps.Metrics = m
 	}
+	if cfg.HTTP.DevLobby {
+		deps.DevLobbyApp = cfg.Auth.Keys[0].AppID
+	}
 	api := sidecar.New(deps)
 
 	// Background workers: each runs until its context ends.

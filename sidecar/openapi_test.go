@@ -38,6 +38,7 @@ func fullAPI(t *testing.T) *sidecar.Server {
 		Polls: &polls.Service{}, Chat: &chat.Service{}, Webhooks: &webhooks.Service{},
 		LiveKitEvents: &sessions.Tracker{}, LiveKitKeys: auth.NewSimpleKeyProvider(lkKey, lkSecret),
 		Streams: eventstream.NewHub(), Metrics: metrics.New(nil, nil), Web: web.Files(), CORSOrigins: []string{"*"},
+		DevLobbyApp: "app",
 	})
 }
 

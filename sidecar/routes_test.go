@@ -76,6 +76,7 @@ func newFullEnv(t *testing.T) *fullEnv {
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKey, lkSecret),
 		Streams: hub, Metrics: metrics.New(st, nil), Web: web.Files(), CORSOrigins: []string{"https://app.example"},
+		DevLobbyApp: appID,
 	}
 	// Every part is wired, so that every route the API has is registered: a part added to Deps
 	// later must be added here too.

@@ -78,6 +78,9 @@ type Deps struct {
 	// CORSOrigins are the origins whose pages may call the participant API
 	// and load the SDK ("*": any); none when empty (cors.go).
 	CORSOrigins []string
+	// DevLobbyApp, when set, is the app in which the development lobby
+	// (POST DevLobbyPath, unauthenticated) creates meetings; empty: no lobby.
+	DevLobbyApp string
 }
 
 // Metrics records the requests (metrics.Metrics implements it).
@@ -136,6 +139,7 @@ func (s *Server) routes() *gin.Engine {
 	s.wellKnownRoutes(r)
 	s.liveKitRoutes(r)
 	s.sdkRoutes(r)
+	s.appPageRoutes(r)
 
 	for _, prefix := range []string{"/accounts/:account_id/realtime/kit", "/client/v4/accounts/:account_id/realtime/kit"} {
 		acc := r.Group(prefix, s.requireKey, s.requireAccount)
