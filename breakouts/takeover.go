@@ -2,6 +2,7 @@ package breakouts
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -31,7 +32,8 @@ const MovesLease = "breakouts-moves"
 // that, removes the connection (connectionRemoved). A connection left in
 // the source room while the participant is also in its own room (a lost
 // leave) is removed without an instruction, as the Mover's sweep does.
-// A participant whose move runs on this replica is left to it.
+// A participant whose move runs on this replica is left to it, and so is
+// one placed more than a minute (takeoverHorizon) past its deadline.
 //
 // deadline must exceed the move timeout (bridge.WithMoveTimeout) and the
 // time a move waits in its participant's queue, or a slow move is sent
@@ -40,6 +42,15 @@ const MovesLease = "breakouts-moves"
 func WithTakeover(deadline time.Duration) Option {
 	return func(svc *Service) { svc.takeover = deadline }
 }
+
+// takeoverHorizon is how long past its deadline a placement is still
+// checked: a lease that has no holder, or a LiveKit that does not answer,
+// for less than this delays a takeover but does not lose it. Checking only
+// families with such placements keeps the takeover from listing the rooms
+// of every running family in LiveKit every second; a connection made
+// later to a room its participant is not placed in is removed when it
+// joins (enforce.go).
+const takeoverHorizon = time.Minute
 
 // resent is a move the takeover sent once more: for the placement changed
 // at placed, at at.
@@ -75,8 +86,8 @@ func (s *Service) takeOver(ctx context.Context) error {
 // remembers the moves sent once more, by participant.
 func (s *Service) checkMoves(ctx context.Context, sent map[string]resent) {
 	// A close leaves its family idle while everybody moves back: a family
-	// changed within the last deadlines still counts.
-	fams, err := s.st.ListActiveFamilies(ctx, s.now().Add(-3*s.takeover))
+	// changed within the horizon still counts.
+	fams, err := s.st.ListActiveFamilies(ctx, s.now().Add(-s.takeover-takeoverHorizon))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("breakouts: list the families whose moves may run", "err", err)
@@ -137,6 +148,13 @@ func (s *Service) checkFamily(ctx context.Context, fam store.Family, sent map[st
 	if err != nil {
 		return err
 	}
+	now := s.now()
+	if !slices.ContainsFunc(slices.Collect(maps.Values(place)), func(pl store.Placement) bool {
+		age := now.Sub(pl.UpdatedAt)
+		return age >= s.takeover && age < s.takeover+takeoverHorizon
+	}) {
+		return nil // nobody whose move may be overdue
+	}
 	connected := map[string][]string{} // participant -> rooms it is connected to
 	for _, room := range rooms {
 		ids, err := s.mover.ConnectedIn(ctx, room)
@@ -149,12 +167,11 @@ func (s *Service) checkFamily(ctx context.Context, fam store.Family, sent map[st
 			}
 		}
 	}
-	now := s.now()
 	var due []overdue
 	for id, in := range connected {
 		pl := place[id]
 		for _, room := range in {
-			if room == pl.RoomID || now.Sub(pl.UpdatedAt) < s.takeover {
+			if age := now.Sub(pl.UpdatedAt); room == pl.RoomID || age < s.takeover || age >= s.takeover+takeoverHorizon {
 				continue
 			}
 			seen[id] = true
