@@ -95,6 +95,9 @@ type Mover interface {
 	// ended. It does nothing when the participant is not connected there
 	// (its next join applies them).
 	Regrant(ctx context.Context, room, participantID string, grant *auth.VideoGrant, metadata string) error
+	// ConnectedIn returns the participants connected to room other than
+	// by a prepared connection, as LiveKit lists them now.
+	ConnectedIn(ctx context.Context, room string) ([]string, error)
 }
 
 var _ Mover = (*bridge.Mover)(nil)
@@ -117,6 +120,9 @@ type Service struct {
 	// elsewhere is how long after a participant's placement changed a move
 	// of it may still run on another replica (WithReplicas); 0: one replica.
 	elsewhere time.Duration
+	// takeover is how long after a participant's placement changed a
+	// connection to another room is taken over (WithTakeover); 0: never.
+	takeover time.Duration
 
 	// tick is how often Run looks for families whose close countdown ended.
 	tick time.Duration
@@ -181,18 +187,32 @@ func New(st store.Store, rooms Rooms, mover Mover, log *slog.Logger, opts ...Opt
 	return s
 }
 
-// Run carries out moves, sends events and closes rooms whose countdown
-// ended (while it leads: WithLeader), until ctx ends; then it waits for the
+// Run carries out moves, sends events, closes rooms whose countdown ended
+// and takes over overdue moves (WithTakeover), the last two while it leads
+// (WithLeader), until ctx ends; then it waits for the
 // moves in flight to stop.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.events.run(ctx) })
 	wg.Go(func() { s.moves.run(ctx) })
 	defer wg.Wait()
-	if s.leader == nil {
-		return s.countdowns(ctx)
+	if s.takeover > 0 {
+		wg.Go(func() {
+			if err := s.lead(ctx, MovesLease, s.takeOver); err != nil {
+				s.log.Error("breakouts: take over moves", "err", err)
+			}
+		})
 	}
-	return s.leader.Lead(ctx, CountdownsLease, s.countdowns)
+	return s.lead(ctx, CountdownsLease, s.countdowns)
+}
+
+// lead runs f under the lease name (WithLeader), or at once without a
+// leader.
+func (s *Service) lead(ctx context.Context, name string, f func(context.Context) error) error {
+	if s.leader == nil {
+		return f(ctx)
+	}
+	return s.leader.Lead(ctx, name, f)
 }
 
 // countdowns begins the timers' countdowns and closes the families whose

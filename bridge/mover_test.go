@@ -1277,7 +1277,7 @@ func TestDropPreparedWaitsForMove(t *testing.T) {
 }
 
 // TestPreparedIn: the identities with a prepared connection in a room, not those with a visible
-// one; none for a room LiveKit does not have.
+// one; none for a room LiveKit does not have. ConnectedIn lists the visible ones.
 func TestPreparedIn(t *testing.T) {
 	lk := newLiveKit()
 	m := newMover(t, lk, fast...)
@@ -1294,6 +1294,12 @@ func TestPreparedIn(t *testing.T) {
 	}
 	if ids, err := m.PreparedIn(context.Background(), "nowhere"); err != nil || len(ids) != 0 {
 		t.Errorf("PreparedIn(nowhere) = %v, %v; want none", ids, err)
+	}
+	if ids, err := m.ConnectedIn(context.Background(), "bo-1"); err != nil || !slices.Equal(ids, []string{"r"}) {
+		t.Errorf("ConnectedIn(bo-1) = %v, %v; want [r]", ids, err)
+	}
+	if ids, err := m.ConnectedIn(context.Background(), "nowhere"); err != nil || len(ids) != 0 {
+		t.Errorf("ConnectedIn(nowhere) = %v, %v; want none", ids, err)
 	}
 }
 

@@ -153,6 +153,19 @@ func (m *Mover) DropPrepared(ctx context.Context, room, identity string) error {
 // PreparedIn returns the identities that hold a prepared connection in
 // room (Prepared), none for a room LiveKit does not have.
 func (m *Mover) PreparedIn(ctx context.Context, room string) ([]string, error) {
+	return m.identitiesIn(ctx, room, true)
+}
+
+// ConnectedIn returns the identities connected to room other than by a
+// prepared connection (Prepared), as LiveKit lists them now; none for a
+// room LiveKit does not have.
+func (m *Mover) ConnectedIn(ctx context.Context, room string) ([]string, error) {
+	return m.identitiesIn(ctx, room, false)
+}
+
+// identitiesIn lists the identities connected to room whose connection is
+// prepared (or not).
+func (m *Mover) identitiesIn(ctx context.Context, room string, prepared bool) ([]string, error) {
 	ctx, cancel := callContext(ctx)
 	defer cancel()
 	res, err := m.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
@@ -164,7 +177,7 @@ func (m *Mover) PreparedIn(ctx context.Context, room string) ([]string, error) {
 	}
 	var ids []string
 	for _, p := range res.Participants {
-		if Prepared(p) && p.State != livekit.ParticipantInfo_DISCONNECTED {
+		if Prepared(p) == prepared && p.State != livekit.ParticipantInfo_DISCONNECTED {
 			ids = append(ids, p.Identity)
 		}
 	}

@@ -155,9 +155,13 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 				moverLog.Warn("record a revealed participant", "room", room, "identity", p.Identity, "err", err)
 			}
 		}))...)
-	bkOpts := []breakouts.Option{breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader)}
-	if cfg.Cluster.Replicated() { // a move may run on another replica for up to its timeout
-		bkOpts = append(bkOpts, breakouts.WithReplicas(cfg.Moves.Timeout+5*time.Second))
+	// A move may run on another replica for up to its timeout; one that
+	// has not ended by then (its replica died, its instruction was lost) is
+	// taken over by the holder of breakouts.MovesLease.
+	moveWindow := cfg.Moves.Timeout + 5*time.Second
+	bkOpts := []breakouts.Option{breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader), breakouts.WithTakeover(moveWindow)}
+	if cfg.Cluster.Replicated() {
+		bkOpts = append(bkOpts, breakouts.WithReplicas(moveWindow))
 	}
 	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"), bkOpts...)
 

@@ -60,6 +60,12 @@ type BreakoutQueries interface {
 	// ListTimedFamilies returns the families in FamilyRunning whose WarnAt
 	// is set and at or before the given time, in any app.
 	ListTimedFamilies(ctx context.Context, before time.Time) ([]Family, error)
+	// ListActiveFamilies returns the families, in any app, whose moves may
+	// still be under way: those in FamilyRunning or FamilyClosing, and
+	// those of any status changed at or after since (a close moves
+	// everybody back to the parent and leaves the family idle). They come
+	// oldest change first.
+	ListActiveFamilies(ctx context.Context, since time.Time) ([]Family, error)
 
 	// ListPlacements returns every placement in a family.
 	ListPlacements(ctx context.Context, parentID string) ([]Placement, error)

@@ -29,7 +29,8 @@ type Mover struct {
 	dropped  []string
 	evicted  []string
 	regrants []Regrant
-	prepared map[string]string // participant -> room of its prepared connection
+	prepared map[string]string   // participant -> room of its prepared connection
+	leftover map[string][]string // participant -> rooms of connections a lost leave left
 	// Delay, when set, is how long each move takes.
 	Delay time.Duration
 }
@@ -38,7 +39,15 @@ var _ breakouts.Mover = (*Mover)(nil)
 
 // NewMover returns a Mover with nobody connected.
 func NewMover() *Mover {
-	return &Mover{at: map[string]string{}, failing: map[string]bool{}, prepared: map[string]string{}}
+	return &Mover{at: map[string]string{}, failing: map[string]bool{}, prepared: map[string]string{}, leftover: map[string][]string{}}
+}
+
+// Leave says that a participant keeps a connection to room besides the one
+// Connect or a move gave it: a leave that was lost. Only Evict removes it.
+func (m *Mover) Leave(participantID, room string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leftover[participantID] = append(m.leftover[participantID], room)
 }
 
 // Connect says that a participant is connected to a room.
@@ -100,6 +109,20 @@ func (m *Mover) PreparedIn(_ context.Context, room string) ([]string, error) {
 	return ids, nil
 }
 
+// ConnectedIn returns the participants connected to room, sorted.
+func (m *Mover) ConnectedIn(_ context.Context, room string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for id, r := range m.at {
+		if r == room || slices.Contains(m.leftover[id], room) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
 // DropPrepared drops the participant's prepared connection to room, if it
 // holds one there (Prepare).
 func (m *Mover) DropPrepared(_ context.Context, room, participantID string) error {
@@ -120,10 +143,16 @@ func (m *Mover) Dropped() []string {
 	return append([]string(nil), m.dropped...)
 }
 
-// Evict disconnects a participant connected to room.
+// Evict disconnects a participant connected to room, a connection Leave
+// left there first.
 func (m *Mover) Evict(_ context.Context, room, participantID string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if i := slices.Index(m.leftover[participantID], room); i >= 0 {
+		m.leftover[participantID] = slices.Delete(m.leftover[participantID], i, i+1)
+		m.evicted = append(m.evicted, room+"/"+participantID)
+		return true, nil
+	}
 	if m.at[participantID] != room {
 		return false, nil
 	}

@@ -76,6 +76,22 @@ func (q *queries) ListTimedFamilies(ctx context.Context, before time.Time) ([]st
 	return fs, nil
 }
 
+// ListActiveFamilies returns the families whose moves may still be under
+// way: running or closing, or changed at or after since.
+func (q *queries) ListActiveFamilies(ctx context.Context, since time.Time) ([]store.Family, error) {
+	rows, err := q.query(ctx, `SELECT `+familyColumns+` FROM families
+		WHERE status IN (?, ?) OR updated_at >= ? ORDER BY updated_at, parent_id`,
+		store.FamilyRunning, store.FamilyClosing, micros(since))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list active families: %w", err)
+	}
+	fs, err := scanAll(rows, scanFamily)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list active families: %w", err)
+	}
+	return fs, nil
+}
+
 func scanFamily(s scanner) (store.Family, error) {
 	var f store.Family
 	var closing, ends, warn sql.NullInt64

@@ -109,6 +109,43 @@ func testBreakouts(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ListActiveFamilies", func(t *testing.T) {
+		s := open(t)
+		w := seed(t, s)
+		ctx := t.Context()
+		// m1 runs (changed long ago), mOther (another app) closes, m2 was
+		// closed (idle) at 5.
+		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.m1.ID, AppID: w.app1.ID, Version: 1, Status: store.FamilyRunning, UpdatedAt: at(1)}))
+		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.mOther.ID, AppID: w.app2.ID, Version: 1, Status: store.FamilyClosing,
+			ClosingAt: at(20), UpdatedAt: at(2)}))
+		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.m2.ID, AppID: w.app1.ID, Version: 1, Status: store.FamilyIdle, UpdatedAt: at(5)}))
+		for _, tc := range []struct {
+			since time.Time
+			want  []string
+		}{
+			{at(0), []string{w.m1.ID, w.mOther.ID, w.m2.ID}},
+			{at(5), []string{w.m1.ID, w.mOther.ID, w.m2.ID}},
+			{at(6), []string{w.m1.ID, w.mOther.ID}},
+		} {
+			fs, err := s.ListActiveFamilies(ctx, tc.since)
+			must(t, err)
+			var ids []string
+			for _, f := range fs {
+				ids = append(ids, f.ParentID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("active since %v = %v, want %v (running or closing, or changed since; oldest change first)", tc.since, ids, tc.want)
+			}
+		}
+		// Stopped: the family leaves the list once its last change is old.
+		must(t, s.SaveFamily(ctx, store.Family{ParentID: w.m1.ID, AppID: w.app1.ID, Version: 2, Status: store.FamilyIdle, UpdatedAt: at(7)}))
+		fs, err := s.ListActiveFamilies(ctx, at(8))
+		must(t, err)
+		if len(fs) != 1 || fs[0].ParentID != w.mOther.ID || fs[0].AppID != w.app2.ID || !fs[0].ClosingAt.Equal(at(20).Truncate(time.Microsecond)) {
+			t.Errorf("active since 8 = %+v, want the closing family only", fs)
+		}
+	})
+
 	t.Run("Placements", func(t *testing.T) {
 		s := open(t)
 		w := seed(t, s)

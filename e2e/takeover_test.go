@@ -1,0 +1,118 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/redis/go-redis/v9"
+
+	"rtk-sidecar/breakouts"
+	"rtk-sidecar/presets"
+	"rtk-sidecar/protocol"
+)
+
+// TestReplicasTakeOverAMove: two replicas on one PostgreSQL, one Redis and one livekit-server.
+// A participant whose client does not follow moves (a plain LiveKit client) is moved by one
+// replica, which is killed with SIGKILL once its instruction is out, before the move's
+// timeout. The survivor takes the move over at the end of its window (moves.timeout plus 5 s
+// after the placement, as the store has it): it sends the instruction once more, under a new
+// move id, and when that one times out too removes the connection from the parent, telling
+// the family (connectionRemoved, reason moveFailed). Without the takeover the connection
+// would stay in the parent until its client left.
+func TestReplicasTakeOverAMove(t *testing.T) {
+	requireMedia(t)
+	ctx := t.Context()
+	redisAddr := startRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	dsn := startPostgres(t)
+	lb := newBalancer(t)
+	node := StartSFU(t, SFUConfig{Redis: redisAddr, WebhookURLs: []string{lb.URL + "/livekit/webhook"}, LogLevel: "warn"})
+
+	bin := buildSidecar(t)
+	shared := t.TempDir()
+	var reps [2]*replicaProc
+	for i := range reps {
+		reps[i] = startReplica(t, bin, i, dsn, redisAddr, node, shared)
+		lb.add(reps[i].url)
+	}
+	sc := &Sidecar{BaseURL: lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
+	parent := sc.CreateMeeting(t, "Takeover")
+	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
+	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
+
+	obs := newFamilyObserver(t, sc, parent)
+	stubbornID, stubbornToken := sc.AddParticipant(t, parent, "stubborn", presets.GroupCallParticipant)
+	stubborn := joinPlain(t, sc, stubbornToken)
+	if stubborn.room != parent {
+		t.Fatalf("stubborn joined %s, want the parent", short(stubborn.room))
+	}
+	inParent := func() bool {
+		res, err := node.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: parent})
+		if err != nil {
+			t.Fatalf("list the parent: %v", err)
+		}
+		return slices.ContainsFunc(res.Participants, func(p *livekit.ParticipantInfo) bool { return p.Identity == stubbornID })
+	}
+
+	// The move goes to the victim, which dies once its instruction is out.
+	victim, survivor := reps[0], reps[1]
+	direct := &Sidecar{BaseURL: victim.url, AppPath: sc.AppPath}
+	(&bkFamily{sc: direct, parent: parent, base: fam.base}).move(t, stubbornID, parent, room)
+	placed := time.Now()
+	var first string
+	eventually(t, 5*time.Second, func() string {
+		stubborn.mu.Lock()
+		defer stubborn.mu.Unlock()
+		for id := range stubborn.moves {
+			first = id
+			return ""
+		}
+		return "no instruction reached stubborn"
+	})
+	victim.kill(t)
+	t.Logf("SIGKILL %s %s after the move", victim.node, time.Since(placed).Round(time.Millisecond))
+	if !inParent() {
+		t.Fatal("stubborn left the parent, want it to stay (its client ignores moves)")
+	}
+
+	// The default move timeout is 10 s: the window ends 15 s after the placement, and the
+	// instruction sent once more times out 10 s later.
+	const window, timeout = 15 * time.Second, 10 * time.Second
+	var removal protocol.Removal
+	eventually(t, window+timeout+20*time.Second, func() string {
+		rs := obs.removalsOf(stubbornID)
+		if len(rs) == 0 {
+			return "no connectionRemoved for stubborn yet"
+		}
+		removal = rs[0]
+		return ""
+	})
+	took := time.Since(placed)
+	t.Logf("BENCH overdue move taken over and removed %s after the placement", took.Round(time.Millisecond))
+	if took < window {
+		t.Errorf("removed %s after the placement, before the end of its window %s", took.Round(time.Millisecond), window)
+	}
+	if removal.MeetingID != parent || removal.PlacedMeetingID != room || removal.Reason != protocol.RemovedMoveFailed || removal.MoveID == "" || removal.MoveID == first {
+		t.Errorf("removal %+v, want stubborn from the parent, placed in %s, after a move other than the first (%s)", removal, short(room), first)
+	}
+	if n := stubborn.instructions(removal.MoveID); n == 0 {
+		t.Errorf("stubborn got no instruction for the move %s sent once more", removal.MoveID)
+	}
+	eventually(t, 5*time.Second, func() string {
+		if inParent() {
+			return "stubborn is still listed in the parent"
+		}
+		return ""
+	})
+	if holder, err := rdb.Get(ctx, "rtk:lease:"+breakouts.MovesLease).Result(); err != nil || len(holder) < len(survivor.node) || holder[:len(survivor.node)] != survivor.node {
+		t.Errorf("the moves' lease is held by %q (%v), want %s", holder, err, survivor.node)
+	}
+	if got := fam.state(t).roomOf(stubbornID); got != room {
+		t.Errorf("state places stubborn in %s, want %s", short(got), short(room))
+	}
+}
