@@ -12,14 +12,12 @@ import (
 )
 
 // TestMeetingApp runs web/test/e2e/app.mjs: the meeting app served by the sidecar, used as a
-// person would, in Debian's Chromium (selectors by role and label). The host's page makes a
-// meeting in the dev lobby; the host and 6 participants join; the host creates 3 breakout
-// rooms, shuffles, renames one and starts with the confirmation; every participant's page
-// shows its room and hears only its room-mates (getStats); a participant asks for help and
-// the host joins its room and is heard there; a broadcast reaches every room; a close with a
-// countdown shows it everywhere and brings everyone back with their camera and microphone as
-// they were; a participant without switch permission has no switch control and a forced
-// request is refused. Screenshots of each stage go to e2e/artifacts/app/.
+// person would, in Debian's Chromium (selectors by role and label). The lobby is interactive
+// and makes a meeting; a wrong token gets a clear page; the host and 6 participants pass the
+// setup screen and join, every page showing the main grid with cameras and microphones as set;
+// the host opens Create breakout rooms, makes 3 rooms, meets a stale version's 409 as a
+// sentence in the Assign participants dialog, shuffles (2 a room) and renames a room with the
+// pencil. Screenshots of each stage go to e2e/artifacts/app/.
 func TestMeetingApp(t *testing.T) {
 	requireBrowser(t)
 	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.DevLobby = true })
