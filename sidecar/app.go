@@ -1,13 +1,8 @@
 package sidecar
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"mime"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
@@ -57,35 +52,7 @@ func (s *Server) appPage(c *gin.Context) error {
 
 // appFile handles GET and HEAD /app/{file}: a file of the meeting app.
 func (s *Server) appFile(c *gin.Context) error {
-	name := strings.TrimPrefix(c.Param("file"), "/")
-	if name == "" || path.Clean(name) != name || !fs.ValidPath(name) || strings.HasSuffix(name, "/") {
-		return errNoFile(c)
-	}
-	return s.serveAsset(c, path.Join("app", name))
-}
-
-// serveAsset serves the file name of Deps.Web, revalidated by ETag.
-func (s *Server) serveAsset(c *gin.Context, name string) error {
-	f, err := s.assets.get(s.Web, name)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
-		return errNoFile(c)
-	}
-	if err != nil {
-		return err
-	}
-	h := c.Writer.Header()
-	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
-		h.Set("Content-Type", ct)
-	}
-	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", f.etag)
-	if path.Ext(name) == ".html" {
-		// The page carries a participant token in its URL: keep it out of
-		// other sites' Referer headers.
-		h.Set("Referrer-Policy", "no-referrer")
-	}
-	http.ServeContent(c.Writer, c.Request, path.Base(name), time.Time{}, bytes.NewReader(f.content))
-	return nil
+	return s.serveUnder(c, "app")
 }
 
 // lobbyRequest is the body of POST /dev/lobby/meetings.

@@ -71,12 +71,22 @@ func (a *assets) get(fsys fs.FS, name string) (*asset, error) {
 // sdkFile handles GET and HEAD /sdk/{file}: a file of the browser SDK. The
 // path is stable across versions, so caches must revalidate (ETag).
 func (s *Server) sdkFile(c *gin.Context) error {
+	return s.serveUnder(c, "sdk")
+}
+
+// serveUnder serves the file the route's *file parameter names under dir
+// of Deps.Web; a name that is empty, unclean or a directory is 404.
+func (s *Server) serveUnder(c *gin.Context, dir string) error {
 	name := strings.TrimPrefix(c.Param("file"), "/")
-	clean := path.Clean(name)
-	if name == "" || clean != name || !fs.ValidPath(name) || strings.HasSuffix(name, "/") {
+	if name == "" || path.Clean(name) != name || !fs.ValidPath(name) || strings.HasSuffix(name, "/") {
 		return errNoFile(c)
 	}
-	f, err := s.assets.get(s.Web, path.Join("sdk", name))
+	return s.serveAsset(c, path.Join(dir, name))
+}
+
+// serveAsset serves the file name of Deps.Web, revalidated by ETag.
+func (s *Server) serveAsset(c *gin.Context, name string) error {
+	f, err := s.assets.get(s.Web, name)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
 		return errNoFile(c)
 	}
@@ -89,7 +99,12 @@ func (s *Server) sdkFile(c *gin.Context) error {
 	}
 	h.Set("Cache-Control", "no-cache")
 	h.Set("ETag", f.etag)
-	http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(f.content))
+	if path.Ext(name) == ".html" {
+		// The page carries a participant token in its URL: keep it out of
+		// other sites' Referer headers.
+		h.Set("Referrer-Policy", "no-referrer")
+	}
+	http.ServeContent(c.Writer, c.Request, path.Base(name), time.Time{}, bytes.NewReader(f.content))
 	return nil
 }
 
