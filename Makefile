@@ -104,13 +104,13 @@ e2e: sfu web-deps
 # RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
 # TestBenchmarkPublishBurst, an experiment (docs/livekit-notes.md §5), runs with them, and
 # so does TestBenchmarkBrowserMove: single moves of Chromium pages with the browser
-# SDK, and the SDK's bundle size.
+# SDK, and the SDK's bundle size (docs/benchmarks-browser.md).
 bench: sfu web-deps
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
 
 # The REST API's throughput and the sidecar's own time for a start
-# (docs/benchmarks.md, "REST API and the sidecar's own time"): cmd/benchapi
+# (docs/benchmarks-scale.md): cmd/benchapi
 # starts bin/sidecar (LiveKit external, not called by the routes measured)
 # on SQLite, on PostgreSQL ($$RTK_TEST_POSTGRES_DSN) and as 2 processes on
 # PostgreSQL, and loads add-participant and GET meeting from 50 clients for
