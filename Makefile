@@ -97,7 +97,7 @@ e2e: sfu web-deps
 # The benchmarks of connected meetings (docs/benchmarks.md): single moves
 # and the start of 100 participants into 10 rooms, made-before-break (with
 # and without prepared connections) against a naive rejoin in the same run,
-# against the real SFU (about 6 minutes on 2 cores: the start joins 100
+# against the real SFU (about 9 minutes on 2 cores: the start joins 100
 # clients three times). They are tests gated by RTK_E2E_BENCH, so `make test`
 # skips them; results are the lines with BENCH. RTK_BENCH_MOVES,
 # RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
