@@ -97,20 +97,20 @@ e2e: sfu web-deps
 # The benchmarks of connected meetings (docs/benchmarks.md): single moves
 # and the start of 100 participants into 10 rooms, made-before-break (with
 # and without prepared connections) against a naive rejoin in the same run,
-# against the real SFU (about 6 minutes on 2 cores: the start joins 100
+# against the real SFU (about 9 minutes on 2 cores: the start joins 100
 # clients three times). They are tests gated by RTK_E2E_BENCH, so `make test`
 # skips them; results are the lines with BENCH. RTK_BENCH_MOVES,
 # RTK_BENCH_START and RTK_BENCH_ROOMS change the sizes;
 # RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
 # TestBenchmarkPublishBurst, an experiment (docs/livekit-notes.md §5), runs with them, and
 # so does TestBenchmarkBrowserMove: single moves of Chromium pages with the browser
-# SDK, and the SDK's bundle size.
+# SDK, and the SDK's bundle size (docs/benchmarks-browser.md).
 bench: sfu web-deps
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/
 
 # The REST API's throughput and the sidecar's own time for a start
-# (docs/benchmarks.md, "REST API and the sidecar's own time"): cmd/benchapi
+# (docs/benchmarks-scale.md): cmd/benchapi
 # starts bin/sidecar (LiveKit external, not called by the routes measured)
 # on SQLite, on PostgreSQL ($$RTK_TEST_POSTGRES_DSN) and as 2 processes on
 # PostgreSQL, and loads add-participant and GET meeting from 50 clients for

@@ -69,7 +69,7 @@ func TestBenchmarkStartSidecar(t *testing.T) {
 }
 
 // startSidecarTarget is the sidecar's own time for a start of 1,000
-// participants into 100 rooms (docs/benchmarks.md).
+// participants into 100 rooms (docs/benchmarks-scale.md).
 const startSidecarTarget = 250 * time.Millisecond
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -14,7 +14,7 @@ import (
 // TestBenchmarkBrowserMove measures single moves of Chromium pages (web/test/e2e/bench.mjs):
 // the SDK's make-before-break against a naive break-before-make page, in the same run, with
 // RTK_BENCH_MOVES (default 24) moves each; and the size of the SDK's bundle. Results are the
-// BENCH lines (docs/benchmarks.md, "Browser client").
+// BENCH lines (docs/benchmarks-browser.md).
 func TestBenchmarkBrowserMove(t *testing.T) {
 	requireBench(t)
 	requireBrowser(t)

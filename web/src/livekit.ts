@@ -22,8 +22,8 @@ export class LiveKitConnector implements Connector {
     // livekit-client's single one: with livekit-server 1.13.5 a subscription over a single
     // connection waits for the subscriber's own offer (the server asks for media sections,
     // the client offers, the server answers), and a room-mate heard a mover about 200 ms
-    // later than over a subscriber connection the server offers to (docs/benchmarks.md,
-    // "Browser client"; the Go client, docs/livekit-notes.md §5, found the same).
+    // later than over a subscriber connection the server offers to (docs/livekit-notes.md §5,
+    // where the Go client found the same).
     const room = new Room({ adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false });
     // Registered before the join, so that no instruction can race it.
     room.registerRpcMethod(MoveMethod, async (d: RpcInvocationData) => h.rpc(d.payload));

@@ -1,4 +1,4 @@
-// The benchmark of a single move in Chromium (docs/benchmarks.md, "Browser client"), run by
+// The benchmark of a single move in Chromium (docs/benchmarks-browser.md), run by
 // e2e/bench_browser_test.go (make bench): two mover pages, the SDK's default (make-before-
 // break) and a naive one (overrides.breakBeforeMake: it leaves, then joins), take turns moving
 // between the parent P and a breakout room R, decided through the REST API; a stationary page in
