@@ -44,18 +44,9 @@ import (
 // participant ends in the parent; the event streams reconnect to the survivor and carry every
 // later event; every webhook of the run is delivered, signed, none lost.
 func TestReplicasSurviveSIGKILL(t *testing.T) {
-	requireMedia(t)
 	ctx := t.Context()
-	redisAddr := startRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	dsn := startPostgres(t)
-
-	lb := newBalancer(t)
-	var nodes [2]*SFU
-	for i := range nodes {
-		nodes[i] = StartSFU(t, SFUConfig{Redis: redisAddr, WebhookURLs: []string{lb.URL + "/livekit/webhook"}, LogLevel: "warn"})
-	}
+	cl := startCluster(t, 2)
+	rdb, dsn, nodes, reps, sc := cl.rdb, cl.dsn, cl.nodes, cl.reps, cl.sc
 	var nodeIDs []string
 	eventually(t, 15*time.Second, func() string {
 		ids, err := rdb.HKeys(ctx, "nodes").Result()
@@ -65,15 +56,6 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		nodeIDs = ids
 		return ""
 	})
-
-	bin := buildSidecar(t)
-	shared := t.TempDir() // the key files every replica must share
-	var reps [2]*replicaProc
-	for i := range reps {
-		reps[i] = startReplica(t, bin, i, dsn, redisAddr, nodes[i], shared)
-		lb.add(reps[i].url)
-	}
-	sc := &Sidecar{BaseURL: lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
 
 	sink := newHookSink(t, sc)
 	sc.Must(t, "POST", sc.AppPath+"/webhooks", map[string]any{"name": "replicas", "url": sink.srv.URL,
@@ -467,6 +449,42 @@ func TestAuditDeliveries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replicaCluster is the scaled shape the replica tests run: one Redis and one PostgreSQL of
+// their own, livekit-server nodes on that Redis, two sidecar replicas (replica i on node
+// i mod the number of nodes) and the load balancer in front of them.
+type replicaCluster struct {
+	redisAddr string
+	rdb       *redis.Client
+	dsn       string
+	lb        *balancer
+	nodes     []*SFU
+	reps      [2]*replicaProc
+	sc        *Sidecar // through the load balancer
+}
+
+// startCluster starts a replicaCluster with the given number of LiveKit nodes and waits until
+// both replicas are ready. Everything stops when the test ends.
+func startCluster(t *testing.T, nodes int) *replicaCluster {
+	t.Helper()
+	requireMedia(t)
+	cl := &replicaCluster{redisAddr: startRedis(t)}
+	cl.rdb = redis.NewClient(&redis.Options{Addr: cl.redisAddr})
+	t.Cleanup(func() { _ = cl.rdb.Close() })
+	cl.dsn = startPostgres(t)
+	cl.lb = newBalancer(t)
+	for range nodes {
+		cl.nodes = append(cl.nodes, StartSFU(t, SFUConfig{Redis: cl.redisAddr, WebhookURLs: []string{cl.lb.URL + "/livekit/webhook"}, LogLevel: "warn"}))
+	}
+	bin := buildSidecar(t)
+	shared := t.TempDir() // the key files every replica must share
+	for i := range cl.reps {
+		cl.reps[i] = startReplica(t, bin, i, cl.dsn, cl.redisAddr, cl.nodes[i%nodes], shared)
+		cl.lb.add(cl.reps[i].url)
+	}
+	cl.sc = &Sidecar{BaseURL: cl.lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
+	return cl
 }
 
 // placeRoom creates room on the LiveKit node nodeID (asked through any node), unless it exists.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
-	"github.com/redis/go-redis/v9"
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/presets"
@@ -24,23 +23,9 @@ import (
 // the family (connectionRemoved, reason moveFailed). Without the takeover the connection
 // would stay in the parent until its client left.
 func TestReplicasTakeOverAMove(t *testing.T) {
-	requireMedia(t)
 	ctx := t.Context()
-	redisAddr := startRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	dsn := startPostgres(t)
-	lb := newBalancer(t)
-	node := StartSFU(t, SFUConfig{Redis: redisAddr, WebhookURLs: []string{lb.URL + "/livekit/webhook"}, LogLevel: "warn"})
-
-	bin := buildSidecar(t)
-	shared := t.TempDir()
-	var reps [2]*replicaProc
-	for i := range reps {
-		reps[i] = startReplica(t, bin, i, dsn, redisAddr, node, shared)
-		lb.add(reps[i].url)
-	}
-	sc := &Sidecar{BaseURL: lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
+	cl := startCluster(t, 1)
+	rdb, node, reps, sc := cl.rdb, cl.nodes[0], cl.reps, cl.sc
 	parent := sc.CreateMeeting(t, "Takeover")
 	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
 	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
