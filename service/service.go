@@ -161,7 +161,9 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	moveWindow := cfg.Moves.Timeout + 5*time.Second
 	bkOpts := []breakouts.Option{breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader), breakouts.WithTakeover(moveWindow)}
 	if cfg.Cluster.Replicated() {
-		bkOpts = append(bkOpts, breakouts.WithReplicas(moveWindow))
+		// The move of a replica that died is taken over as soon as its
+		// liveness lapses (cluster.lease_ttl), not at the end of the window.
+		bkOpts = append(bkOpts, breakouts.WithReplicas(moveWindow), breakouts.WithMoveOwners(rep.owners))
 	}
 	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"), bkOpts...)
 
@@ -208,6 +210,9 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	if rep.bus != nil {
 		workers["cluster bus"] = rep.bus.Run
+	}
+	if rep.owners != nil {
+		workers["cluster liveness"] = rep.owners.Run
 	}
 	return run(ctx, cfg, log, embedded, api, workers)
 }
