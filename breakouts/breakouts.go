@@ -113,10 +113,10 @@ type Service struct {
 
 	events *notifier
 	moves  *dispatcher
-	limits *ratelimit.PerKey // broadcast messages per participant
-	help   *ratelimit.PerKey // help requests per participant
-	late   lateArrivals      // failed moves whose participant may still arrive
-	leader Leader            // who runs the countdowns
+	limits Limiter      // broadcast messages per participant
+	help   Limiter      // help requests per participant
+	late   lateArrivals // failed moves whose participant may still arrive
+	leader Leader       // who runs the countdowns
 	// elsewhere is how long after a participant's placement changed a move
 	// of it may still run on another replica (WithReplicas); 0: one replica.
 	elsewhere time.Duration
@@ -186,6 +186,22 @@ type MoveOwners interface {
 // takeover (WithTakeover) act on a move whose replica is gone as soon as o
 // says so, rather than at the end of the move's window.
 func WithMoveOwners(o MoveOwners) Option { return func(svc *Service) { svc.owners = o } }
+
+// Limiter allows or refuses one more event of a key (a participant):
+// *ratelimit.PerKey in one process, *ratelimit.Shared across replicas.
+type Limiter interface {
+	Allow(key string) bool
+}
+
+// WithLimits makes the limits of broadcasts and help requests per
+// participant with newLimiter: ones shared by the replicas. Without it they
+// are kept in this process.
+func WithLimits(newLimiter func(name string, perSecond float64, burst int) Limiter) Option {
+	return func(svc *Service) {
+		svc.limits = newLimiter("broadcast", broadcastRate, broadcastRate)
+		svc.help = newLimiter("help", 1/helpInterval.Seconds(), 1)
+	}
+}
 
 // Option configures a Service.
 type Option func(*Service)

@@ -28,6 +28,7 @@ type replica struct {
 	leader leader
 	bus    *cluster.Bus                // nil: a single replica
 	owners *cluster.Owners             // which replica runs each move; nil: a single replica
+	rdb    redis.UniversalClient       // the cluster's Redis; nil: a single replica
 	check  func(context.Context) error // Redis's health; nil without Redis
 	close  func()
 }
@@ -69,6 +70,7 @@ func newReplica(ctx context.Context, cfg *configs.Config, streams *eventstream.H
 	clog.Info("replica joined the cluster", "redis", opts.Addr, "lease_ttl", cfg.Cluster.LeaseTTL)
 	return &replica{
 		owners: owners,
+		rdb:    rdb,
 		node:   node,
 		leader: cluster.NewLeases(rdb, node, clog, cluster.WithLeaseTTL(cfg.Cluster.LeaseTTL)),
 		bus:    bus,
