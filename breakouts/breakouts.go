@@ -113,16 +113,20 @@ type Service struct {
 
 	events *notifier
 	moves  *dispatcher
-	limits *ratelimit.PerKey // broadcast messages per participant
-	help   *ratelimit.PerKey // help requests per participant
-	late   lateArrivals      // failed moves whose participant may still arrive
-	leader Leader            // who runs the countdowns
+	limits Limiter      // broadcast messages per participant
+	help   Limiter      // help requests per participant
+	late   lateArrivals // failed moves whose participant may still arrive
+	leader Leader       // who runs the countdowns
 	// elsewhere is how long after a participant's placement changed a move
 	// of it may still run on another replica (WithReplicas); 0: one replica.
 	elsewhere time.Duration
 	// takeover is how long after a participant's placement changed a
 	// connection to another room is taken over (WithTakeover); 0: never.
 	takeover time.Duration
+	// owners records which replica runs each move, so that the move of a
+	// replica that died is taken over at once (WithMoveOwners); nil: only
+	// at the end of its window.
+	owners MoveOwners
 
 	// tick is how often Run looks for families whose close countdown ended.
 	tick time.Duration
@@ -165,6 +169,39 @@ func WithLeader(l Leader) Option { return func(svc *Service) { svc.leader = l } 
 // counts as moving, wherever the move runs: its prepared connection to the
 // room it is placed in stays until that move reveals it.
 func WithReplicas(window time.Duration) Option { return func(svc *Service) { svc.elsewhere = window } }
+
+// MoveOwners records which replica runs each participant's move, and hands
+// the moves of a replica that died to the one asking (cluster.Owners).
+type MoveOwners interface {
+	// Own records that this replica runs item, for at most ttl.
+	Own(ctx context.Context, item string, ttl time.Duration) error
+	// Release records that it no longer does.
+	Release(ctx context.Context, item string) error
+	// TakeOrphans takes over, for at most ttl, the items whose owner is
+	// gone and returns them; of replicas asking at once, one gets each.
+	TakeOrphans(ctx context.Context, items []string, ttl time.Duration) ([]string, error)
+}
+
+// WithMoveOwners records each move this replica runs in o, and has the
+// takeover (WithTakeover) act on a move whose replica is gone as soon as o
+// says so, rather than at the end of the move's window.
+func WithMoveOwners(o MoveOwners) Option { return func(svc *Service) { svc.owners = o } }
+
+// Limiter allows or refuses one more event of a key (a participant):
+// *ratelimit.PerKey in one process, *ratelimit.Shared across replicas.
+type Limiter interface {
+	Allow(key string) bool
+}
+
+// WithLimits makes the limits of broadcasts and help requests per
+// participant with newLimiter: ones shared by the replicas. Without it they
+// are kept in this process.
+func WithLimits(newLimiter func(name string, perSecond float64, burst int) Limiter) Option {
+	return func(svc *Service) {
+		svc.limits = newLimiter("broadcast", broadcastRate, broadcastRate)
+		svc.help = newLimiter("help", 1/helpInterval.Seconds(), 1)
+	}
+}
 
 // Option configures a Service.
 type Option func(*Service)

@@ -158,11 +158,13 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 
 		switch {
 		case m.FromRoom != m.ToRoom:
+			d.s.ownMove(ctx, id)
 			d.s.runMove(ctx, j, m, func(at string) {
 				d.mu.Lock()
 				sl.at = at
 				d.mu.Unlock()
 			})
+			d.s.releaseMove(ctx, id)
 		case m.Grant != nil:
 			// Where it was sent already, with other rights there now.
 			if err := d.s.mover.Regrant(ctx, m.ToRoom, m.Identity, m.Grant, m.Metadata); err != nil && ctx.Err() == nil {
@@ -170,6 +172,31 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 			}
 		}
 		j.done()
+	}
+}
+
+// moveItem names a participant's move in MoveOwners.
+func moveItem(id string) string { return "move:" + id }
+
+// ownMove records that this replica runs a move of participant id, for as
+// long as a move may run (WithMoveOwners).
+func (s *Service) ownMove(ctx context.Context, id string) {
+	if s.owners == nil || s.takeover <= 0 {
+		return
+	}
+	if err := s.owners.Own(ctx, moveItem(id), s.takeover); err != nil && ctx.Err() == nil {
+		s.log.Warn("breakouts: record the move's replica", "participant", id, "err", err)
+	}
+}
+
+// releaseMove records that the move of participant id ended here. A
+// replica that stops leaves its moves recorded: a survivor takes them over.
+func (s *Service) releaseMove(ctx context.Context, id string) {
+	if s.owners == nil || s.takeover <= 0 || ctx.Err() != nil {
+		return
+	}
+	if err := s.owners.Release(ctx, moveItem(id)); err != nil {
+		s.log.Warn("breakouts: record the end of a move", "participant", id, "err", err)
 	}
 }
 

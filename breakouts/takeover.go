@@ -2,8 +2,8 @@ package breakouts
 
 import (
 	"context"
-	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +34,13 @@ const MovesLease = "breakouts-moves"
 // leave) is removed without an instruction, as the Mover's sweep does.
 // A participant whose move runs on this replica is left to it, and so is
 // one placed more than a minute (takeoverHorizon) past its deadline.
+//
+// With WithMoveOwners, a move whose replica is gone (its liveness lapsed:
+// cluster.Owners) is taken over at the next check rather than at its
+// deadline: the replica checking takes it in MoveOwners, so of two
+// checking at once one acts, then sends the instruction once more as
+// above (the move then arrives, or fails and its connection is removed,
+// as the Mover's own moves do).
 //
 // deadline must exceed the move timeout (bridge.WithMoveTimeout) and the
 // time a move waits in its participant's queue, or a slow move is sent
@@ -72,6 +79,7 @@ func (s *Service) takeOver(ctx context.Context) error {
 	t := time.NewTicker(min(time.Second, s.takeover/4))
 	defer t.Stop()
 	sent := map[string]resent{}
+	s.checkMoves(ctx, sent) // at once: the lease may have just come from a replica that died
 	for {
 		select {
 		case <-ctx.Done():
@@ -149,10 +157,30 @@ func (s *Service) checkFamily(ctx context.Context, fam store.Family, sent map[st
 		return err
 	}
 	now := s.now()
-	if !slices.ContainsFunc(slices.Collect(maps.Values(place)), func(pl store.Placement) bool {
-		age := now.Sub(pl.UpdatedAt)
-		return age >= s.takeover && age < s.takeover+takeoverHorizon
-	}) {
+	overdueSome := false
+	var moving []string // placed within the window, moved by another replica
+	for id, pl := range place {
+		switch age := now.Sub(pl.UpdatedAt); {
+		case age >= s.takeover && age < s.takeover+takeoverHorizon:
+			overdueSome = true
+		case age < s.takeover && s.owners != nil && !s.moves.busy(id):
+			moving = append(moving, moveItem(id))
+		}
+	}
+	orphaned := map[string]bool{} // moving, and the replica moving them is gone
+	if len(moving) > 0 {
+		slices.Sort(moving)
+		taken, err := s.owners.TakeOrphans(ctx, moving, s.takeover)
+		if err != nil {
+			return err
+		}
+		for _, item := range taken {
+			id := strings.TrimPrefix(item, moveItem(""))
+			orphaned[id] = true
+			s.log.Info("breakouts: taking over a move whose replica is gone", "participant", id, "placed", place[id].UpdatedAt)
+		}
+	}
+	if !overdueSome && len(orphaned) == 0 {
 		return nil // nobody whose move may be overdue
 	}
 	connected := map[string][]string{} // participant -> rooms it is connected to
@@ -171,7 +199,8 @@ func (s *Service) checkFamily(ctx context.Context, fam store.Family, sent map[st
 	for id, in := range connected {
 		pl := place[id]
 		for _, room := range in {
-			if age := now.Sub(pl.UpdatedAt); room == pl.RoomID || age < s.takeover || age >= s.takeover+takeoverHorizon {
+			age := now.Sub(pl.UpdatedAt)
+			if room == pl.RoomID || (!orphaned[id] && (age < s.takeover || age >= s.takeover+takeoverHorizon)) {
 				continue
 			}
 			seen[id] = true

@@ -83,16 +83,36 @@ type Service struct {
 	links  Links
 	log    *slog.Logger
 	now    func() time.Time
-	limits *ratelimit.PerKey // messages per participant
+	limits Limiter // messages per participant
+}
+
+// Limiter allows or refuses one more event of a key (a participant):
+// *ratelimit.PerKey in one process, *ratelimit.Shared across replicas.
+type Limiter interface {
+	Allow(key string) bool
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLimits makes the limit of messages per participant (Rate a second,
+// Burst at once) with newLimiter: one shared by the replicas. Without it
+// the limit is kept in this process.
+func WithLimits(newLimiter func(name string, perSecond float64, burst int) Limiter) Option {
+	return func(s *Service) { s.limits = newLimiter("chat", Rate, Burst) }
 }
 
 // New returns a Service. links may be nil: sessions' chats then have no
 // export links.
-func New(st store.Store, rooms DataSender, links Links, log *slog.Logger) *Service {
+func New(st store.Store, rooms DataSender, links Links, log *slog.Logger, opts ...Option) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, rooms: rooms, links: links, log: log, now: time.Now, limits: ratelimit.New(Rate, Burst)}
+	s := &Service{st: st, rooms: rooms, links: links, log: log, now: time.Now, limits: ratelimit.New(Rate, Burst)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Send sends text to everyone in the room p is in now (the latest room it

@@ -44,18 +44,9 @@ import (
 // participant ends in the parent; the event streams reconnect to the survivor and carry every
 // later event; every webhook of the run is delivered, signed, none lost.
 func TestReplicasSurviveSIGKILL(t *testing.T) {
-	requireMedia(t)
 	ctx := t.Context()
-	redisAddr := startRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	dsn := startPostgres(t)
-
-	lb := newBalancer(t)
-	var nodes [2]*SFU
-	for i := range nodes {
-		nodes[i] = StartSFU(t, SFUConfig{Redis: redisAddr, WebhookURLs: []string{lb.URL + "/livekit/webhook"}, LogLevel: "warn"})
-	}
+	cl := startCluster(t, 2)
+	rdb, dsn, nodes, reps, sc := cl.rdb, cl.dsn, cl.nodes, cl.reps, cl.sc
 	var nodeIDs []string
 	eventually(t, 15*time.Second, func() string {
 		ids, err := rdb.HKeys(ctx, "nodes").Result()
@@ -65,15 +56,6 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		nodeIDs = ids
 		return ""
 	})
-
-	bin := buildSidecar(t)
-	shared := t.TempDir() // the key files every replica must share
-	var reps [2]*replicaProc
-	for i := range reps {
-		reps[i] = startReplica(t, bin, i, dsn, redisAddr, nodes[i], shared)
-		lb.add(reps[i].url)
-	}
-	sc := &Sidecar{BaseURL: lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
 
 	sink := newHookSink(t, sc)
 	sc.Must(t, "POST", sc.AppPath+"/webhooks", map[string]any{"name": "replicas", "url": sink.srv.URL,
@@ -251,7 +233,12 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		return ""
 	})
 
-	// Every participant leaves; every webhook of the run is delivered, signed, none lost.
+	// Every participant leaves; every webhook of the run is delivered, signed, none lost. The
+	// run is over when every session it started has ended: LiveKit finishes a room a while
+	// after its last participant left (its departure timeout), and a session's meeting.ended
+	// is the last event it enqueues. Until then deliveries are still being added, so the
+	// outbox is compared with the receiver in one snapshot each time, never a count taken
+	// earlier with a list read later.
 	for _, m := range all {
 		m.c.Close()
 	}
@@ -260,13 +247,18 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	eventually(t, 60*time.Second, func() string {
-		var pending int
-		if err := conn.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'`).Scan(&pending); err != nil {
+	family := append([]string{parent}, rooms...)
+	var final outboxAudit
+	eventually(t, 90*time.Second, func() string {
+		a, err := sink.audit(ctx, conn)
+		if err != nil {
 			return err.Error()
 		}
-		if pending > 0 {
-			return fmt.Sprintf("%d webhook deliveries not delivered yet", pending)
+		if len(a.lost) > 0 || len(a.gaveUp) > 0 || len(a.unknown) > 0 {
+			t.Fatalf("webhooks: %s", a)
+		}
+		if len(a.waiting) > 0 {
+			return fmt.Sprintf("%d webhook deliveries not delivered yet", len(a.waiting))
 		}
 		left := 0
 		for _, m := range all {
@@ -277,25 +269,16 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 		if left != len(all) {
 			return fmt.Sprintf("participantLeft delivered for %d of %d", left, len(all))
 		}
+		if open := sink.openSessions(family); len(open) > 0 {
+			return fmt.Sprintf("sessions without meeting.ended yet: %v", open)
+		}
+		final = a
 		return ""
 	})
-	rows, err := conn.Query(ctx, `SELECT id FROM webhook_deliveries`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	for _, id := range ids {
-		if _, ok := sink.bodies[id]; !ok {
-			t.Errorf("delivery %s is marked delivered but the receiver never got it", id)
-		}
-	}
-	if len(sink.bodies) != len(ids) || sink.bad > 0 {
-		t.Errorf("the receiver got %d distinct deliveries (%d with a bad signature), the outbox holds %d", len(sink.bodies), sink.bad, len(ids))
+	if len(sink.bodies) != final.total || sink.bad > 0 {
+		t.Errorf("the receiver got %d distinct deliveries (%d with a bad signature), the outbox holds %d", len(sink.bodies), sink.bad, final.total)
 	}
 	for _, m := range all {
 		for _, ev := range []string{"meeting.participantJoined", "meeting.participantLeft"} {
@@ -311,7 +294,197 @@ func TestReplicasSurviveSIGKILL(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d webhooks delivered, every one signed and received", len(ids))
+	t.Logf("%d webhooks delivered, every one signed and received (%d requests cut off by the SIGKILL)", final.total, sink.broken)
+}
+
+// outboxAudit compares the outbox's deliveries with what the receiver recorded.
+type outboxAudit struct {
+	total   int      // deliveries in the outbox
+	lost    []string // delivered, as the outbox records it, yet never received
+	waiting []string // pending: not delivered yet
+	gaveUp  []string // failed or dead: the outbox stopped trying
+	unknown []string // received, yet not in the outbox
+}
+
+func (a outboxAudit) String() string {
+	return fmt.Sprintf("%d deliveries: lost (marked delivered, never received) %v; failed or dead %v; received but not in the outbox %v; pending %d",
+		a.total, a.lost, a.gaveUp, a.unknown, len(a.waiting))
+}
+
+// auditDeliveries classifies the outbox's deliveries, read at one instant (id → status),
+// against the ids the receiver had recorded before that instant (before) and after it
+// (after). The receiver records a delivery before it answers 2xx, and the outbox marks a
+// delivery delivered only once that answer is back, and sends it only once its row is
+// committed: so a delivered row missing from after is lost, and an id of before missing
+// from the rows was never the outbox's. A pending row, however it compares, is only not
+// delivered yet: more rows appear while the run goes on.
+func auditDeliveries(statuses map[string]string, before, after map[string]bool) outboxAudit {
+	a := outboxAudit{total: len(statuses)}
+	for id, st := range statuses {
+		switch st {
+		case "delivered":
+			if !after[id] {
+				a.lost = append(a.lost, id)
+			}
+		case "pending":
+			a.waiting = append(a.waiting, id)
+		default:
+			a.gaveUp = append(a.gaveUp, id+" ("+st+")")
+		}
+	}
+	for id := range before {
+		if _, ok := statuses[id]; !ok {
+			a.unknown = append(a.unknown, id)
+		}
+	}
+	slices.Sort(a.lost)
+	slices.Sort(a.waiting)
+	slices.Sort(a.gaveUp)
+	slices.Sort(a.unknown)
+	return a
+}
+
+// audit reads the outbox in one query, between two looks at what the sink received.
+func (h *hookSink) audit(ctx context.Context, conn *pgx.Conn) (outboxAudit, error) {
+	received := func() map[string]bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		ids := make(map[string]bool, len(h.bodies))
+		for id := range h.bodies {
+			ids[id] = true
+		}
+		return ids
+	}
+	before := received()
+	rows, err := conn.Query(ctx, `SELECT id, status FROM webhook_deliveries`)
+	if err != nil {
+		return outboxAudit{}, err
+	}
+	statuses := map[string]string{}
+	var id, status string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &status}, func() error {
+		statuses[id] = status
+		return nil
+	}); err != nil {
+		return outboxAudit{}, err
+	}
+	return auditDeliveries(statuses, before, received()), nil
+}
+
+// openSessions returns the sessions of the meetings (ids) that have no meeting.ended
+// yet, and the meetings without any meeting.started, as "meeting/session".
+func (h *hookSink) openSessions(meetings []string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	started, ended, startedMeetings := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, b := range h.bodies {
+		m, _ := b["meeting"].(map[string]any)
+		if m == nil || !slices.Contains(meetings, fmt.Sprint(m["id"])) {
+			continue
+		}
+		key := short(fmt.Sprint(m["id"])) + "/" + fmt.Sprint(m["sessionId"])
+		switch b["event"] {
+		case "meeting.started":
+			started[key], startedMeetings[fmt.Sprint(m["id"])] = true, true
+		case "meeting.ended":
+			ended[key] = true
+		}
+	}
+	var open []string
+	for _, id := range meetings {
+		if !startedMeetings[id] {
+			open = append(open, short(id)+"/(not started)")
+		}
+	}
+	for k := range started {
+		if !ended[k] {
+			open = append(open, k)
+		}
+	}
+	slices.Sort(open)
+	return open
+}
+
+// TestAuditDeliveries: the comparison of the outbox with the receiver tells a lost
+// delivery from one enqueued after the receiver was looked at.
+func TestAuditDeliveries(t *testing.T) {
+	set := func(ids ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, id := range ids {
+			m[id] = true
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name          string
+		statuses      map[string]string
+		before, after map[string]bool
+		lost, waiting []string
+		gaveUp        []string
+		unknown       []string
+	}{
+		{name: "all delivered and received", statuses: map[string]string{"a": "delivered", "b": "delivered"},
+			before: set("a", "b"), after: set("a", "b")},
+		{name: "enqueued after the last look, not sent yet",
+			statuses: map[string]string{"a": "delivered", "late": "pending"}, before: set("a"), after: set("a"),
+			waiting: []string{"late"}},
+		{name: "delivered while the outbox was read",
+			statuses: map[string]string{"a": "delivered", "b": "delivered"}, before: set("a"), after: set("a", "b")},
+		{name: "received and settled after the outbox was read",
+			statuses: map[string]string{"a": "delivered", "b": "pending"}, before: set("a"), after: set("a", "b"),
+			waiting: []string{"b"}},
+		{name: "marked delivered, never received",
+			statuses: map[string]string{"a": "delivered", "b": "delivered"}, before: set("a"), after: set("a"),
+			lost: []string{"b"}},
+		{name: "refused", statuses: map[string]string{"a": "failed"}, gaveUp: []string{"a (failed)"}},
+		{name: "received, not in the outbox", statuses: map[string]string{"a": "delivered"},
+			before: set("a", "x"), after: set("a", "x"), unknown: []string{"x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := auditDeliveries(tc.statuses, tc.before, tc.after)
+			if a.total != len(tc.statuses) || !slices.Equal(a.lost, tc.lost) || !slices.Equal(a.waiting, tc.waiting) ||
+				!slices.Equal(a.gaveUp, tc.gaveUp) || !slices.Equal(a.unknown, tc.unknown) {
+				t.Errorf("audit = %s (pending %v), want lost %v, pending %v, failed %v, unknown %v",
+					a, a.waiting, tc.lost, tc.waiting, tc.gaveUp, tc.unknown)
+			}
+		})
+	}
+}
+
+// replicaCluster is the scaled shape the replica tests run: one Redis and one PostgreSQL of
+// their own, livekit-server nodes on that Redis, two sidecar replicas (replica i on node
+// i mod the number of nodes) and the load balancer in front of them.
+type replicaCluster struct {
+	redisAddr string
+	rdb       *redis.Client
+	dsn       string
+	lb        *balancer
+	nodes     []*SFU
+	reps      [2]*replicaProc
+	sc        *Sidecar // through the load balancer
+}
+
+// startCluster starts a replicaCluster with the given number of LiveKit nodes and waits until
+// both replicas are ready. Everything stops when the test ends.
+func startCluster(t *testing.T, nodes int) *replicaCluster {
+	t.Helper()
+	requireMedia(t)
+	cl := &replicaCluster{redisAddr: startRedis(t)}
+	cl.rdb = redis.NewClient(&redis.Options{Addr: cl.redisAddr})
+	t.Cleanup(func() { _ = cl.rdb.Close() })
+	cl.dsn = startPostgres(t)
+	cl.lb = newBalancer(t)
+	for range nodes {
+		cl.nodes = append(cl.nodes, StartSFU(t, SFUConfig{Redis: cl.redisAddr, WebhookURLs: []string{cl.lb.URL + "/livekit/webhook"}, LogLevel: "warn"}))
+	}
+	bin := buildSidecar(t)
+	shared := t.TempDir() // the key files every replica must share
+	for i := range cl.reps {
+		cl.reps[i] = startReplica(t, bin, i, cl.dsn, cl.redisAddr, cl.nodes[i%nodes], shared)
+		cl.lb.add(cl.reps[i].url)
+	}
+	cl.sc = &Sidecar{BaseURL: cl.lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
+	return cl
 }
 
 // placeRoom creates room on the LiveKit node nodeID (asked through any node), unless it exists.

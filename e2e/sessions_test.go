@@ -26,7 +26,8 @@ import (
 
 // hookSink is a customer's webhook receiver: it takes the public key from
 // the sidecar's /.well-known/webhooks.json, verifies every rtk-signature,
-// and keeps each delivery once (by rtk-uuid).
+// and keeps each delivery once (by rtk-uuid), before it answers 2xx: a
+// delivery the outbox records as delivered is in bodies.
 type hookSink struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -35,7 +36,8 @@ type hookSink struct {
 	mu     sync.Mutex
 	order  []string
 	bodies map[string]map[string]any
-	bad    int
+	bad    int // requests whose signature did not verify
+	broken int // requests whose body could not be read (answered 503)
 }
 
 func newHookSink(t *testing.T, sc *Sidecar) *hookSink {
@@ -52,7 +54,16 @@ func newHookSink(t *testing.T, sc *Sidecar) *hookSink {
 	}
 	h := &hookSink{t: t, pub: pub, bodies: map[string]map[string]any{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			// The sender went away mid-request (a replica killed while sending): nothing
+			// arrived, and a sender that is still there must try again.
+			h.mu.Lock()
+			h.broken++
+			h.mu.Unlock()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if err := webhooks.Verify(h.pub, body, r.Header.Get("rtk-signature")); err != nil {
 			h.mu.Lock()
 			h.bad++

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
-	"github.com/redis/go-redis/v9"
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/presets"
@@ -18,29 +17,16 @@ import (
 // TestReplicasTakeOverAMove: two replicas on one PostgreSQL, one Redis and one livekit-server.
 // A participant whose client does not follow moves (a plain LiveKit client) is moved by one
 // replica, which is killed with SIGKILL once its instruction is out, before the move's
-// timeout. The survivor takes the move over at the end of its window (moves.timeout plus 5 s
-// after the placement, as the store has it): it sends the instruction once more, under a new
-// move id, and when that one times out too removes the connection from the parent, telling
-// the family (connectionRemoved, reason moveFailed). Without the takeover the connection
-// would stay in the parent until its client left.
+// timeout. The survivor takes the move over as soon as the victim's liveness lapses
+// (cluster.lease_ttl, 3 s), long before the end of the move's window (moves.timeout plus 5 s
+// after the placement, when a move whose replica is not known dead is taken over): it sends
+// the instruction once more, under a new move id, and when that one times out too removes the
+// connection from the parent, telling the family (connectionRemoved, reason moveFailed).
+// Without the takeover the connection would stay in the parent until its client left.
 func TestReplicasTakeOverAMove(t *testing.T) {
-	requireMedia(t)
 	ctx := t.Context()
-	redisAddr := startRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	dsn := startPostgres(t)
-	lb := newBalancer(t)
-	node := StartSFU(t, SFUConfig{Redis: redisAddr, WebhookURLs: []string{lb.URL + "/livekit/webhook"}, LogLevel: "warn"})
-
-	bin := buildSidecar(t)
-	shared := t.TempDir()
-	var reps [2]*replicaProc
-	for i := range reps {
-		reps[i] = startReplica(t, bin, i, dsn, redisAddr, node, shared)
-		lb.add(reps[i].url)
-	}
-	sc := &Sidecar{BaseURL: lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}
+	cl := startCluster(t, 1)
+	rdb, node, reps, sc := cl.rdb, cl.nodes[0], cl.reps, cl.sc
 	parent := sc.CreateMeeting(t, "Takeover")
 	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
 	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
@@ -75,16 +61,39 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 		return "no instruction reached stubborn"
 	})
 	victim.kill(t)
+	killed := time.Now()
 	t.Logf("SIGKILL %s %s after the move", victim.node, time.Since(placed).Round(time.Millisecond))
 	if !inParent() {
 		t.Fatal("stubborn left the parent, want it to stay (its client ignores moves)")
 	}
 
-	// The default move timeout is 10 s: the window ends 15 s after the placement, and the
-	// instruction sent once more times out 10 s later.
+	// The survivor sends the move once more, under a new id, once the victim's liveness has
+	// lapsed: before the end of the move's window (the default move timeout, 10 s, plus 5 s
+	// after the placement), when a move whose replica is not known dead would be taken over.
 	const window, timeout = 15 * time.Second, 10 * time.Second
+	var again string
+	eventually(t, window+5*time.Second, func() string {
+		stubborn.mu.Lock()
+		defer stubborn.mu.Unlock()
+		for id := range stubborn.moves {
+			if id != first {
+				again = id
+				return ""
+			}
+		}
+		return "the move was not sent once more"
+	})
+	took := time.Since(killed)
+	t.Logf("BENCH move taken over %s after the SIGKILL of its replica (%s after the placement)",
+		took.Round(time.Millisecond), time.Since(placed).Round(time.Millisecond))
+	if since := time.Since(placed); since >= window {
+		t.Errorf("the move was sent once more %s after the placement, at the end of its window %s: not when its replica was known dead",
+			since.Round(time.Millisecond), window)
+	}
+
+	// That move times out too: the survivor removes the connection from the parent.
 	var removal protocol.Removal
-	eventually(t, window+timeout+20*time.Second, func() string {
+	eventually(t, timeout+20*time.Second, func() string {
 		rs := obs.removalsOf(stubbornID)
 		if len(rs) == 0 {
 			return "no connectionRemoved for stubborn yet"
@@ -92,13 +101,9 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 		removal = rs[0]
 		return ""
 	})
-	took := time.Since(placed)
-	t.Logf("BENCH overdue move taken over and removed %s after the placement", took.Round(time.Millisecond))
-	if took < window {
-		t.Errorf("removed %s after the placement, before the end of its window %s", took.Round(time.Millisecond), window)
-	}
-	if removal.MeetingID != parent || removal.PlacedMeetingID != room || removal.Reason != protocol.RemovedMoveFailed || removal.MoveID == "" || removal.MoveID == first {
-		t.Errorf("removal %+v, want stubborn from the parent, placed in %s, after a move other than the first (%s)", removal, short(room), first)
+	t.Logf("BENCH overdue move taken over and removed %s after the placement", time.Since(placed).Round(time.Millisecond))
+	if removal.MeetingID != parent || removal.PlacedMeetingID != room || removal.Reason != protocol.RemovedMoveFailed || removal.MoveID != again {
+		t.Errorf("removal %+v, want stubborn from the parent, placed in %s, after the move sent once more (%s)", removal, short(room), again)
 	}
 	if n := stubborn.instructions(removal.MoveID); n == 0 {
 		t.Errorf("stubborn got no instruction for the move %s sent once more", removal.MoveID)

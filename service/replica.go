@@ -27,6 +27,8 @@ type replica struct {
 	node   string
 	leader leader
 	bus    *cluster.Bus                // nil: a single replica
+	owners *cluster.Owners             // which replica runs each move; nil: a single replica
+	rdb    redis.UniversalClient       // the cluster's Redis; nil: a single replica
 	check  func(context.Context) error // Redis's health; nil without Redis
 	close  func()
 }
@@ -58,8 +60,17 @@ func newReplica(ctx context.Context, cfg *configs.Config, streams *eventstream.H
 	bus := cluster.NewBus(rdb, node, clog)
 	bus.Handle("streams", func(b []byte) { streams.Receive(b) })
 	streams.SetRelay(bus.Topic("streams"))
+	// Alive before any move is recorded as this replica's: a survivor must
+	// not take over the moves of a replica that is starting.
+	owners := cluster.NewOwners(rdb, node, cfg.Cluster.LeaseTTL, clog)
+	if err := owners.Alive(pctx); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("service: cluster Redis at %s: %w", opts.Addr, err)
+	}
 	clog.Info("replica joined the cluster", "redis", opts.Addr, "lease_ttl", cfg.Cluster.LeaseTTL)
 	return &replica{
+		owners: owners,
+		rdb:    rdb,
 		node:   node,
 		leader: cluster.NewLeases(rdb, node, clog, cluster.WithLeaseTTL(cfg.Cluster.LeaseTTL)),
 		bus:    bus,

@@ -36,6 +36,7 @@ import (
 	"rtk-sidecar/meetings"
 	"rtk-sidecar/metrics"
 	"rtk-sidecar/polls"
+	"rtk-sidecar/ratelimit"
 	"rtk-sidecar/redact"
 	"rtk-sidecar/sessions"
 	"rtk-sidecar/sfu"
@@ -161,7 +162,18 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	moveWindow := cfg.Moves.Timeout + 5*time.Second
 	bkOpts := []breakouts.Option{breakouts.WithStreams(streams), breakouts.WithLeader(rep.leader), breakouts.WithTakeover(moveWindow)}
 	if cfg.Cluster.Replicated() {
-		bkOpts = append(bkOpts, breakouts.WithReplicas(moveWindow))
+		// The move of a replica that died is taken over as soon as its
+		// liveness lapses (cluster.lease_ttl), not at the end of the window.
+		bkOpts = append(bkOpts, breakouts.WithReplicas(moveWindow), breakouts.WithMoveOwners(rep.owners),
+			breakouts.WithLimits(func(name string, perSecond float64, burst int) breakouts.Limiter {
+				return ratelimit.NewShared(rep.rdb, "rtk:rate:"+name+":", perSecond, burst, log)
+			}))
+	}
+	var chatOpts []chat.Option
+	if rep.rdb != nil { // the rate limits count across the replicas
+		chatOpts = append(chatOpts, chat.WithLimits(func(name string, perSecond float64, burst int) chat.Limiter {
+			return ratelimit.NewShared(rep.rdb, "rtk:rate:"+name+":", perSecond, burst, log)
+		}))
 	}
 	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"), bkOpts...)
 
@@ -185,7 +197,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	deps := sidecar.Deps{Meetings: svc, Keys: keys, Checks: checks, Log: log, Breakouts: connected, Streams: streams,
 		Recordings: rec.Service,
 		Sessions:   sessions.NewService(st, rooms, tracker, log.With("component", "sessions")), Polls: pollSvc,
-		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat")),
+		Chat:          chat.New(st, rooms, chatLinks, log.With("component", "chat"), chatOpts...),
 		Webhooks:      webhooks.NewService(st, signer, outbox),
 		LiveKitEvents: tracker, LiveKitKeys: auth.NewSimpleKeyProvider(lkKeys.APIKey, lkKeys.APISecret),
 		Web: web.Files(), CORSOrigins: cfg.HTTP.CORSOrigins}
@@ -208,6 +220,9 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	if rep.bus != nil {
 		workers["cluster bus"] = rep.bus.Run
+	}
+	if rep.owners != nil {
+		workers["cluster liveness"] = rep.owners.Run
 	}
 	return run(ctx, cfg, log, embedded, api, workers)
 }
