@@ -169,8 +169,19 @@ func readOnly(name string) string {
 
 // split sends statements to SQLite's writer and queries to its readers,
 // each prepared once per connection (stmts). A write in SQL that returns
-// rows must go through InTx.
+// rows must go through writeRow or InTx.
 type split struct{ w, r *stmts }
+
+func (s split) writeRow(ctx context.Context, query string, args []any, scan func(*sql.Row) error) error {
+	st, err := s.w.prepare(ctx, query)
+	switch {
+	case err != nil:
+		return err
+	case st == nil:
+		return scan(s.w.db.QueryRowContext(ctx, query, args...))
+	}
+	return scan(st.QueryRowContext(ctx, args...))
+}
 
 func (s split) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := s.w.prepare(ctx, query)
