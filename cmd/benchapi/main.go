@@ -2,7 +2,9 @@
 // sidecar processes of its own (bin/sidecar, LiveKit in external mode at an
 // address where nothing listens: the routes measured never call it), loads
 // them from 50 concurrent clients for a bounded time per phase, and prints
-// one line per phase.
+// one line per phase. The clients are lean HTTP/1.1 keep-alive connections
+// (loadConn), since they share the machine's cores with the processes
+// measured.
 //
 //	benchapi -sidecar bin/sidecar -duration 10s
 //
