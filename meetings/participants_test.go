@@ -259,7 +259,8 @@ func TestListParticipants(t *testing.T) {
 }
 
 // beforeCreate is a store that runs a function before each
-// CreateParticipant: a change made by another request meanwhile.
+// CreateParticipant and CreateParticipantWithPreset: a change made by
+// another request meanwhile.
 type beforeCreate struct {
 	store.Store
 	fn func()
@@ -270,8 +271,13 @@ func (s beforeCreate) CreateParticipant(ctx context.Context, p store.Participant
 	return s.Store.CreateParticipant(ctx, p)
 }
 
+func (s beforeCreate) CreateParticipantWithPreset(ctx context.Context, p store.Participant, preset string) (string, error) {
+	s.fn()
+	return s.Store.CreateParticipantWithPreset(ctx, p, preset)
+}
+
 // AddParticipant answers what it stored, without reading it back; a preset
-// deleted between its lookup and the insert is refused as an unknown one.
+// deleted before the insert is refused as an unknown one.
 func TestAddParticipantAnswersWhatIsStored(t *testing.T) {
 	e := newEnv(t)
 	m := e.meeting("M")

@@ -559,6 +559,23 @@ func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, i
 	if err := firstErr(checkName(in.Name), checkPicture(in.Picture)); err != nil {
 		return Participant{}, "", err
 	}
+	now := s.now().UTC().Truncate(time.Microsecond) // as stored
+	p := store.Participant{ID: newID(), AppID: appID, MeetingID: meetingID, CustomParticipantID: cpid,
+		Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
+	// The usual case in one statement; when the meeting or the preset is
+	// missing, the steps below tell which.
+	presetID, err := s.st.CreateParticipantWithPreset(ctx, p, presetName)
+	switch {
+	case err == nil:
+		p.PresetID = presetID
+		got := Participant{Participant: p, PresetName: presetName}
+		tok, err := s.issue(ctx, got)
+		return got, tok, err
+	case errors.Is(err, store.ErrConflict):
+		return Participant{}, "", psrpc.NewErrorf(psrpc.AlreadyExists, "a participant with custom_participant_id %q already exists in this meeting", cpid)
+	case !errors.Is(err, store.ErrNotFound):
+		return Participant{}, "", err
+	}
 	if _, err := s.Meeting(ctx, appID, meetingID); err != nil {
 		return Participant{}, "", err
 	}
@@ -566,9 +583,7 @@ func (s *Service) AddParticipant(ctx context.Context, appID, meetingID string, i
 	if err != nil {
 		return Participant{}, "", err
 	}
-	now := s.now().UTC().Truncate(time.Microsecond) // as stored
-	p := store.Participant{ID: newID(), AppID: appID, MeetingID: meetingID, CustomParticipantID: cpid,
-		PresetID: preset.ID, Name: deref(in.Name), Picture: deref(in.Picture), CreatedAt: now, UpdatedAt: now}
+	p.PresetID = preset.ID // created meanwhile
 	if err := s.st.CreateParticipant(ctx, p); err != nil {
 		switch {
 		case errors.Is(err, store.ErrConflict):

@@ -154,6 +154,12 @@ type Queries interface {
 	// (else ErrNotFound) with an existing preset of the same app (else
 	// ErrNotFound). Its custom participant id must be unused in the meeting.
 	CreateParticipant(ctx context.Context, p Participant) error
+	// CreateParticipantWithPreset is CreateParticipant with the preset
+	// named by presetName in p's app, in one statement: p.PresetID is
+	// ignored and the preset's id is returned. ErrNotFound when the meeting
+	// or the preset does not exist in the app; ErrConflict as
+	// CreateParticipant.
+	CreateParticipantWithPreset(ctx context.Context, p Participant, presetName string) (presetID string, err error)
 	// GetParticipant returns the participant with this id in this meeting.
 	GetParticipant(ctx context.Context, meetingID, id string) (Participant, error)
 	// GetParticipantByID returns the participant with this id in this app,

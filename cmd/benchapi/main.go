@@ -2,7 +2,9 @@
 // sidecar processes of its own (bin/sidecar, LiveKit in external mode at an
 // address where nothing listens: the routes measured never call it), loads
 // them from 50 concurrent clients for a bounded time per phase, and prints
-// one line per phase.
+// one line per phase. The clients are lean HTTP/1.1 keep-alive connections
+// (loadConn), since they share the machine's cores with the processes
+// measured.
 //
 //	benchapi -sidecar bin/sidecar -duration 10s
 //
@@ -33,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,15 +158,35 @@ func benchRun(ctx context.Context, o options, run string) error {
 		}
 	}
 
-	var seq atomic.Int64
-	add := func(ctx context.Context, worker int) error {
-		n := seq.Add(1)
-		body := fmt.Sprintf(`{"custom_participant_id":"bench-%d","preset_name":%q,"name":"Bench %d"}`, n, preset, n)
-		return c.do(ctx, int(n), http.MethodPost, "/meetings/"+ids[int(n)%len(ids)]+"/participants", body, http.StatusCreated)
+	// Each worker has a keep-alive connection to each process (loadConn),
+	// and formats its requests into buffers of its own.
+	workers := make([]*worker, o.concurrency)
+	for i := range workers {
+		workers[i] = &worker{}
+		for _, b := range bases {
+			workers[i].conns = append(workers[i].conns, newLoadConn(b))
+		}
 	}
-	get := func(ctx context.Context, worker int) error {
+	addPaths := make([]string, len(ids))
+	getPaths := make([]string, len(ids))
+	for i, id := range ids {
+		getPaths[i] = c.path("/meetings/" + id)
+		addPaths[i] = getPaths[i] + "/participants"
+	}
+	var seq atomic.Int64
+	add := func(ctx context.Context, w int) error {
 		n := seq.Add(1)
-		return c.do(ctx, int(n), http.MethodGet, "/meetings/"+ids[int(n)%len(ids)], "", http.StatusOK)
+		wk := workers[w]
+		b := append(wk.body[:0], `{"custom_participant_id":"bench-`...)
+		b = strconv.AppendInt(b, n, 10)
+		b = append(b, `","preset_name":"`+preset+`","name":"Bench `...)
+		b = strconv.AppendInt(b, n, 10)
+		wk.body = append(b, `"}`...)
+		return wk.do(int(n), http.MethodPost, addPaths[int(n)%len(ids)], wk.body, http.StatusCreated)
+	}
+	get := func(ctx context.Context, w int) error {
+		n := seq.Add(1)
+		return workers[w].do(int(n), http.MethodGet, getPaths[int(n)%len(ids)], nil, http.StatusOK)
 	}
 
 	var profiles []func() error
@@ -182,6 +205,11 @@ func benchRun(ctx context.Context, o options, run string) error {
 		return err
 	}
 	r.print(run, "GET meeting")
+	for _, wk := range workers {
+		for _, l := range wk.conns {
+			l.close()
+		}
+	}
 	return nil
 }
 
@@ -469,33 +497,29 @@ type client struct {
 }
 
 func (c *client) url(n int, path string) string {
-	return c.bases[n%len(c.bases)] + "/accounts/" + accountID + "/realtime/kit/" + appID + path
+	return c.bases[n%len(c.bases)] + c.path(path)
 }
 
-func (c *client) do(ctx context.Context, n int, method, path, body string, want int) error {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(n, path), rd)
+// path is the path of an app's endpoint.
+func (c *client) path(p string) string {
+	return "/accounts/" + accountID + "/realtime/kit/" + appID + p
+}
+
+// worker is one load client: its connections, one per process, and its
+// request body's buffer.
+type worker struct {
+	conns []*loadConn
+	body  []byte
+}
+
+// do sends request n to process n % len(conns) and checks its status.
+func (wk *worker) do(n int, method, path string, body []byte, want int) error {
+	status, b, err := wk.conns[n%len(wk.conns)].do(method, path, body)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+apiSecret)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != want {
-		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytes.TrimSpace(b))
+	if status != want {
+		return fmt.Errorf("%s %s: %d: %s", method, path, status, bytes.TrimSpace(b))
 	}
 	return nil
 }

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -27,5 +33,54 @@ func TestWithSearchPath(t *testing.T) {
 	got, err := withSearchPath("postgres://root@127.0.0.1:5432/test?sslmode=disable", "benchapi_x")
 	if err != nil || got != "postgres://root@127.0.0.1:5432/test?search_path=benchapi_x&sslmode=disable" {
 		t.Fatalf("withSearchPath = %q, %v", got, err)
+	}
+}
+
+// loadConn sends requests on one kept-alive connection and reads bodies of
+// a known length and chunked ones.
+func TestLoadConn(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("Authorization") != "Bearer "+apiSecret {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/chunked" {
+			w.WriteHeader(http.StatusCreated)
+			for range 3 {
+				w.Write([]byte("part "))
+				w.(http.Flusher).Flush()
+			}
+			return
+		}
+		w.Write(append([]byte(r.Method+" "), b...))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	l := newLoadConn(srv.URL)
+	defer l.close()
+	for i := range 3 {
+		status, body, err := l.do(http.MethodPost, "/x", []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil || status != http.StatusOK || string(body) != fmt.Sprintf(`POST {"n":%d}`, i) {
+			t.Fatalf("POST: %d %q %v", status, body, err)
+		}
+	}
+	status, body, err := l.do(http.MethodGet, "/chunked", nil)
+	if err != nil || status != http.StatusCreated || string(body) != "part part part " {
+		t.Fatalf("chunked GET: %d %q %v", status, body, err)
+	}
+	status, body, err = l.do(http.MethodGet, "/x", nil)
+	if err != nil || status != http.StatusOK || string(body) != "GET " {
+		t.Fatalf("GET: %d %q %v", status, body, err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1 kept alive", n)
 	}
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"rtk-sidecar/store"
@@ -28,6 +30,34 @@ func (q *queries) CreateParticipant(ctx context.Context, p store.Participant) er
 		return fmt.Errorf("sqlstore: create participant %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+// CreateParticipantWithPreset stores a new participant with the preset
+// named presetName, checking that the meeting and the preset exist in the
+// app, in one statement (one round trip, one write): see store.Queries.
+func (q *queries) CreateParticipantWithPreset(ctx context.Context, p store.Participant, presetName string) (string, error) {
+	var presetID string
+	err := q.writeRow(ctx, `INSERT INTO participants (`+participantColumns+`)
+		SELECT ?, m.app_id, m.id, ?, pr.id, ?, ?, ?, ?
+		FROM meetings m JOIN presets pr ON pr.app_id = m.app_id
+		WHERE m.app_id = ? AND m.id = ? AND pr.name = ?
+		RETURNING preset_id`,
+		[]any{p.ID, p.CustomParticipantID, p.Name, p.Picture, micros(p.CreatedAt), micros(p.UpdatedAt),
+			p.AppID, p.MeetingID, presetName},
+		func(row *sql.Row) error { return row.Scan(&presetID) })
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("sqlstore: create participant %s: meeting %s or preset %q of app %s: %w",
+			p.ID, p.MeetingID, presetName, p.AppID, store.ErrNotFound)
+	case q.d.isUnique(err):
+		return "", fmt.Errorf("sqlstore: create participant %s (custom id %q): %w", p.ID, p.CustomParticipantID, store.ErrConflict)
+	case q.d.isForeignKey(err): // not expected: the SELECT found both
+		return "", fmt.Errorf("sqlstore: create participant %s: meeting %s or preset %q of app %s: %w",
+			p.ID, p.MeetingID, presetName, p.AppID, store.ErrNotFound)
+	case err != nil:
+		return "", fmt.Errorf("sqlstore: create participant %s: %w", p.ID, err)
+	}
+	return presetID, nil
 }
 
 // GetParticipant returns the participant with this id in this meeting.

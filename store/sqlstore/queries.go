@@ -41,6 +41,22 @@ func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.
 	return q.x.QueryRowContext(ctx, q.d.rebind(query), args...)
 }
 
+// rowWriter is an execer that sends a write returning rows to where
+// writes go (split: SQLite's writer, not its readers).
+type rowWriter interface {
+	writeRow(ctx context.Context, query string, args []any, scan func(*sql.Row) error) error
+}
+
+// writeRow runs a write written with ? placeholders that returns one row
+// (INSERT ... RETURNING), and scans that row with scan. No row is
+// sql.ErrNoRows, from scan.
+func (q *queries) writeRow(ctx context.Context, query string, args []any, scan func(*sql.Row) error) error {
+	if w, ok := q.x.(rowWriter); ok {
+		return w.writeRow(ctx, q.d.rebind(query), args, scan)
+	}
+	return scan(q.x.QueryRowContext(ctx, q.d.rebind(query), args...))
+}
+
 // count runs a SELECT COUNT(*) query.
 func (q *queries) count(ctx context.Context, query string, args ...any) (int, error) {
 	var n int

@@ -14,9 +14,15 @@
 // transactions; modernc parameters after a ? in the DSN override these. A
 // process writes to SQLite through one connection, on which writers queue in
 // Go (SQLite's own wait for a lock backs off by sleeping, which made the
-// slowest writes of a busy process hundreds of milliseconds late), and reads
-// outside transactions through a pool of read-only connections, which WAL
-// lets run beside the writer. PostgreSQL runs InTx at SERIALIZABLE and
+// slowest writes of a busy process hundreds of milliseconds late); the
+// writes made outside transactions that queue while one runs are committed
+// together in one transaction (groupCommit), and answered after that
+// commit. It reads outside transactions through a pool of read-only
+// connections, which WAL lets run beside the writer. synchronous=NORMAL in
+// WAL mode writes each commit to the WAL before it returns and syncs the WAL
+// at checkpoints: a commit survives the process's crash; the last commits
+// before a power loss or an operating system crash may be lost (never
+// corrupted); _synchronous=FULL in the DSN syncs every commit. PostgreSQL runs InTx at SERIALIZABLE and
 // retries fn on serialization failures and deadlocks.
 //
 // Times are stored as unix microseconds (BIGINT) on both engines, and JSON
@@ -149,7 +155,8 @@ func open(ctx context.Context, d *dialect, name string) (*DB, error) {
 	readers.SetMaxOpenConns(n)
 	readers.SetMaxIdleConns(n)
 	w, r := newStmts(db), newStmts(readers)
-	return &DB{queries: queries{x: split{w: w, r: r}, d: d}, db: db, readers: readers, writeStmts: w, readStmts: r}, nil
+	g := &groupCommit{st: w, d: d}
+	return &DB{queries: queries{x: split{w: w, r: r, g: g}, d: d}, db: db, readers: readers, writeStmts: w, readStmts: r}, nil
 }
 
 // postgresConns bounds a process's connections to PostgreSQL; they are
@@ -167,20 +174,24 @@ func readOnly(name string) string {
 	return name + "&_pragma=query_only(1)"
 }
 
-// split sends statements to SQLite's writer and queries to its readers,
-// each prepared once per connection (stmts). A write in SQL that returns
-// rows must go through InTx.
-type split struct{ w, r *stmts }
+// split sends statements to SQLite's writer, through its group commit, and
+// queries to its readers, each prepared once per connection (stmts). A
+// write in SQL that returns rows must go through writeRow or InTx.
+type split struct {
+	w, r *stmts
+	g    *groupCommit
+}
 
 func (s split) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := s.w.prepare(ctx, query)
-	switch {
-	case err != nil:
-		return nil, err
-	case st == nil:
-		return s.w.db.ExecContext(ctx, query, args...)
-	}
-	return st.ExecContext(ctx, args...)
+	w := &write{ctx: ctx, query: query, args: args}
+	s.g.do(w)
+	return w.res, w.err
+}
+
+func (s split) writeRow(ctx context.Context, query string, args []any, scan func(*sql.Row) error) error {
+	w := &write{ctx: ctx, query: query, args: args, scan: scan}
+	s.g.do(w)
+	return w.err
 }
 
 func (s split) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -102,6 +102,48 @@ func testParticipants(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("CreateWithPreset", func(t *testing.T) {
+		s := open(t)
+		w := seed(t, s)
+		ctx := t.Context()
+		p := participant(w.m1, "ignored", "pa", "cust-a", t0)
+		presetID, err := s.CreateParticipantWithPreset(ctx, p, w.p2.Name)
+		must(t, err)
+		if presetID != w.p2.ID {
+			t.Errorf("CreateParticipantWithPreset: preset %q, want %q", presetID, w.p2.ID)
+		}
+		p.PresetID = w.p2.ID
+		got, err := s.GetParticipant(ctx, w.m1.ID, p.ID)
+		must(t, err)
+		same(t, "participant created with a preset's name", got, p)
+
+		dup := participant(w.m1, "", "pb", p.CustomParticipantID, at(1))
+		_, err = s.CreateParticipantWithPreset(ctx, dup, w.p1.Name)
+		wantErr(t, "CreateParticipantWithPreset(custom id taken in the meeting)", err, store.ErrConflict)
+
+		inOtherApp := participant(w.mOther, "", "px", "cust-x", at(9))
+		inOtherApp.AppID = w.app1.ID // app2's meeting
+		for _, tc := range []struct {
+			name, preset string
+			p            store.Participant
+		}{
+			{"unknown meeting", w.p1.Name, participant(store.Meeting{AppID: w.app1.ID, ID: "no-meeting"}, "", "px", "cust-x", at(9))},
+			{"unknown preset", "no-such-preset", participant(w.m1, "", "px", "cust-x", at(9))},
+			{"preset id for a name", w.p1.ID, participant(w.m1, "", "px", "cust-x", at(9))},
+			{"meeting of another app", w.p1.Name, inOtherApp},
+			{"unknown app", w.p1.Name, participant(store.Meeting{AppID: "no-app", ID: w.m1.ID}, "", "px", "cust-x", at(9))},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := s.CreateParticipantWithPreset(ctx, tc.p, tc.preset)
+				wantErr(t, "CreateParticipantWithPreset", err, store.ErrNotFound)
+				for _, a := range []store.App{w.app1, w.app2} {
+					_, err := s.GetParticipantByID(ctx, a.ID, tc.p.ID)
+					wantErr(t, "GetParticipantByID after rejected create", err, store.ErrNotFound)
+				}
+			})
+		}
+	})
+
 	t.Run("List", func(t *testing.T) {
 		s := open(t)
 		w := seed(t, s)

@@ -232,6 +232,64 @@ func testConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 		oneWins(t, "create", errs)
 	})
 
+	t.Run("ManyWriters", func(t *testing.T) {
+		// Many concurrent writes outside transactions, some refused on a
+		// constraint, some for a missing meeting: each gets its own answer
+		// and exactly the accepted ones are stored.
+		s := open(t)
+		w := seed(t, s)
+		ctx := t.Context()
+		const n = 60
+		type answer struct {
+			i   int
+			err error
+		}
+		answers := make(chan answer, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				m, custom := w.m1, fmt.Sprintf("cust-%d", i)
+				switch i % 3 {
+				case 1:
+					custom = fmt.Sprintf("cust-%d", i-1) // i-1 takes it too
+				case 2:
+					m = store.Meeting{AppID: w.app1.ID, ID: "no-meeting"}
+				}
+				_, err := s.CreateParticipantWithPreset(ctx, participant(m, "", fmt.Sprintf("p-%d", i), custom, at(i)), w.p1.Name)
+				answers <- answer{i, err}
+			})
+		}
+		wg.Wait()
+		close(answers)
+		ok := map[int]bool{}
+		for a := range answers {
+			switch {
+			case a.err == nil:
+				ok[a.i] = true
+			case a.i%3 == 2:
+				wantErr(t, fmt.Sprintf("create %d (no meeting)", a.i), a.err, store.ErrNotFound)
+			default:
+				wantErr(t, fmt.Sprintf("create %d (custom id taken)", a.i), a.err, store.ErrConflict)
+			}
+		}
+		for i := 0; i < n; i += 3 {
+			if ok[i] == ok[i+1] {
+				t.Errorf("creates %d and %d of one custom id: succeeded %v and %v, want exactly one", i, i+1, ok[i], ok[i+1])
+			}
+		}
+		ps, total, err := s.ListParticipants(ctx, w.m1.ID, store.Page{})
+		must(t, err)
+		if total != len(ok) {
+			t.Errorf("participants stored: %d, want the %d accepted", total, len(ok))
+		}
+		for _, p := range ps {
+			var i int
+			if _, err := fmt.Sscanf(p.ID, "p-%d", &i); err != nil || !ok[i] {
+				t.Errorf("participant %s stored, but its create was refused", p.ID)
+			}
+		}
+	})
+
 	t.Run("ReadModifyWrite", func(t *testing.T) {
 		// Transactions that read a value and write it back incremented lose
 		// no increment: InTx isolates them (retrying fn if it must).
