@@ -14,6 +14,32 @@ const sources: Record<SourceKind, Track.Source> = {
   screen_share_audio: Track.Source.ScreenShareAudio,
 };
 
+/**
+ * CopyAudioTrack is livekit-client's local audio track without its silence check. livekit-client
+ * 2.23.0 opens a new AudioContext for every local audio track it makes, and listens to it for
+ * 200 ms to report a silent microphone; a move makes its copy of the microphone just when the
+ * destination's peer connections are being set up, and that AudioContext competed with them for
+ * the CPU: a moved page was heard about 45 ms later (docs/livekit-notes.md §11). The SDK does
+ * not report silent microphones.
+ */
+class CopyAudioTrack extends LocalAudioTrack {
+  override async checkForSilence(): Promise<boolean> {
+    return false;
+  }
+}
+
+/**
+ * pageAudio is the one AudioContext the page's rooms share: livekit-client opens one per Room
+ * at its connect (and closes it at its disconnect) unless it is given one, and a move connects
+ * a Room.
+ */
+let pageAudio: AudioContext | undefined;
+
+function sharedAudioContext(): AudioContext | undefined {
+  if (!pageAudio && typeof AudioContext !== 'undefined') pageAudio = new AudioContext();
+  return pageAudio;
+}
+
 /** LiveKitConnector connects with livekit-client. */
 export class LiveKitConnector implements Connector {
   async connect(url: string, token: string, h: ConnHandlers): Promise<Conn> {
@@ -24,7 +50,13 @@ export class LiveKitConnector implements Connector {
     // the client offers, the server answers), and a room-mate heard a mover about 200 ms
     // later than over a subscriber connection the server offers to (docs/livekit-notes.md §5,
     // where the Go client found the same).
-    const room = new Room({ adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false });
+    // The rooms share the page's AudioContext (webAudioMix only routes the audio of elements
+    // that livekit-client attaches, and the SDK attaches none: it plays with elements of its own).
+    const audioContext = sharedAudioContext();
+    const room = new Room({
+      adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false,
+      ...(audioContext ? { webAudioMix: { audioContext } } : {}),
+    });
     // Registered before the join, so that no instruction can race it.
     room.registerRpcMethod(MoveMethod, async (d: RpcInvocationData) => h.rpc(d.payload));
     // The join is accepted at SignalConnected: the connection takes publications from then
@@ -77,7 +109,7 @@ class LiveKitConn implements Conn {
 
   async publish(kind: SourceKind, source: MediaStreamTrack, opts: PublishOptions): Promise<Publication> {
     const copy = source.clone();
-    const track: LocalTrack = copy.kind === 'audio' ? new LocalAudioTrack(copy, undefined, true) : new LocalVideoTrack(copy, undefined, true);
+    const track: LocalTrack = copy.kind === 'audio' ? new CopyAudioTrack(copy, undefined, true) : new LocalVideoTrack(copy, undefined, true);
     // Muted before it is published, so that the room knows it muted from the start and no
     // media of a muted source ever flows.
     if (opts.muted) await track.mute();

@@ -6,7 +6,9 @@
 // the destination, from just before the REST call (t0), and listed = when that page first lists
 // the mover (LiveKit shows a participant once its media connection is up); gap = what the mover itself heard: from
 // the last audio packet it received in the source to the first in the destination (0 when it
-// heard the destination first). All pages talk all the time (a tone). Prints BENCH lines.
+// heard the destination first). All pages talk all the time (a tone). Prints BENCH lines, with
+// the medians of each step of the mover's new publisher and subscriber connections (made,
+// offer, answer, candidates, ICE and DTLS states) from t0.
 // Usage: node bench.mjs config.json
 import { readFileSync } from 'node:fs';
 import { Page, check, eventually, launch, serve, step } from './lib.mjs';
@@ -105,6 +107,13 @@ async function run() {
           listenerNeg: heard.remote.length ? heard.remote[0] - t0 : NaN,
           listenerNegLast: (() => { const xs = heard.remote.filter((x) => x <= heardAt); return xs.length ? xs.at(-1) - t0 : NaN; })(),
         };
+        // The mover's new peer connections, step by step: the publisher (it offers first) and the subscriber.
+        const role = (p) => (p.ev['sld:offer'] !== undefined && !(p.ev['srd:offer'] < p.ev['sld:offer']) ? 'pub' : 'sub');
+        for (const p of pcs) {
+          const ev = Object.entries(p.ev).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${(v - t0).toFixed(0)}`).join(', ');
+          r[role(p)] = Object.fromEntries(Object.entries(p.ev).map(([k, v]) => [k, v - t0]));
+          step(`  ${mode} ${role(p)}: made ${(p.created - t0).toFixed(0)}, ${ev}`);
+        }
         if (i > 0 || leg > 1) results[mode].push(r);
         const f = (x) => x.toFixed(1);
         step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}; ws made ${f(r.wsMade)}, open ${f(r.wsOpen)}, join answer ${f(r.joinAnswer)}, ${r.pcs} pc made ${f(r.pcMade)}, ice ${f(r.iceUp)}, dtls ${f(r.pcUp)}; listener negotiated ${f(r.listenerNeg)}..${f(r.listenerNegLast)}, listed ${f(r.listed)}, subscribed ${f(r.subscribed)}, audible ${f(r.audible)} (${r.by}), left ${f(r.left)}, gap ${f(r.gap)} ms`);
@@ -128,6 +137,14 @@ async function run() {
       `rest ${stats(rs.map((r) => r.rest))}; instruction ${stats(rs.map((r) => r.instruction))}; joined ${stats(rs.map((r) => r.joined))}; ` +
       `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}; ` +
       `audible first seen by the SSRC list: ${rs.filter((r) => r.by === 'ssrc').length}, by the packet count: ${rs.filter((r) => r.by === 'stats').length}`);
+  }
+  for (const mode of ['mbb', 'naive']) {
+    for (const role of ['pub', 'sub']) {
+      const keys = [...new Set(results[mode].flatMap((r) => Object.keys(r[role] ?? {})))];
+      const med = (k) => { const s = results[mode].map((r) => r[role]?.[k]).filter(Number.isFinite).sort((a, b) => a - b); return s.length ? s[Math.ceil(s.length / 2) - 1] : NaN; };
+      const parts = keys.map((k) => [k, med(k)]).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+      console.log(`BENCH browser ${mode} ${role === 'pub' ? 'publisher' : 'subscriber'} connection, medians from t0: ${parts.join(', ')}`);
+    }
   }
   await Promise.all(Object.values(pages).map((p) => p.leave()));
 }

@@ -91,23 +91,50 @@ export class Page {
           super(...args);
           window.__pcs.push(this);
           // When it was made, negotiated, and first connected (wall clock), for the benchmark's phases.
-          this.__at = { created: now(), local: [], remote: [], iceConnected: 0, connected: 0 };
+          // ev: the first time of each step (ICE and connection states, descriptions by type,
+          // the first local and remote candidates), for the benchmark's phases.
+          this.__at = { created: now(), local: [], remote: [], iceConnected: 0, connected: 0, ev: {} };
+          const mark = (k) => { this.__at.ev[k] ??= now(); };
           this.addEventListener('iceconnectionstatechange', () => {
+            mark(`ice:${this.iceConnectionState}`);
             if (this.iceConnectionState === 'connected' && !this.__at.iceConnected) this.__at.iceConnected = now();
           });
           this.addEventListener('connectionstatechange', () => {
+            mark(`pc:${this.connectionState}`);
             if (this.connectionState === 'connected' && !this.__at.connected) this.__at.connected = now();
           });
+          this.addEventListener('icegatheringstatechange', () => mark(`gather:${this.iceGatheringState}`));
+          this.addEventListener('icecandidate', (e) => { if (e.candidate) mark('cand:local'); });
+          this.addEventListener('track', () => mark('track'));
         }
 
         setLocalDescription(...args) {
           this.__at.local.push(now());
+          const k = `sld:${args[0]?.type ?? 'implicit'}`;
+          this.__at.ev[this.__at.ev[k] === undefined ? k : `${k}2`] ??= now();
           return super.setLocalDescription(...args);
         }
 
         setRemoteDescription(...args) {
           this.__at.remote.push(now());
+          const k = `srd:${args[0]?.type}`;
+          this.__at.ev[this.__at.ev[k] === undefined ? k : `${k}2`] ??= now();
           return super.setRemoteDescription(...args);
+        }
+
+        addTransceiver(...args) {
+          this.__at.ev.addTransceiver ??= now();
+          return super.addTransceiver(...args);
+        }
+
+        createOffer(...args) {
+          this.__at.ev[this.__at.ev.createOffer === undefined ? 'createOffer' : 'createOffer2'] ??= now();
+          return super.createOffer(...args);
+        }
+
+        addIceCandidate(...args) {
+          this.__at.ev['cand:remote'] ??= now();
+          return super.addIceCandidate(...args);
         }
       };
     });
