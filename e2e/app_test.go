@@ -16,8 +16,10 @@ import (
 // and makes a meeting; a wrong token gets a clear page; the host and 6 participants pass the
 // setup screen and join, every page showing the main grid with cameras and microphones as set;
 // the host opens Create breakout rooms, makes 3 rooms, meets a stale version's 409 as a
-// sentence in the Assign participants dialog, shuffles (2 a room) and renames a room with the
-// pencil. Screenshots of each stage go to e2e/artifacts/app/.
+// sentence in the Assign participants dialog, shuffles (2 a room), renames a room with the
+// pencil, drags a person to another room, assigns one back by ticking it and choosing the room,
+// and starts with "Yes, start"; every participant's page then shows its room's name and hears
+// exactly its room-mates (getStats). Screenshots of each stage go to e2e/artifacts/app/.
 func TestMeetingApp(t *testing.T) {
 	requireBrowser(t)
 	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.DevLobby = true })

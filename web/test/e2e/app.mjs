@@ -3,8 +3,10 @@
 // role and accessible name). The host's page makes a meeting in the dev lobby (a host and 6
 // participants); a wrong token gets a clear page; everyone joins with microphone, four with the
 // camera too (one participant mutes), and every page shows the main grid; the host creates 3
-// breakout rooms, meets a stale version's 409 in the Assign participants dialog, shuffles and
-// renames a room. Screenshots go to cfg.artifacts.
+// breakout rooms, meets a stale version's 409 in the Assign participants dialog, shuffles,
+// renames a room, drags a person and assigns one back, and starts with the confirmation; every
+// participant's page shows its room and hears exactly its room-mates. Screenshots go to
+// cfg.artifacts.
 // Usage: node app.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +51,7 @@ async function open(name, url) {
   const page = await ctx.newPage();
   page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.stack ?? e}\n`));
   page.on('console', (m) => {
-    if (m.type() === 'error') process.stderr.write(`[${name}] console.error: ${m.text()}\n`);
+    if (m.type() === 'error' || m.type() === 'warning') process.stderr.write(`[${name}] console.error: ${m.text()}\n`);
   });
   await page.goto(url);
   const p = { name, page };
@@ -85,6 +87,21 @@ function received(p, ms) {
     }
     return out;
   }, ms);
+}
+
+/** audioState tells, for a failure, whose audio track the page knows and which audio it receives. */
+function audioState(p) {
+  return p.page.evaluate(async () => {
+    const m = window.rtkMeeting;
+    const known = [...m.participants.joined.values()].map((x) => `${x.name}: ${x.audioEnabled ? 'on' : 'off'} ${x.audioTrack?.id ?? 'no track'}`);
+    const inbound = [];
+    for (const [i, pc] of window.__pcs.entries()) {
+      (await pc.getStats().catch(() => new Map())).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') inbound.push(`pc ${i} (${pc.connectionState}): ${s.trackIdentifier} ${s.packetsReceived}`);
+      });
+    }
+    return { known, inbound };
+  });
 }
 
 /** where returns the meeting the page is in now. */
@@ -229,5 +246,80 @@ async function run() {
   await assignDlg.getByRole('button', { name: 'Save' }).click();
   await assignDlg.getByRole('region', { name: 'Design' }).waitFor({ timeout: 60_000 });
   await shot(host, '06b-assign-shuffled-renamed');
+  const counts = async () => {
+    const c = [];
+    for (const r of ['Room 1', 'Design', 'Room 3']) c.push(await assignDlg.getByRole('region', { name: r }).getByRole('checkbox').count());
+    return c.join();
+  };
+  step('the host drags a person from Room 1 to Room 3, then ticks one there and assigns it to Room 1');
+  const inRoom = (room, name) => assignDlg.getByRole('region', { name: room }).getByRole('listitem').filter({ hasText: name });
+  const dragged = await assignDlg.getByRole('region', { name: 'Room 1' }).getByRole('listitem').first().innerText();
+  // A starved page can drop a drag: drag the same person again, as a person would, but only once the
+  // first drag has had time to show (dragging someone already moved again would be a second move).
+  await eventually(`the drag moves ${dragged} to Room 3`, async () => {
+    if (await inRoom('Room 3', dragged).count()) return '';
+    await inRoom('Room 1', dragged).dragTo(assignDlg.getByRole('region', { name: 'Room 3' }), { timeout: 20_000 })
+      .catch((e) => step(`the drag: ${e.message.split('\n')[0]}`));
+    await inRoom('Room 3', dragged).waitFor({ timeout: 15_000 }).catch(() => undefined);
+    return `${dragged} is not in Room 3; rooms ${await counts()}`;
+  }, 90_000);
+  check((await counts()) === '1,2,3', `after the drag: rooms ${await counts()}`);
+  const back = await assignDlg.getByRole('region', { name: 'Room 3' }).getByRole('listitem').filter({ hasNotText: dragged }).first().innerText();
+  await inRoom('Room 3', back).getByRole('checkbox').check();
+  await assignDlg.getByLabel('Assign selected to').selectOption({ label: 'Room 1' });
+  await assignDlg.getByRole('button', { name: 'Assign', exact: true }).click();
+  await inRoom('Room 1', back).waitFor({ timeout: 30_000 });
+  check((await counts()) === '2,2,2', `after assigning ${back} to Room 1: rooms ${await counts()}`);
+  check(await assignDlg.getByRole('checkbox', { checked: true }).count() === 0, 'the assigned person stays ticked');
+  await shot(host, '06c-assign-dragged-assigned');
+  await assignDlg.getByRole('button', { name: 'Start breakout' }).click();
+  const confirm = host.page.getByRole('alertdialog', { name: 'Start breakout rooms?' });
+  await confirm.waitFor({ timeout: 30_000 });
+  check(/6 participants go to 3 rooms/.test(await confirm.innerText()), `the confirmation says: ${await confirm.innerText()}`);
+  await shot(host, '07-confirm');
+  await confirm.getByRole('button', { name: 'Yes, start' }).click();
+  await confirm.waitFor({ state: 'detached', timeout: 30_000 });
+
+  const state = await host.page.evaluate(() => window.rtkMeeting.connectedMeetings.state);
+  check(state.status === 'running' && state.meetings.map((m) => m.title).join() === 'Room 1,Design,Room 3', `after the start: ${JSON.stringify(state)}`);
+  const parent = state.parentMeeting.id;
+  const placement = Object.fromEntries(people.map((p) => [p.id, parent]));
+  const titles = { [parent]: state.parentMeeting.title };
+  for (const m of state.meetings) {
+    titles[m.id] = m.title;
+    for (const id of m.assignedParticipantIds ?? []) placement[id] = m.id;
+    step(`${m.title}: ${names(m.assignedParticipantIds ?? [])}`);
+  }
+
+  /** expectRooms waits until every page is in its room per placement, shows it, and hears exactly its unmuted room-mates. */
+  async function expectRooms(where_, what, banners = true) {
+    await Promise.all(people.map((p) => eventually(`${p.name}: ${what}`, async () => {
+      const room = where_[p.id];
+      const at = await where(p);
+      if (at !== room) return `in ${titles[at] ?? at}, not ${titles[room]}`;
+      if (banners && room !== parent) {
+        const b = p.page.getByRole('status', { name: 'Your room' });
+        const text = (await b.count()) ? await b.innerText() : '';
+        if (!text.includes(`You are in ${titles[room]}`)) return `its banner says "${text}"`;
+      }
+      const mates = people.filter((x) => x !== p && where_[x.id] === room).map((x) => x.id);
+      const n = await p.page.getByRole('region', { name: 'Video grid' }).getByRole('figure').count();
+      if (n !== mates.length + 1) return `${n} tiles, want ${mates.length + 1}`;
+      const r = await received(p, 1500);
+      const deaf = mates.filter((id) => id !== muter.id && !(r.audio[id] > 0));
+      const others = Object.keys(r.audio).filter((id) => !mates.includes(id));
+      const problems = [];
+      if (deaf.length) problems.push(`hears nothing from ${names(deaf)}`);
+      if (others.length || r.unknown) problems.push(`hears ${names(others)} and ${r.unknown} packets of nobody in the room`);
+      if (r.audio[muter.id] > 0) problems.push('hears the muted microphone');
+      return problems.join('; ');
+    }, 60_000).catch(async (err) => {
+      step(`${p.name}'s audio: ${JSON.stringify(await audioState(p).catch((e) => String(e)))}`);
+      throw err;
+    })));
+  }
+  await expectRooms(placement, 'in its room, hearing its room-mates only');
+  for (const p of people.slice(1)) await shot(p, `08-in-room-${p.name.replace(' ', '-')}`);
+
   step('done');
 }
