@@ -1,6 +1,6 @@
 import {
   ConnectionState, DisconnectReason, EngineEvent, LocalAudioTrack, LocalVideoTrack, Room, RoomEvent, Track,
-  type LocalTrack, type RemoteParticipant as LKRemoteParticipant, type RemoteTrack as LKRemoteTrack, type RpcInvocationData,
+  type LocalTrack, type RemoteParticipant as LKRemoteParticipant, type RemoteTrackPublication, type RemoteTrack as LKRemoteTrack, type RpcInvocationData,
 } from 'livekit-client';
 import type { Conn, ConnHandlers, Connector, Publication, PublishOptions, RemoteParticipant, SourceKind } from './connector.js';
 import { MoveMethod } from './types.js';
@@ -26,6 +26,7 @@ export class LiveKitConnector implements Connector {
     // "Browser client"; the Go client, docs/livekit-notes.md §5, found the same).
     const room = new Room({ adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false });
     adoptEarlyTracks(room);
+    resubscribeStuck(room);
     // Registered before the join, so that no instruction can race it.
     room.registerRpcMethod(MoveMethod, async (d: RpcInvocationData) => h.rpc(d.payload));
     // The join is accepted at SignalConnected: the connection takes publications from then
@@ -226,4 +227,44 @@ function adoptEarlyTracks(room: Room): void {
       check();
     }
   });
+}
+
+/** How long a wanted publication may go without its track before it is subscribed again. */
+const stuckSubscriptionMs = 5000;
+
+/**
+ * resubscribeStuck subscribes again to a wanted publication whose track has not come within
+ * stuckSubscriptionMs: the last resort for a track livekit-client dropped (adoptEarlyTracks
+ * misses one whose participant stays unknown under that sid, as when it rejoins meanwhile).
+ * The SFU then sends the track anew, to a participant the room now knows.
+ */
+function resubscribeStuck(room: Room): void {
+  const since = new Map<RemoteTrackPublication, number>();
+  const timer = setInterval(() => {
+    if (room.state === ConnectionState.Disconnected) {
+      clearInterval(timer);
+      return;
+    }
+    if (room.state !== ConnectionState.Connected) return;
+    const now = Date.now();
+    const seen = new Set<RemoteTrackPublication>();
+    for (const rp of room.remoteParticipants.values()) {
+      for (const pub of rp.trackPublications.values()) {
+        if (!pub.isDesired || pub.track) continue;
+        seen.add(pub);
+        const t = since.get(pub);
+        if (t === undefined) {
+          since.set(pub, now);
+        } else if (now - t >= stuckSubscriptionMs) {
+          since.set(pub, now);
+          pub.setSubscribed(false);
+          // Apart, so that the SFU unsubscribes before it subscribes again.
+          setTimeout(() => {
+            if (room.state !== ConnectionState.Disconnected && !pub.isDesired) pub.setSubscribed(true);
+          }, 500);
+        }
+      }
+    }
+    for (const pub of since.keys()) if (!seen.has(pub)) since.delete(pub);
+  }, 1000);
 }
