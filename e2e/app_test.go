@@ -19,7 +19,11 @@ import (
 // sentence in the Assign participants dialog, shuffles (2 a room), renames a room with the
 // pencil, drags a person to another room, assigns one back by ticking it and choosing the room,
 // and starts with "Yes, start"; every participant's page then shows its room's name and hears
-// exactly its room-mates (getStats). Screenshots of each stage go to e2e/artifacts/app/.
+// exactly its room-mates (getStats). Participants have no switch control and a forced switch is
+// refused with the permission's name; a participant asks for help, the host's page shows it and
+// the host joins that room from it and is heard there; a broadcast reaches every room's pages;
+// closing with a countdown shows it on every page, then everyone is back in the main grid with
+// camera and microphone as they were. Screenshots of each stage go to e2e/artifacts/app/.
 func TestMeetingApp(t *testing.T) {
 	requireBrowser(t)
 	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.DevLobby = true })

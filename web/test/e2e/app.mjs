@@ -5,7 +5,9 @@
 // camera too (one participant mutes), and every page shows the main grid; the host creates 3
 // breakout rooms, meets a stale version's 409 in the Assign participants dialog, shuffles,
 // renames a room, drags a person and assigns one back, and starts with the confirmation; every
-// participant's page shows its room and hears exactly its room-mates. Screenshots go to
+// participant's page shows its room and hears exactly its room-mates; no participant can
+// switch; a help request brings the host into the room; a broadcast reaches every room; closing
+// with a countdown brings everyone back to the main grid as they were. Screenshots go to
 // cfg.artifacts.
 // Usage: node app.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { readFileSync } from 'node:fs';
@@ -45,6 +47,10 @@ async function open(name, url) {
       constructor(...args) {
         super(...args);
         window.__pcs.push(this);
+        // Every track that arrives, for a failure's report.
+        const i = window.__pcs.length - 1;
+        window.__tracks ??= [];
+        this.addEventListener('track', (e) => window.__tracks.push(`${new Date().toISOString().slice(11, 23)} pc ${i} ${e.track.kind} ${e.track.id} ${e.streams.map((x) => x.id).join()}`));
       }
     };
   });
@@ -100,7 +106,12 @@ function audioState(p) {
         if (s.type === 'inbound-rtp' && s.kind === 'audio') inbound.push(`pc ${i} (${pc.connectionState}): ${s.trackIdentifier} ${s.packetsReceived}`);
       });
     }
-    return { known, inbound };
+    const lk = m.cur?.conn?.lk;
+    const room = lk && {
+      name: lk.name, state: lk.state, sid: lk.localParticipant.sid,
+      remotes: [...lk.remoteParticipants.values()].map((x) => `${x.name} ${x.sid}: ${[...x.trackPublications.values()].map((t) => `${t.kind} ${t.trackSid} ${t.track?.mediaStreamTrack.id ?? 'no track'} ${t.subscriptionStatus}`).join(', ')}`),
+    };
+    return { known, inbound, room, tracks: (window.__tracks ?? []).filter((t) => t.includes(' audio '))};
   });
 }
 
@@ -224,15 +235,23 @@ async function run() {
   // A stale version (as if another host had changed the rooms unseen): the 409 is a sentence in the
   // dialog, which then shows the rooms as they are, and the next click works.
   // The page is made to hold the version before the newest, as if it had missed the last update
-  // (the SDK keeps the newest state it has seen in lastState, the one it shows in state).
+  // (the SDK keeps the newest state it has seen in lastState, the one it shows in state), and to
+  // miss the event stream's state updates until the 409 has shown (one arriving late would
+  // otherwise make it current again). The 409's own state still reaches it.
   await host.page.evaluate(() => {
     const m = window.rtkMeeting;
+    const handle = m.onEvent.bind(m);
+    window.__missUpdates = true;
+    m.onEvent = (ev) => {
+      if (!(window.__missUpdates && ev?.type === 'stateUpdate')) handle(ev);
+    };
     const older = { ...m.connectedMeetings.state, version: m.connectedMeetings.state.version - 1 };
     m.lastState = older;
     m.connectedMeetings.setState(older);
   });
   await assignDlg.getByRole('button', { name: 'Shuffle' }).click();
   await assignDlg.getByRole('alert').filter({ hasText: 'changed meanwhile' }).waitFor({ timeout: 30_000 });
+  await host.page.evaluate(() => { window.__missUpdates = false; });
   await shot(host, '06a-assign-stale-409');
   await assignDlg.getByRole('button', { name: 'Shuffle' }).click();
   await eventually('the shuffle places the 6 participants, 2 a room', async () => {
@@ -321,5 +340,62 @@ async function run() {
   await expectRooms(placement, 'in its room, hearing its room-mates only');
   for (const p of people.slice(1)) await shot(p, `08-in-room-${p.name.replace(' ', '-')}`);
 
+  step('participants have no switch control; a forced switch is refused');
+  for (const p of people.slice(1)) {
+    check(await p.page.getByRole('button', { name: 'Switch room' }).count() === 0, `${p.name} shows a switch control`);
+    check(await p.page.getByRole('button', { name: 'Return to main meeting' }).count() === 0, `${p.name} shows a return control`);
+  }
+  const forced = people[1];
+  const other = state.meetings.find((m) => m.id !== placement[forced.id]).id;
+  for (const [to, perm] of [[other, 'can_switch_connected_meetings'], [parent, 'can_switch_to_parent_meeting']]) {
+    const r = await forced.page.evaluate(async ([from, to]) => {
+      const m = window.rtkMeeting;
+      try {
+        await m.connectedMeetings.moveParticipants(from, to, [m.self.id]);
+        return { ok: true };
+      } catch (e) {
+        return { status: e.status, message: e.message };
+      }
+    }, [placement[forced.id], to]);
+    check(r.status === 403 && r.message.includes(perm), `${forced.name}'s forced move to ${titles[to]}: ${JSON.stringify(r)}, want a 403 naming ${perm}`);
+  }
+
+  step('a participant asks for help; the host joins that room from the request');
+  const asker = people[2];
+  const askRoom = placement[asker.id];
+  await asker.page.getByRole('button', { name: 'Ask for help' }).click();
+  await asker.page.getByRole('button', { name: 'The hosts were asked for help' }).waitFor({ timeout: 30_000 });
+  const request = panel.getByRole('list', { name: 'Help requests' }).getByRole('listitem').filter({ hasText: `${asker.name} asks for help in ${titles[askRoom]}` });
+  await request.waitFor({ timeout: 30_000 });
+  await shot(host, '09-help-request');
+  await request.getByRole('button', { name: 'Join room' }).click();
+  const withHost = { ...placement, [host.id]: askRoom };
+  await expectRooms(withHost, 'the host in the room that asked for help, heard there');
+  await shot(host, '10-host-joined');
+
+  step('the host broadcasts to every room');
+  await panel.getByLabel('Message to all rooms').fill('Five minutes left');
+  await panel.getByRole('button', { name: 'Broadcast' }).click();
+  await Promise.all(people.map((p) => p.page.getByRole('status').filter({ hasText: 'Five minutes left' }).waitFor({ timeout: 30_000 })));
+  for (const p of people.slice(1, 4)) await shot(p, `11-broadcast-${p.name.replace(' ', '-')}`);
+
+  step('the host closes every room with a 5 s countdown');
+  await panel.getByRole('button', { name: 'Close all rooms' }).click();
+  const closeDlg = host.page.getByRole('dialog', { name: 'Close all breakout rooms' });
+  await closeDlg.getByLabel('Countdown (seconds)').fill('5');
+  await closeDlg.getByRole('button', { name: 'Close rooms' }).click();
+  // The countdown shows only while the rooms are closing: seen, it was seen in time.
+  await Promise.all(people.map((p) => p.page.getByRole('timer', { name: 'Breakout rooms closing' }).waitFor({ timeout: 10_000 })));
+  await shot(people[1], '12-closing-countdown');
+  const inParent = Object.fromEntries(people.map((p) => [p.id, parent]));
+  await expectRooms(inParent, 'back in the main meeting', false);
+  await mainGrid('everyone back in the main grid, cameras and microphones as they were');
+  for (const p of people) {
+    check(await p.page.getByRole('status', { name: 'Your room' }).count() === 0, `${p.name} still shows a room banner`);
+    const mic = await p.page.getByRole('toolbar', { name: 'Meeting controls' }).getByRole('button', { name: 'Microphone' }).getAttribute('aria-pressed');
+    const cam = await p.page.getByRole('toolbar', { name: 'Meeting controls' }).getByRole('button', { name: 'Camera' }).getAttribute('aria-pressed');
+    check(cam === (cameraOff.includes(p) ? 'false' : 'true') && mic === (p === muter ? 'false' : 'true'), `${p.name}: microphone ${mic}, camera ${cam} after the moves`);
+  }
+  await shot(host, '13-back-in-main');
   step('done');
 }
