@@ -65,29 +65,39 @@ async function open(name, url) {
   return p;
 }
 
-/** received counts the audio RTP packets each participant of the page's room sent it over ms (getStats). */
+/**
+ * received counts the audio RTP packets each participant of the page's room sent it over ms
+ * (getStats of each audio receiver of the open peer connections). A receiver belongs to the
+ * participant whose audio track is its track: by the object, not its id, which a recycled
+ * transceiver shares with another.
+ */
 function received(p, ms) {
   return p.page.evaluate(async (ms) => {
     const m = window.rtkMeeting;
     const inbound = async () => {
-      const out = [];
+      const out = new Map(); // receiver -> packets
       for (const pc of window.__pcs) {
         if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
-        (await pc.getStats().catch(() => new Map())).forEach((s) => {
-          if (s.type === 'inbound-rtp' && s.kind === 'audio') out.push({ key: `${window.__pcs.indexOf(pc)}/${s.trackIdentifier}`, track: s.trackIdentifier, packets: s.packetsReceived ?? 0 });
-        });
+        for (const r of pc.getReceivers()) {
+          if (r.track?.kind !== 'audio') continue;
+          let n = 0;
+          (await r.getStats().catch(() => new Map())).forEach((s) => {
+            if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
+          });
+          out.set(r, n);
+        }
       }
       return out;
     };
-    const a = new Map((await inbound()).map((s) => [s.key, s.packets]));
+    const a = await inbound();
     await new Promise((r) => setTimeout(r, ms));
     const owners = new Map();
-    for (const x of m.participants.joined.values()) if (x.audioTrack) owners.set(x.audioTrack.id, x.id);
+    for (const x of m.participants.joined.values()) if (x.audioTrack) owners.set(x.audioTrack, x.id);
     const out = { audio: {}, unknown: 0 };
-    for (const s of await inbound()) {
-      const d = s.packets - (a.get(s.key) ?? 0);
+    for (const [r, packets] of await inbound()) {
+      const d = packets - (a.get(r) ?? 0);
       if (d <= 0) continue;
-      const who = owners.get(s.track);
+      const who = owners.get(r.track);
       if (who) out.audio[who] = (out.audio[who] ?? 0) + d;
       else out.unknown += d;
     }
