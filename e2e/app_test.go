@@ -23,7 +23,9 @@ import (
 // refused with the permission's name; a participant asks for help, the host's page shows it and
 // the host joins that room from it and is heard there; a broadcast reaches every room's pages;
 // closing with a countdown shows it on every page, then everyone is back in the main grid with
-// camera and microphone as they were. Screenshots of each stage go to e2e/artifacts/app/.
+// camera and microphone as they were; there the host's chat message reaches every page, and a
+// participant's vote in the host's poll shows on the host's page. Screenshots of each stage go
+// to e2e/artifacts/app/.
 func TestMeetingApp(t *testing.T) {
 	requireBrowser(t)
 	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.DevLobby = true })

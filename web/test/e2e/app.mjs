@@ -7,8 +7,8 @@
 // renames a room, drags a person and assigns one back, and starts with the confirmation; every
 // participant's page shows its room and hears exactly its room-mates; no participant can
 // switch; a help request brings the host into the room; a broadcast reaches every room; closing
-// with a countdown brings everyone back to the main grid as they were. Screenshots go to
-// cfg.artifacts.
+// with a countdown brings everyone back to the main grid as they were; there the host chats and
+// asks a poll, and a participant votes. Screenshots go to cfg.artifacts.
 // Usage: node app.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -407,5 +407,30 @@ async function run() {
     check(cam === (cameraOff.includes(p) ? 'false' : 'true') && mic === (p === muter ? 'false' : 'true'), `${p.name}: microphone ${mic}, camera ${cam} after the moves`);
   }
   await shot(host, '13-back-in-main');
+
+  step('the host chats and asks a poll in the main meeting; a participant votes');
+  const panels = (p) => p.page.getByRole('group', { name: 'Panels' });
+  await panels(host).getByRole('button', { name: 'Chat' }).click();
+  await host.page.getByLabel('Message', { exact: true }).fill('Welcome back');
+  await host.page.getByRole('button', { name: 'Send' }).click();
+  await Promise.all(people.map(async (p) => {
+    if (p !== host) await panels(p).getByRole('button', { name: 'Chat' }).click();
+    await p.page.getByRole('list', { name: 'Chat messages' }).getByRole('listitem').filter({ hasText: 'Welcome back' }).waitFor({ timeout: 30_000 });
+  }));
+  await shot(people[3], '14-chat');
+  await panels(host).getByRole('button', { name: 'Polls' }).click();
+  await host.page.getByLabel('Question').fill('Same time next week?');
+  await host.page.getByLabel('Options, one per line').fill('Yes\nNo');
+  await host.page.getByRole('button', { name: 'Create poll' }).click();
+  const voter = people[2];
+  await panels(voter).getByRole('button', { name: 'Polls' }).click();
+  await voter.page.getByRole('region', { name: 'Poll: Same time next week?' }).getByRole('button', { name: 'Vote Yes' }).click();
+  const hostPoll = host.page.getByRole('region', { name: 'Poll: Same time next week?' });
+  await eventually('the host sees the vote', async () => {
+    const t = await hostPoll.innerText();
+    return /Yes\s*1 vote/.test(t) && /No\s*0 votes/.test(t) ? '' : JSON.stringify(t);
+  }, 30_000);
+  check(await voter.page.getByRole('region', { name: 'Poll: Same time next week?' }).getByRole('button', { name: 'Vote No' }).isDisabled(), 'the voter can vote twice');
+  await shot(host, '15-poll');
   step('done');
 }
