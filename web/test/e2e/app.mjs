@@ -301,10 +301,11 @@ async function run() {
   check((await counts()) === '2,2,2', `after assigning ${back} to Room 1: rooms ${await counts()}`);
   check(await assignDlg.getByRole('checkbox', { checked: true }).count() === 0, 'the assigned person stays ticked');
   await shot(host, '06c-assign-dragged-assigned');
+  await assignDlg.getByLabel('Timer (minutes, 0 for none)').fill('5');
   await assignDlg.getByRole('button', { name: 'Start breakout' }).click();
   const confirm = host.page.getByRole('alertdialog', { name: 'Start breakout rooms?' });
   await confirm.waitFor({ timeout: 30_000 });
-  check(/6 participants go to 3 rooms/.test(await confirm.innerText()), `the confirmation says: ${await confirm.innerText()}`);
+  check(/6 participants go to 3 rooms for 5 minutes/.test(await confirm.innerText()), `the confirmation says: ${await confirm.innerText()}`);
   await shot(host, '07-confirm');
   await confirm.getByRole('button', { name: 'Yes, start' }).click();
   await confirm.waitFor({ state: 'detached', timeout: 30_000 });
@@ -349,6 +350,11 @@ async function run() {
   }
   await expectRooms(placement, 'in its room, hearing its room-mates only');
   for (const p of people.slice(1)) await shot(p, `08-in-room-${p.name.replace(' ', '-')}`);
+  step('every page shows the timer of 5 minutes');
+  for (const p of people) {
+    const t = await p.page.getByRole('timer', { name: 'Breakout timer' }).innerText();
+    check(/^Breakout rooms end in [1-4]:[0-5]\d$/.test(t.trim()), `${p.name}'s timer says "${t}"`);
+  }
 
   step('participants have no switch control; a forced switch is refused');
   for (const p of people.slice(1)) {
