@@ -19,7 +19,8 @@ import (
 // sentence in the Assign participants dialog, shuffles (2 a room), renames a room with the
 // pencil, drags a person to another room, assigns one back by ticking it and choosing the room,
 // sets a timer of 5 minutes and starts with "Yes, start"; every participant's page then shows
-// its room's name and hears exactly its room-mates (getStats), and every page the timer. Participants have no switch control and a forced switch is
+// its room's name and hears exactly its room-mates (getStats), and every page the timer. The
+// host, alone in the main meeting, listens in to a room and hears it, then stops and hears nothing. Participants have no switch control and a forced switch is
 // refused with the permission's name; a participant asks for help, the host's page shows it and
 // the host joins that room from it and is heard there; a broadcast reaches every room's pages;
 // closing with a countdown shows it on every page, then everyone is back in the main grid with

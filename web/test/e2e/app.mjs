@@ -5,7 +5,8 @@
 // camera too (one participant mutes), and every page shows the main grid; the host creates 3
 // breakout rooms, meets a stale version's 409 in the Assign participants dialog, shuffles,
 // renames a room, drags a person and assigns one back, and starts with the confirmation; every
-// participant's page shows its room and hears exactly its room-mates; no participant can
+// participant's page shows its room and hears exactly its room-mates, and the timer; the host
+// listens in to a room and stops; no participant can
 // switch; a help request brings the host into the room; a broadcast reaches every room; closing
 // with a countdown brings everyone back to the main grid as they were; there the host chats and
 // asks a poll, and a participant votes. Screenshots go to cfg.artifacts.
@@ -355,6 +356,22 @@ async function run() {
     const t = await p.page.getByRole('timer', { name: 'Breakout timer' }).innerText();
     check(/^Breakout rooms end in [1-4]:[0-5]\d$/.test(t.trim()), `${p.name}'s timer says "${t}"`);
   }
+
+  step('the host listens in to Room 1 from the main meeting, then stops');
+  // The host is alone in the main meeting: whatever audio it receives comes from the room it listens to.
+  await panel.getByRole('button', { name: 'Listen in to Room 1' }).click();
+  await panel.getByRole('button', { name: 'Stop listening to Room 1' }).waitFor({ timeout: 30_000 });
+  await eventually('the host hears Room 1', async () => {
+    const r = await received(host, 1500);
+    return r.unknown > 0 && Object.keys(r.audio).length === 0 ? '' : `received ${JSON.stringify(r)}`;
+  }, 30_000);
+  await shot(host, '08b-listen-in');
+  await panel.getByRole('button', { name: 'Stop listening to Room 1' }).click();
+  await panel.getByRole('button', { name: 'Listen in to Room 1' }).waitFor({ timeout: 30_000 });
+  await eventually('the host hears nothing once it stops', async () => {
+    const r = await received(host, 1500);
+    return r.unknown === 0 && Object.keys(r.audio).length === 0 ? '' : `received ${JSON.stringify(r)}`;
+  }, 30_000);
 
   step('participants have no switch control; a forced switch is refused');
   for (const p of people.slice(1)) {
