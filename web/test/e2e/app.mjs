@@ -4,12 +4,12 @@
 // participants); a wrong token gets a clear page; everyone joins with microphone, four with the
 // camera too (one participant mutes), and every page shows the main grid; the host creates 3
 // breakout rooms, meets a stale version's 409 in the Assign participants dialog, shuffles,
-// renames a room, drags a person and assigns one back, and starts with the confirmation; every
-// participant's page shows its room and hears exactly its room-mates, and the timer; the host
-// listens in to a room and stops; no participant can
-// switch; a help request brings the host into the room; a broadcast reaches every room; closing
-// with a countdown brings everyone back to the main grid as they were; there the host chats and
-// asks a poll, and a participant votes. Screenshots go to cfg.artifacts.
+// renames a room, drags a person and assigns one back, sets a timer and starts with the
+// confirmation; every participant's page shows its room and the timer, and hears exactly its
+// room-mates; the host listens in to a room and stops; no participant can switch; a help
+// request brings the host into the room; a broadcast reaches every room; closing with a
+// countdown brings everyone back to the main grid as they were; there the host chats and asks a
+// poll, and a participant votes. Screenshots go to cfg.artifacts.
 // Usage: node app.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
