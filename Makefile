@@ -104,7 +104,8 @@ e2e: sfu web-deps
 # RTK_BENCH_START_MODES=prepared (or mbb, or naive) runs one start only.
 # TestBenchmarkPublishBurst, an experiment (docs/livekit-notes.md §5), runs with them, and
 # so does TestBenchmarkBrowserMove: single moves of Chromium pages with the browser
-# SDK, and the SDK's bundle size (docs/benchmarks-browser.md).
+# SDK, and the SDK's bundle size (docs/benchmarks-browser.md); and TestBenchmarkAppInteractive:
+# the meeting app's time to interactive, one page at a time.
 bench: sfu web-deps
 	RTK_E2E_REQUIRED=1 RTK_E2E_BENCH=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
 		$(GO) test -tags e2e -count=1 -v -run '^TestBenchmark' -timeout 30m ./e2e/

@@ -1,6 +1,6 @@
 import {
-  DisconnectReason, LocalAudioTrack, LocalVideoTrack, Room, RoomEvent, Track,
-  type LocalTrack, type RemoteParticipant as LKRemoteParticipant, type RemoteTrack as LKRemoteTrack, type RpcInvocationData,
+  ConnectionState, DisconnectReason, EngineEvent, LocalAudioTrack, LocalVideoTrack, Room, RoomEvent, Track,
+  type LocalTrack, type RemoteParticipant as LKRemoteParticipant, type RemoteTrackPublication, type RemoteTrack as LKRemoteTrack, type RpcInvocationData,
 } from 'livekit-client';
 import type { Conn, ConnHandlers, Connector, Publication, PublishOptions, RemoteParticipant, SourceKind } from './connector.js';
 import { MoveMethod } from './types.js';
@@ -57,6 +57,8 @@ export class LiveKitConnector implements Connector {
       adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false,
       ...(audioContext ? { webAudioMix: { audioContext } } : {}),
     });
+    adoptEarlyTracks(room);
+    resubscribeStuck(room);
     // Registered before the join, so that no instruction can race it.
     room.registerRpcMethod(MoveMethod, async (d: RpcInvocationData) => h.rpc(d.payload));
     // The join is accepted at SignalConnected: the connection takes publications from then
@@ -214,4 +216,87 @@ async function packetsReceived(track: LKRemoteTrack): Promise<number> {
     if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
   });
   return n;
+}
+
+/**
+ * adoptEarlyTracks hands livekit-client the subscribed tracks it drops. A track can arrive
+ * before the update that names its participant (one that has just joined, or rejoined under
+ * a new sid, as moved and prepared participants do): livekit-client then logs "Tried to add a
+ * track for a participant, that's not present" and drops it for good, and the room-mate is
+ * never heard although its packets arrive. Such a track is handed to the room again once its
+ * participant is known (looked for every 100 ms, for 10 s).
+ */
+function adoptEarlyTracks(room: Room): void {
+  type AddTrack = (t: MediaStreamTrack, s: MediaStream, r: RTCRtpReceiver) => void;
+  const add = (room as unknown as { onTrackAdded?: AddTrack }).onTrackAdded;
+  if (typeof add !== 'function') return;
+  const owner = (sid: string) => [...room.remoteParticipants.values()].find((p) => p.sid === sid);
+  room.engine.on(EngineEvent.MediaTrackAdded, (track: MediaStreamTrack, stream: MediaStream, receiver: RTCRtpReceiver) => {
+    const [sid, trackSid] = stream.id.split('|');
+    if (!sid?.startsWith('PA') || sid === room.localParticipant.sid) return;
+    // While connecting, livekit-client holds the track until connected, then adds it (or drops it).
+    let checked = false;
+    const check = () => {
+      if (checked || owner(sid)) return;
+      checked = true;
+      const until = Date.now() + 10_000;
+      const retry = setInterval(() => {
+        if (track.readyState === 'ended' || room.state === ConnectionState.Disconnected || Date.now() > until) {
+          clearInterval(retry);
+          return;
+        }
+        const p = owner(sid);
+        if (!p) return;
+        clearInterval(retry);
+        if (trackSid && p.trackPublications.get(trackSid)?.track?.mediaStreamTrack === track) return;
+        add.call(room, track, stream, receiver);
+      }, 100);
+    };
+    if (room.state === ConnectionState.Connecting || room.state === ConnectionState.Reconnecting) {
+      room.once(RoomEvent.Connected, check);
+      room.once(RoomEvent.Reconnected, check);
+    } else {
+      check();
+    }
+  });
+}
+
+/** How long a wanted publication may go without its track before it is subscribed again. */
+const stuckSubscriptionMs = 5000;
+
+/**
+ * resubscribeStuck subscribes again to a wanted publication whose track has not come within
+ * stuckSubscriptionMs: the last resort for a track livekit-client dropped (adoptEarlyTracks
+ * misses one whose participant stays unknown under that sid, as when it rejoins meanwhile).
+ * The SFU then sends the track anew, to a participant the room now knows.
+ */
+function resubscribeStuck(room: Room): void {
+  const since = new Map<RemoteTrackPublication, number>();
+  const timer = setInterval(() => {
+    if (room.state === ConnectionState.Disconnected) {
+      clearInterval(timer);
+      return;
+    }
+    if (room.state !== ConnectionState.Connected) return;
+    const now = Date.now();
+    const seen = new Set<RemoteTrackPublication>();
+    for (const rp of room.remoteParticipants.values()) {
+      for (const pub of rp.trackPublications.values()) {
+        if (!pub.isDesired || pub.track) continue;
+        seen.add(pub);
+        const t = since.get(pub);
+        if (t === undefined) {
+          since.set(pub, now);
+        } else if (now - t >= stuckSubscriptionMs) {
+          since.set(pub, now);
+          pub.setSubscribed(false);
+          // Apart, so that the SFU unsubscribes before it subscribes again.
+          setTimeout(() => {
+            if (room.state !== ConnectionState.Disconnected && !pub.isDesired) pub.setSubscribed(true);
+          }, 500);
+        }
+      }
+    }
+    for (const pub of since.keys()) if (!seen.has(pub)) since.delete(pub);
+  }, 1000);
 }
