@@ -10,7 +10,6 @@ import (
 	"github.com/livekit/protocol/livekit"
 
 	"rtk-sidecar/breakouts"
-	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
 )
 
@@ -27,16 +26,9 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 	ctx := t.Context()
 	cl := startCluster(t, 1)
 	rdb, node, reps, sc := cl.rdb, cl.nodes[0], cl.reps, cl.sc
-	parent := sc.CreateMeeting(t, "Takeover")
-	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
-	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
-
-	obs := newFamilyObserver(t, sc, parent)
-	stubbornID, stubbornToken := sc.AddParticipant(t, parent, "stubborn", presets.GroupCallParticipant)
-	stubborn := joinPlain(t, sc, stubbornToken)
-	if stubborn.room != parent {
-		t.Fatalf("stubborn joined %s, want the parent", short(stubborn.room))
-	}
+	sf := stubbornInParent(t, sc, "Takeover")
+	fam, parent, room, obs := sf.fam, sf.parent, sf.room, sf.obs
+	stubbornID, stubborn := sf.id, sf.client
 	inParent := func() bool {
 		res, err := node.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: parent})
 		if err != nil {
