@@ -189,7 +189,9 @@ const ownTimeout = 250 * time.Millisecond
 // them recorded as its own, and they are taken over as soon as its
 // liveness lapses. A change that then fails to commit leaves records of
 // moves that do not exist; the takeover acts only on a participant
-// connected to a room it is not placed in, so they change nothing.
+// connected to a room it is not placed in, so they change nothing, except
+// that one may replace another replica's record of a move of the same
+// participant, which is then taken over at the end of its window.
 func (s *Service) ownMoves(ctx context.Context, moves []bridge.MoveOrder) {
 	if s.owners == nil || s.takeover <= 0 || len(moves) == 0 {
 		return
