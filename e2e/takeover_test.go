@@ -31,9 +31,10 @@ func TestReplicasTakeOverAMove(t *testing.T) { replicaDiesDuringAMove(t, false) 
 // the admin's move call is accepted, before the move's instruction goes out: livekit-server
 // is stopped (SIGSTOP) while the call is made, so the move waits there for its lookups, which
 // come before the instruction, and the replica is killed before livekit-server resumes. The
-// move is recorded as the victim's from its commit, so it is taken over as soon as the
-// victim's liveness lapses too, and the only instruction the participant ever gets is the
-// survivor's.
+// move is taken over as soon as the victim's liveness lapses too, and the only instruction the
+// participant ever gets is the survivor's. (A replica that dies between the commit and the
+// move's start, which no real ordering holds open here, is breakouts'
+// TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan.)
 func TestReplicasTakeOverAMoveNotSent(t *testing.T) { replicaDiesDuringAMove(t, true) }
 
 // replicaDiesDuringAMove runs TestReplicasTakeOverAMove, with the victim killed before its
