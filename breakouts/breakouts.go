@@ -173,8 +173,8 @@ func WithReplicas(window time.Duration) Option { return func(svc *Service) { svc
 // MoveOwners records which replica runs each participant's move, and hands
 // the moves of a replica that died to the one asking (cluster.Owners).
 type MoveOwners interface {
-	// Own records that this replica runs item, for at most ttl.
-	Own(ctx context.Context, item string, ttl time.Duration) error
+	// Own records that this replica runs items, for at most ttl.
+	Own(ctx context.Context, items []string, ttl time.Duration) error
 	// Release records that it no longer does.
 	Release(ctx context.Context, item string) error
 	// TakeOrphans takes over, for at most ttl, the items whose owner is
@@ -182,9 +182,10 @@ type MoveOwners interface {
 	TakeOrphans(ctx context.Context, items []string, ttl time.Duration) ([]string, error)
 }
 
-// WithMoveOwners records each move this replica runs in o, and has the
-// takeover (WithTakeover) act on a move whose replica is gone as soon as o
-// says so, rather than at the end of the move's window.
+// WithMoveOwners records each move this replica runs in o, from before
+// the change that makes it commits, and has the takeover (WithTakeover)
+// act on a move whose replica is gone as soon as o says so, rather than at
+// the end of the move's window, whether or not the move had begun.
 func WithMoveOwners(o MoveOwners) Option { return func(svc *Service) { svc.owners = o } }
 
 // Limiter allows or refuses one more event of a key (a participant):

@@ -178,13 +178,43 @@ func (d *dispatcher) work(ctx context.Context, id string, sl *slot) {
 // moveItem names a participant's move in MoveOwners.
 func moveItem(id string) string { return "move:" + id }
 
+// ownTimeout bounds the wait for MoveOwners before a change commits: a
+// Redis that does not answer delays no change, and its moves are recorded
+// when they begin (ownMove).
+const ownTimeout = 250 * time.Millisecond
+
+// ownMoves records that this replica runs moves, for as long as a move may
+// run (WithMoveOwners). change calls it before its commit: a replica that
+// dies once the change has committed, even before its moves began, leaves
+// them recorded as its own, and they are taken over as soon as its
+// liveness lapses. A change that then fails to commit leaves records of
+// moves that do not exist; the takeover acts only on a participant
+// connected to a room it is not placed in, so they change nothing, except
+// that one may replace another replica's record of a move of the same
+// participant, which is then taken over at the end of its window.
+func (s *Service) ownMoves(ctx context.Context, moves []bridge.MoveOrder) {
+	if s.owners == nil || s.takeover <= 0 || len(moves) == 0 {
+		return
+	}
+	items := make([]string, len(moves))
+	for i, m := range moves {
+		items[i] = moveItem(m.Identity)
+	}
+	octx, cancel := context.WithTimeout(ctx, ownTimeout)
+	defer cancel()
+	if err := s.owners.Own(octx, items, s.takeover); err != nil && ctx.Err() == nil {
+		s.log.Warn("breakouts: record the replica of a change's moves", "moves", len(items), "err", err)
+	}
+}
+
 // ownMove records that this replica runs a move of participant id, for as
-// long as a move may run (WithMoveOwners).
+// long as a move may run, as it begins: again for a move of a change
+// (ownMoves), for the first time for one the takeover sends once more.
 func (s *Service) ownMove(ctx context.Context, id string) {
 	if s.owners == nil || s.takeover <= 0 {
 		return
 	}
-	if err := s.owners.Own(ctx, moveItem(id), s.takeover); err != nil && ctx.Err() == nil {
+	if err := s.owners.Own(ctx, []string{moveItem(id)}, s.takeover); err != nil && ctx.Err() == nil {
 		s.log.Warn("breakouts: record the move's replica", "participant", id, "err", err)
 	}
 }

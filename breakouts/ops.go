@@ -152,7 +152,11 @@ func (s *Service) change(ctx context.Context, appID, parentID string, version *i
 		if err := apply(ctx, ch); err != nil {
 			return err
 		}
-		return f.save(ctx, s.now().UTC())
+		if err := f.save(ctx, s.now().UTC()); err != nil {
+			return err
+		}
+		s.ownMoves(ctx, ch.moves) // before the commit: a replica that dies after it leaves them its own
+		return nil
 	})
 	if err != nil {
 		return State{}, err

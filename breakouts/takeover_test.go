@@ -206,10 +206,12 @@ type ownerView struct {
 	name string
 }
 
-func (v ownerView) Own(_ context.Context, item string, _ time.Duration) error {
+func (v ownerView) Own(_ context.Context, items []string, _ time.Duration) error {
 	v.f.mu.Lock()
 	defer v.f.mu.Unlock()
-	v.f.items[item] = v.name
+	for _, it := range items {
+		v.f.items[it] = v.name
+	}
 	return nil
 }
 
@@ -293,4 +295,48 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 		a, _ := arrivalsOf(t, w)
 		return slices.ContainsFunc(a, func(a protocol.Arrival) bool { return a.ParticipantID == p })
 	})
+}
+
+// A move whose replica died once the change that made it had committed,
+// before the move began (its instruction never went out), is recorded as
+// that replica's from the commit on: it is taken over as soon as the
+// replica is known dead, long before its deadline, as one that had begun.
+func TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := t.Context()
+	p := w.people[0]
+	owners := newFakeOwners()
+	const deadline = 4 * time.Second
+
+	mover := breakoutstest.NewMover() // LiveKit as the survivor sees it
+	mover.Connect(p, w.meeting)
+	// The replica that commits the move never runs: its moves never begin.
+	dead := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.replica("dead")))
+	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.replica("live")))
+	run(t, live)
+
+	st, ids, err := dead.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := ids[0]
+	if _, err = dead.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.MoveRequest{From: w.meeting, To: room, Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
+		t.Fatal(err)
+	}
+	if o := owners.owner("move:" + p); o != "dead" {
+		t.Fatalf("the committed move is recorded as run by %q, want dead", o)
+	}
+	stays(t, 1500*time.Millisecond, "the move of a live replica left to it", func() bool { return mover.Begun() == 0 })
+
+	owners.die("dead")
+	died := time.Now()
+	wait(t, "p to arrive", func() bool { return mover.Where(p) == room })
+	if took := time.Since(died); took >= deadline {
+		t.Errorf("taken over %v after its replica died, want it before the move's deadline %v", took, deadline)
+	}
+	stays(t, 1500*time.Millisecond, "nothing done twice", func() bool { return mover.Begun() == 1 && len(mover.Evicted()) == 0 })
+	if o := owners.owner("move:" + p); o != "" {
+		t.Errorf("the move is still recorded as run by %q, want nobody once it ended", o)
+	}
 }

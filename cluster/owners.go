@@ -109,11 +109,20 @@ func (o *Owners) Run(ctx context.Context) error {
 	}
 }
 
-// Own records that this replica runs item, for at most ttl (the longest
-// the work may run).
-func (o *Owners) Own(ctx context.Context, item string, ttl time.Duration) error {
-	if err := o.rdb.Set(ctx, o.itemKey(item), o.token, ttl).Err(); err != nil {
-		return fmt.Errorf("cluster: own %s: %w", item, err)
+// Own records that this replica runs items, for at most ttl (the longest
+// the work may run), in one round trip.
+func (o *Owners) Own(ctx context.Context, items []string, ttl time.Duration) error {
+	if len(items) == 0 {
+		return nil
+	}
+	_, err := o.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, it := range items {
+			p.Set(ctx, o.itemKey(it), o.token, ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: own %s and %d more: %w", items[0], len(items)-1, err)
 	}
 	return nil
 }

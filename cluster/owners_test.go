@@ -45,10 +45,8 @@ func TestOwnersHandOverADeadReplicasWork(t *testing.T) {
 		}
 	}()
 	t.Cleanup(func() { die(); <-aDone })
-	for _, item := range []string{"move:1", "move:2", "move:3"} {
-		if err := a.Own(ctx, item, time.Minute); err != nil {
-			t.Fatal(err)
-		}
+	if err := a.Own(ctx, []string{"move:1", "move:2", "move:3"}, time.Minute); err != nil {
+		t.Fatal(err)
 	}
 	if err := a.Release(ctx, "move:3"); err != nil {
 		t.Fatal(err)
@@ -102,7 +100,7 @@ func TestOwnersStoppedReplicaIsGoneAtOnce(t *testing.T) {
 	if err := a.Alive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Own(ctx, "move:1", time.Minute); err != nil {
+	if err := a.Own(ctx, []string{"move:1"}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	actx, stop := context.WithCancel(ctx)

@@ -31,16 +31,9 @@ func TestMoveNeverArrives(t *testing.T) {
 	sc := StartSidecar(t, func(c *configs.Config) {
 		c.Moves.Timeout, c.Moves.RedeliverAfter = timeout, 500*time.Millisecond
 	})
-	parent := sc.CreateMeeting(t, "Never arrives")
-	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
-	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
-
-	obs := newFamilyObserver(t, sc, parent)
-	stubbornID, stubbornToken := sc.AddParticipant(t, parent, "stubborn", presets.GroupCallParticipant)
-	stubborn := joinPlain(t, sc, stubbornToken)
-	if stubborn.room != parent {
-		t.Fatalf("stubborn joined %s, want the parent", short(stubborn.room))
-	}
+	sf := stubbornInParent(t, sc, "Never arrives")
+	fam, parent, room, obs := sf.fam, sf.parent, sf.room, sf.obs
+	stubbornID, stubbornToken, stubborn := sf.id, sf.token, sf.client
 
 	t0 := time.Now()
 	fam.move(t, stubbornID, parent, room)
@@ -211,3 +204,30 @@ func (p *plainClient) instructions(moveID string) int {
 }
 
 func (p *plainClient) close() { p.once.Do(p.lk.Disconnect) }
+
+// stubbornFamily is a family with one room, observed by a family observer,
+// whose participant "stubborn" sits in the parent with a plain client.
+type stubbornFamily struct {
+	fam          *bkFamily
+	parent, room string
+	obs          *familyObserver
+	id, token    string
+	client       *plainClient
+}
+
+// stubbornInParent creates a meeting titled title with one connected room,
+// joins a family observer, and joins "stubborn" to the parent with a plain
+// client, which ignores moves.
+func stubbornInParent(t *testing.T, sc *Sidecar, title string) stubbornFamily {
+	t.Helper()
+	parent := sc.CreateMeeting(t, title)
+	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
+	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
+	obs := newFamilyObserver(t, sc, parent)
+	id, token := sc.AddParticipant(t, parent, "stubborn", presets.GroupCallParticipant)
+	client := joinPlain(t, sc, token)
+	if client.room != parent {
+		t.Fatalf("stubborn joined %s, want the parent", short(client.room))
+	}
+	return stubbornFamily{fam: fam, parent: parent, room: room, obs: obs, id: id, token: token, client: client}
+}

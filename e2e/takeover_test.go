@@ -3,14 +3,16 @@
 package e2e
 
 import (
+	"maps"
 	"slices"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
 
 	"rtk-sidecar/breakouts"
-	"rtk-sidecar/presets"
 	"rtk-sidecar/protocol"
 )
 
@@ -23,20 +25,27 @@ import (
 // the instruction once more, under a new move id, and when that one times out too removes the
 // connection from the parent, telling the family (connectionRemoved, reason moveFailed).
 // Without the takeover the connection would stay in the parent until its client left.
-func TestReplicasTakeOverAMove(t *testing.T) {
+func TestReplicasTakeOverAMove(t *testing.T) { replicaDiesDuringAMove(t, false) }
+
+// TestReplicasTakeOverAMoveNotSent is TestReplicasTakeOverAMove with a replica that dies once
+// the admin's move call is accepted, before the move's instruction goes out: livekit-server
+// is stopped (SIGSTOP) while the call is made, so the move waits there for its lookups, which
+// come before the instruction, and the replica is killed before livekit-server resumes. The
+// move is taken over as soon as the victim's liveness lapses too, and the only instruction the
+// participant ever gets is the survivor's. (A replica that dies between the commit and the
+// move's start, which no real ordering holds open here, is breakouts'
+// TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan.)
+func TestReplicasTakeOverAMoveNotSent(t *testing.T) { replicaDiesDuringAMove(t, true) }
+
+// replicaDiesDuringAMove runs TestReplicasTakeOverAMove, with the victim killed before its
+// instruction goes out when early.
+func replicaDiesDuringAMove(t *testing.T, early bool) {
 	ctx := t.Context()
 	cl := startCluster(t, 1)
 	rdb, node, reps, sc := cl.rdb, cl.nodes[0], cl.reps, cl.sc
-	parent := sc.CreateMeeting(t, "Takeover")
-	fam := &bkFamily{sc: sc, parent: parent, base: sc.AppPath + "/meetings/" + parent + "/connected-meetings"}
-	room := fam.admin(t, 201, "POST", "", map[string]any{"version": 0, "count": 1}).Meetings[0].ID
-
-	obs := newFamilyObserver(t, sc, parent)
-	stubbornID, stubbornToken := sc.AddParticipant(t, parent, "stubborn", presets.GroupCallParticipant)
-	stubborn := joinPlain(t, sc, stubbornToken)
-	if stubborn.room != parent {
-		t.Fatalf("stubborn joined %s, want the parent", short(stubborn.room))
-	}
+	sf := stubbornInParent(t, sc, "Takeover")
+	fam, parent, room, obs := sf.fam, sf.parent, sf.room, sf.obs
+	stubbornID, stubborn := sf.id, sf.client
 	inParent := func() bool {
 		res, err := node.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: parent})
 		if err != nil {
@@ -44,27 +53,44 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 		}
 		return slices.ContainsFunc(res.Participants, func(p *livekit.ParticipantInfo) bool { return p.Identity == stubbornID })
 	}
-
-	// The move goes to the victim, which dies once its instruction is out.
-	victim, survivor := reps[0], reps[1]
-	direct := &Sidecar{BaseURL: victim.url, AppPath: sc.AppPath}
-	(&bkFamily{sc: direct, parent: parent, base: fam.base}).move(t, stubbornID, parent, room)
-	placed := time.Now()
-	var first string
-	eventually(t, 5*time.Second, func() string {
+	instructed := func() []string {
 		stubborn.mu.Lock()
 		defer stubborn.mu.Unlock()
-		for id := range stubborn.moves {
-			first = id
-			return ""
-		}
-		return "no instruction reached stubborn"
-	})
-	victim.kill(t)
+		return slices.Collect(maps.Keys(stubborn.moves))
+	}
+
+	// The move goes to the victim, which dies once its instruction is out, or, early, before.
+	victim, survivor := reps[0], reps[1]
+	victimFam := &bkFamily{sc: &Sidecar{BaseURL: victim.url, AppPath: sc.AppPath}, parent: parent, base: fam.base}
+	var first string
+	var placed time.Time
+	if early {
+		body := map[string]any{"version": fam.state(t).Version, "source_meeting_id": parent, "destination_meeting_id": room,
+			"participant_ids": []string{stubbornID}}
+		resume := stopProcess(t, node.Server.PID())
+		victimFam.admin(t, 200, "POST", "/move", body)
+		placed = time.Now()
+		victim.kill(t)
+		resume()
+	} else {
+		victimFam.move(t, stubbornID, parent, room)
+		placed = time.Now()
+		eventually(t, 5*time.Second, func() string {
+			if ids := instructed(); len(ids) > 0 {
+				first = ids[0]
+				return ""
+			}
+			return "no instruction reached stubborn"
+		})
+		victim.kill(t)
+	}
 	killed := time.Now()
 	t.Logf("SIGKILL %s %s after the move", victim.node, time.Since(placed).Round(time.Millisecond))
 	if !inParent() {
 		t.Fatal("stubborn left the parent, want it to stay (its client ignores moves)")
+	}
+	if ids := instructed(); early && len(ids) > 0 {
+		t.Fatalf("stubborn got the instructions %v from the victim, want none", ids)
 	}
 
 	// The survivor sends the move once more, under a new id, once the victim's liveness has
@@ -73,9 +99,7 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 	const window, timeout = 15 * time.Second, 10 * time.Second
 	var again string
 	eventually(t, window+5*time.Second, func() string {
-		stubborn.mu.Lock()
-		defer stubborn.mu.Unlock()
-		for id := range stubborn.moves {
+		for _, id := range instructed() {
 			if id != first {
 				again = id
 				return ""
@@ -108,6 +132,9 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 	if n := stubborn.instructions(removal.MoveID); n == 0 {
 		t.Errorf("stubborn got no instruction for the move %s sent once more", removal.MoveID)
 	}
+	if ids := instructed(); early && len(ids) != 1 {
+		t.Errorf("stubborn got instructions of the moves %v, want only the survivor's %s", ids, again)
+	}
 	eventually(t, 5*time.Second, func() string {
 		if inParent() {
 			return "stubborn is still listed in the parent"
@@ -120,4 +147,20 @@ func TestReplicasTakeOverAMove(t *testing.T) {
 	if got := fam.state(t).roomOf(stubbornID); got != room {
 		t.Errorf("state places stubborn in %s, want %s", short(got), short(room))
 	}
+}
+
+// stopProcess stops process pid (SIGSTOP) and returns the function that resumes it (SIGCONT),
+// which also runs when the test ends.
+func stopProcess(t *testing.T, pid int) (resume func()) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop process %d: %v", pid, err)
+	}
+	resume = sync.OnceFunc(func() {
+		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+			t.Errorf("resume process %d: %v", pid, err)
+		}
+	})
+	t.Cleanup(resume)
+	return resume
 }
