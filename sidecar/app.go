@@ -1,6 +1,8 @@
 package sidecar
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -41,6 +43,7 @@ func (s *Server) appPageRoutes(r *gin.Engine) {
 	}
 	if s.DevLobbyApp != "" {
 		r.POST(DevLobbyPath, handle(s.createLobbyMeeting))
+		r.POST(DevLobbyPath+"/:meeting_id/participants", handle(s.addLobbyParticipant))
 	}
 }
 
@@ -108,5 +111,37 @@ func (s *Server) createLobbyMeeting(c *gin.Context) error {
 		out = append(out, lobbyParticipantJSON{ID: p.ID, Name: name, PresetName: preset, Token: tok})
 	}
 	ok(c, http.StatusCreated, gin.H{"meeting_id": m.ID, "title": m.Title, "participants": out})
+	return nil
+}
+
+// lobbyParticipantRequest is the body of POST /dev/lobby/meetings/{id}/participants.
+type lobbyParticipantRequest struct {
+	Name string `json:"name"`
+}
+
+// addLobbyParticipant handles POST /dev/lobby/meetings/{meeting_id}/participants:
+// it adds a participant (group_call_participant) named in the body to a meeting
+// of Deps.DevLobbyApp and answers its token: a late joiner, as an app adds one
+// when someone comes after the start.
+func (s *Server) addLobbyParticipant(c *gin.Context) error {
+	var in lobbyParticipantRequest
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return invalidArgument("name is required")
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	cpid, preset := "lobby-"+hex.EncodeToString(b[:]), presets.GroupCallParticipant
+	p, tok, err := s.meetings.AddParticipant(c.Request.Context(), s.DevLobbyApp, c.Param("meeting_id"),
+		meetings.ParticipantInput{Name: &name, CustomParticipantID: &cpid, PresetName: &preset})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusCreated, lobbyParticipantJSON{ID: p.ID, Name: name, PresetName: preset, Token: tok})
 	return nil
 }

@@ -62,8 +62,9 @@ func TestAppServed(t *testing.T) {
 }
 
 // TestDevLobby: with Deps.DevLobbyApp, POST /dev/lobby/meetings creates a meeting with a host
-// and N participants of the default presets, whose tokens join; bad counts are 400s; without
-// it the route is not there (404).
+// and N participants of the default presets, whose tokens join, and adds one more (a late
+// joiner) by name; bad counts and names are 400s, an unknown meeting 404; without it the routes
+// are not there (404).
 func TestDevLobby(t *testing.T) {
 	e := newEnv(t, func(d *sidecar.Deps) { d.DevLobbyApp = appID })
 	r := e.do("POST", sidecar.DevLobbyPath, "-", map[string]any{"participants": 3, "title": "Try"})
@@ -93,6 +94,21 @@ func TestDevLobby(t *testing.T) {
 	if len(m.list()) != 4 {
 		t.Errorf("the meeting has %d participants, want 4", len(m.list()))
 	}
+	// A late joiner: one more participant in the meeting, whose token joins.
+	add := sidecar.DevLobbyPath + "/" + d["meeting_id"].(string) + "/participants"
+	late := e.do("POST", add, "-", map[string]any{"name": "Participant 4"})
+	if late.Status != 201 || late.data()["name"] != "Participant 4" || late.data()["preset_name"] != "group_call_participant" || late.data()["token"] == "" {
+		t.Fatalf("add a participant: %d %s", late.Status, late.Raw)
+	}
+	if j := e.do("POST", "/client/v1/join", "Bearer "+late.data()["token"].(string), map[string]any{}); j.Status != 200 {
+		t.Errorf("the added participant joins: %d %s", j.Status, j.Raw)
+	}
+	if m := e.must(200, "GET", basePathF+"/meetings/"+d["meeting_id"].(string)+"/participants", nil); len(m.list()) != 5 {
+		t.Errorf("after the addition the meeting has %d participants, want 5", len(m.list()))
+	}
+	wantError(t, e.do("POST", add, "-", map[string]any{"name": "  "}), 400, "name is required")
+	wantError(t, e.do("POST", add, "-", map[string]any{"name": 3}), 400)
+	wantError(t, e.do("POST", sidecar.DevLobbyPath+"/no-such-meeting/participants", "-", map[string]any{"name": "X"}), 404)
 	if r := e.do("POST", sidecar.DevLobbyPath, "-", nil); r.Status != 201 || len(r.data()["participants"].([]any)) != 7 {
 		t.Errorf("default: %d %s, want a host and 6", r.Status, r.Raw)
 	}
@@ -101,4 +117,5 @@ func TestDevLobby(t *testing.T) {
 	}
 	off := newEnv(t)
 	wantError(t, off.do("POST", sidecar.DevLobbyPath, "-", map[string]any{}), 404)
+	wantError(t, off.do("POST", add, "-", map[string]any{"name": "X"}), 404)
 }
