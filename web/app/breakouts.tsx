@@ -209,7 +209,7 @@ function CreateDialog(props: { meeting: Meeting; onClose: () => void; onCreated:
       }}>
         <div class="row">
           <label for="room-count">Number of rooms</label>
-          <input id="room-count" type="number" min={1} max={100} required value={n} onInput={(e) => setN(Number(e.currentTarget.value))} />
+          <input id="room-count" type="number" min={1} max={100} required autoFocus value={n} onInput={(e) => setN(Number(e.currentTarget.value))} />
         </div>
         <ErrorText error={act.error} />
         <div class="actions">

@@ -44,6 +44,29 @@ function Lobby() {
     }
   }
 
+  // addParticipant adds one more participant to the meeting (a late joiner), named after the last.
+  async function addParticipant() {
+    if (!made) return;
+    setBusy(true);
+    setError('');
+    try {
+      const name = `Participant ${made.participants.length}`;
+      const res = await fetch(`/dev/lobby/meetings/${encodeURIComponent(made.meeting_id)}/participants`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name }),
+      });
+      const body = await res.json().catch(() => null);
+      if (!res.ok || !body?.success) {
+        setError(`The participant could not be added (${res.status}): ${body?.error?.message ?? res.statusText}`);
+      } else {
+        setMade({ ...made, participants: [...made.participants, body.data] });
+      }
+    } catch (err) {
+      setError(`The sidecar cannot be reached: ${err}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
   return (
     <div class="page">
       <h1>Dev lobby</h1>
@@ -70,6 +93,7 @@ function Lobby() {
               </li>
             ))}
           </ul>
+          <button type="button" disabled={busy} onClick={addParticipant}>Add a participant</button>
         </section>
       )}
     </div>
