@@ -5,6 +5,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,16 +29,36 @@ import (
 // participant's vote in the host's poll shows on the host's page. Screenshots of each stage go
 // to e2e/artifacts/app/.
 func TestMeetingApp(t *testing.T) {
+	// Seven pages with media on two cores: every step is slow when the machine is shared.
+	runApp(t, "app.mjs", 14*time.Minute)
+}
+
+// TestMeetingAppLateJoinerScreenTimer runs web/test/e2e/app-late.mjs: the host and 2
+// participants join; the host opens the Create dialog with the keyboard (Escape closes it,
+// Enter submits it) and makes 2 rooms, shuffles, ticks "Place late joiners in rooms",
+// sets a 2-minute timer and starts; the lobby's page adds a third participant only then (as an
+// app adds someone who comes late), who joins and lands in the older
+// room (the least full are equal), heard by its room-mate and hearing it, listed in the host's
+// panel; the room-mate shares its screen, seen by the late joiner; the timer runs out with the
+// closing countdown on every page, and everyone is back in the main meeting with the screen
+// share still on and seen by the host. Screenshots go to e2e/artifacts/app-late/.
+func TestMeetingAppLateJoinerScreenTimer(t *testing.T) {
+	runApp(t, "app-late.mjs", 8*time.Minute)
+}
+
+// runApp runs a scenario of the meeting app (web/test/e2e/<script>) against a sidecar with the
+// dev lobby; its screenshots go to e2e/artifacts/<script's name>/.
+func runApp(t *testing.T, script string, timeout time.Duration) {
+	t.Helper()
 	requireBrowser(t)
 	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.DevLobby = true })
 	t.Cleanup(func() { sc.dropLeftovers(t) })
-	artifacts, err := filepath.Abs(filepath.Join("artifacts", "app"))
+	artifacts, err := filepath.Abs(filepath.Join("artifacts", strings.TrimSuffix(script, ".mjs")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// Seven pages with media on two cores: every step is slow when the machine is shared.
-	runScript(t, "app.mjs", map[string]any{"sidecar": sc.BaseURL, "artifacts": artifacts}, 14*time.Minute)
+	runScript(t, script, map[string]any{"sidecar": sc.BaseURL, "artifacts": artifacts}, timeout)
 }

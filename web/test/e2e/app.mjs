@@ -11,127 +11,12 @@
 // countdown brings everyone back to the main grid as they were; there the host chats and asks a
 // poll, and a participant votes. Screenshots go to cfg.artifacts.
 // Usage: node app.mjs config.json (written by the Go test). Exits non-zero on a failure.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { check, eventually, launch, step } from './lib.mjs';
+import { check, eventually, step } from './lib.mjs';
+import { audioState, joinMeeting, lobbyLinks, received, scenario, where } from './app-lib.mjs';
 
-const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const { browser, close } = await launch();
-let failed = false;
-const pages = []; // {name, page, id}
-try {
-  await run();
-} catch (err) {
-  failed = true;
-  process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
-  for (const p of pages) {
-    await shot(p, `failure-${p.name}`).catch(() => undefined);
-    const snap = await p.page.evaluate(() => document.body.innerText.slice(0, 600)).catch((e) => `no text: ${e}`);
-    process.stderr.write(`${p.name}: ${JSON.stringify(snap)}\n`);
-  }
-} finally {
-  await close();
-}
-process.exit(failed ? 1 : 0);
+await scenario(run);
 
-async function shot(p, name) {
-  await p.page.screenshot({ path: join(cfg.artifacts, `${name}.png`) });
-}
-
-/** open opens url in a new context whose peer connections are kept for getStats. */
-async function open(name, url) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await ctx.addInitScript(() => {
-    const Orig = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Orig {
-      constructor(...args) {
-        super(...args);
-        window.__pcs.push(this);
-        // Every track that arrives, for a failure's report.
-        const i = window.__pcs.length - 1;
-        window.__tracks ??= [];
-        this.addEventListener('track', (e) => window.__tracks.push(`${new Date().toISOString().slice(11, 23)} pc ${i} ${e.track.kind} ${e.track.id} ${e.streams.map((x) => x.id).join()}`));
-      }
-    };
-  });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.stack ?? e}\n`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') process.stderr.write(`[${name}] console.error: ${m.text()}\n`);
-  });
-  await page.goto(url);
-  const p = { name, page };
-  pages.push(p);
-  return p;
-}
-
-/**
- * received counts the audio RTP packets each participant of the page's room sent it over ms
- * (getStats of each audio receiver of the open peer connections). A receiver belongs to the
- * participant whose audio track is its track: by the object, not its id, which a recycled
- * transceiver shares with another.
- */
-function received(p, ms) {
-  return p.page.evaluate(async (ms) => {
-    const m = window.rtkMeeting;
-    const inbound = async () => {
-      const out = new Map(); // receiver -> packets
-      for (const pc of window.__pcs) {
-        if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
-        for (const r of pc.getReceivers()) {
-          if (r.track?.kind !== 'audio') continue;
-          let n = 0;
-          (await r.getStats().catch(() => new Map())).forEach((s) => {
-            if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
-          });
-          out.set(r, n);
-        }
-      }
-      return out;
-    };
-    const a = await inbound();
-    await new Promise((r) => setTimeout(r, ms));
-    const owners = new Map();
-    for (const x of m.participants.joined.values()) if (x.audioTrack) owners.set(x.audioTrack, x.id);
-    const out = { audio: {}, unknown: 0 };
-    for (const [r, packets] of await inbound()) {
-      const d = packets - (a.get(r) ?? 0);
-      if (d <= 0) continue;
-      const who = owners.get(r.track);
-      if (who) out.audio[who] = (out.audio[who] ?? 0) + d;
-      else out.unknown += d;
-    }
-    return out;
-  }, ms);
-}
-
-/** audioState tells, for a failure, whose audio track the page knows and which audio it receives. */
-function audioState(p) {
-  return p.page.evaluate(async () => {
-    const m = window.rtkMeeting;
-    const known = [...m.participants.joined.values()].map((x) => `${x.name}: ${x.audioEnabled ? 'on' : 'off'} ${x.audioTrack?.id ?? 'no track'}`);
-    const inbound = [];
-    for (const [i, pc] of window.__pcs.entries()) {
-      (await pc.getStats().catch(() => new Map())).forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'audio') inbound.push(`pc ${i} (${pc.connectionState}): ${s.trackIdentifier} ${s.packetsReceived}`);
-      });
-    }
-    const lk = m.cur?.conn?.lk;
-    const room = lk && {
-      name: lk.name, state: lk.state, sid: lk.localParticipant.sid,
-      remotes: [...lk.remoteParticipants.values()].map((x) => `${x.name} ${x.sid}: ${[...x.trackPublications.values()].map((t) => `${t.kind} ${t.trackSid} ${t.track?.mediaStreamTrack.id ?? 'no track'} ${t.subscriptionStatus}`).join(', ')}`),
-    };
-    return { known, inbound, room, tracks: (window.__tracks ?? []).filter((t) => t.includes(' audio '))};
-  });
-}
-
-/** where returns the meeting the page is in now. */
-function where(p) {
-  return p.page.evaluate(() => window.rtkMeeting.meta.meetingId);
-}
-
-async function run() {
+async function run({ cfg, open, shot, drop }) {
   step('the lobby: the page is interactive at once');
   const host = await open('host', `${cfg.sidecar}/`);
   const create = host.page.getByRole('button', { name: 'Create meeting' });
@@ -139,23 +24,15 @@ async function run() {
   const lobbyTTI = await host.page.evaluate(() => performance.getEntriesByName('rtk-app-rendered')[0]?.startTime ?? -1);
   step(`BENCH app: lobby interactive after ${lobbyTTI.toFixed(0)} ms`);
   check(lobbyTTI > 0 && lobbyTTI < 1000, `the lobby became interactive after ${lobbyTTI} ms, want < 1000`);
-  await host.page.getByLabel('Participants besides the host').fill('6');
-  await create.click();
-  const links = host.page.getByRole('region', { name: 'Meeting links' }).getByRole('link');
-  await eventually('the lobby lists 7 links', async () => ((await links.count()) === 7 ? '' : `${await links.count()} links`), 30_000);
+  const hrefs = await lobbyLinks(host, 6, cfg.sidecar);
   await shot(host, '01-lobby');
-  const hrefs = [];
-  // Seven pages share two cores: a small camera picture (?video=low) keeps them in time.
-  for (let i = 0; i < 7; i++) hrefs.push({ name: await links.nth(i).innerText(), href: new URL(await links.nth(i).getAttribute('href') + '&video=low', cfg.sidecar).href });
-  check(hrefs[0].name === 'Host' && hrefs.slice(1).every((h, i) => h.name === `Participant ${i + 1}`), `links: ${JSON.stringify(hrefs)}`);
 
   step('a wrong token: a clear page');
   const bad = await open('bad-token', `${cfg.sidecar}/meeting?token=not-a-token`);
   await bad.page.getByRole('heading', { name: 'Cannot join the meeting' }).waitFor({ timeout: 30_000 });
   check(/not valid or has expired/.test(await bad.page.getByRole('alert').innerText()), 'the bad-token page does not say the link is not valid');
   await shot(bad, '02-bad-token');
-  await bad.page.context().close();
-  pages.splice(pages.indexOf(bad), 1);
+  await drop(bad);
 
   step('everyone opens its link: the setup screen, then joins');
   // The host's page first, alone, for its time to interactive; then one page at a time.
@@ -191,21 +68,7 @@ async function run() {
     await eventually(`${p.name}'s camera button shows off`, async () =>
       (await p.page.getByRole('button', { name: 'Camera' }).getAttribute('aria-pressed')) === 'false' ? '' : 'still pressed');
   }
-  for (const p of people) {
-    // As a person would on a loaded machine: when the join fails (its error shows), click again.
-    for (let attempt = 1; ; attempt++) {
-      await p.page.getByRole('button', { name: 'Join meeting' }).click();
-      const grid = p.page.getByRole('region', { name: 'Video grid' });
-      const failed = p.page.getByRole('alert');
-      await grid.or(failed).first().waitFor({ timeout: 60_000 });
-      if (await grid.count()) break;
-      const why = await failed.innerText();
-      check(attempt < 3, `${p.name} could not join: ${why}`);
-      step(`${p.name}: the join failed (${why}); again`);
-      await p.page.getByRole('button', { name: 'Join meeting' }).and(p.page.locator(':enabled')).waitFor({ timeout: 60_000 });
-    }
-    p.id = await p.page.evaluate(() => window.rtkMeeting.self.id);
-  }
+  for (const p of people) await joinMeeting(p);
   const nameOf = Object.fromEntries(people.map((p) => [p.id, p.name]));
   const names = (ids) => ids.map((id) => nameOf[id] ?? id).join(', ');
 
