@@ -14,6 +14,11 @@
 // (add-participant) and GET .../meetings/{id}. PostgreSQL runs use a schema
 // of their own in the database -postgres names, dropped at the end.
 //
+// Each line also gives the CPU time the sidecar processes and PostgreSQL's
+// processes spent per answer (from /proc): with two processes on two shared
+// cores the throughput cannot double, but an unchanged cost per answer says
+// that it would with a core per process.
+//
 // With -cpuprofile DIR, each process serves pprof (debug.pprof_addr) and a
 // CPU profile of its add-participant phase is written to DIR.
 package main
@@ -93,7 +98,7 @@ func envOr(name, def string) string {
 
 func bench(ctx context.Context, o options) error {
 	fmt.Printf("BENCH api: concurrency %d, %s per phase after %s of warm-up, %s\n", o.concurrency, o.duration, o.warmup, o.sidecar)
-	fmt.Printf("%-12s %-16s %10s %9s %9s %9s %7s\n", "run", "request", "req/s", "p50 ms", "p99 ms", "max ms", "errors")
+	fmt.Printf("%-12s %-16s %10s %9s %9s %9s %7s %11s %11s\n", "run", "request", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "sidecar CPU", "db CPU")
 	for _, run := range o.runs {
 		if err := benchRun(ctx, o, run); err != nil {
 			return fmt.Errorf("run %s: %w", run, err)
@@ -195,12 +200,25 @@ func benchRun(ctx context.Context, o options, run string) error {
 			profiles = append(profiles, p.profile(ctx, filepath.Join(o.cpuprofile, p.name+".pprof"), o.duration))
 		}
 	}
-	r, err := load(ctx, o, add, profiles)
+	// The CPU time the sidecar processes and PostgreSQL spend per answer:
+	// what each request costs them, whatever else shares the cores.
+	cpu := func() (sc, db time.Duration) {
+		for _, p := range procs {
+			if c, _, err := procCPU(p.cmd.Process.Pid); err == nil {
+				sc += c
+			}
+		}
+		if run != "sqlite" {
+			db = commCPU("postgres")
+		}
+		return sc, db
+	}
+	r, err := load(ctx, o, add, profiles, cpu)
 	if err != nil {
 		return err
 	}
 	r.print(run, "add-participant")
-	r, err = load(ctx, o, get, nil)
+	r, err = load(ctx, o, get, nil, cpu)
 	if err != nil {
 		return err
 	}
@@ -215,8 +233,10 @@ func benchRun(ctx context.Context, o options, run string) error {
 
 // load runs fn from o.concurrency workers: o.warmup unmeasured, then
 // o.duration measured. profiles, each started when the measured part begins,
-// are waited for at its end.
-func load(ctx context.Context, o options, fn func(context.Context, int) error, profiles []func() error) (result, error) {
+// are waited for at its end. cpu, read as the measured part begins and
+// ends, gives the CPU time used so far by the processes measured.
+func load(ctx context.Context, o options, fn func(context.Context, int) error, profiles []func() error,
+	cpu func() (sidecar, db time.Duration)) (result, error) {
 	var measuring atomic.Bool
 	var wg sync.WaitGroup
 	lat := make([][]time.Duration, o.concurrency)
@@ -251,11 +271,13 @@ func load(ctx context.Context, o options, fn func(context.Context, int) error, p
 	for _, p := range profiles {
 		go func() { perr <- p() }()
 	}
+	sc0, db0 := cpu()
 	measuring.Store(true)
 	began := time.Now()
 	time.Sleep(o.duration)
 	measuring.Store(false)
 	elapsed := time.Since(began)
+	sc1, db1 := cpu()
 	close(stop)
 	wg.Wait()
 	for range profiles {
@@ -270,6 +292,7 @@ func load(ctx context.Context, o options, fn func(context.Context, int) error, p
 		r.errors += errs[w]
 	}
 	r.elapsed = elapsed
+	r.sidecarCPU, r.dbCPU = sc1-sc0, db1-db0
 	if e, ok := firstErr.Load().(error); ok {
 		r.firstErr = e
 	}
@@ -277,10 +300,12 @@ func load(ctx context.Context, o options, fn func(context.Context, int) error, p
 }
 
 type result struct {
-	lat      []time.Duration
-	errors   int
-	elapsed  time.Duration
-	firstErr error
+	lat        []time.Duration
+	errors     int
+	elapsed    time.Duration
+	firstErr   error
+	sidecarCPU time.Duration // CPU time of the sidecar processes over elapsed
+	dbCPU      time.Duration // of PostgreSQL's processes; 0 on SQLite
 }
 
 // quantile returns the q-quantile of sorted (nearest rank).
@@ -299,8 +324,15 @@ func (r result) print(run, what string) {
 	if len(r.lat) > 0 {
 		top = r.lat[len(r.lat)-1]
 	}
-	fmt.Printf("%-12s %-16s %10.0f %9.1f %9.1f %9.1f %7d\n", run, what,
-		float64(len(r.lat))/r.elapsed.Seconds(), ms(quantile(r.lat, 0.5)), ms(quantile(r.lat, 0.99)), ms(top), r.errors)
+	perReq := func(d time.Duration) string {
+		if len(r.lat) == 0 || d <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f ms/req", ms(d)/float64(len(r.lat)))
+	}
+	fmt.Printf("%-12s %-16s %10.0f %9.1f %9.1f %9.1f %7d %11s %11s\n", run, what,
+		float64(len(r.lat))/r.elapsed.Seconds(), ms(quantile(r.lat, 0.5)), ms(quantile(r.lat, 0.99)), ms(top), r.errors,
+		perReq(r.sidecarCPU), perReq(r.dbCPU))
 	if r.firstErr != nil {
 		fmt.Printf("    first error: %v\n", r.firstErr)
 	}

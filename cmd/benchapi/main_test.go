@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,5 +83,20 @@ func TestLoadConn(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("%d connections, want 1 kept alive", n)
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	line := []byte("4242 (post gres) (x)) S 1 4242 4242 0 -1 4194560 1200 0 0 0 150 37 0 0 20 0 1 0 100 1000 10 18446744073709551615\n")
+	cpu, comm, err := parseStat(line)
+	if err != nil || comm != "post gres) (x)" || cpu != 1870*time.Millisecond {
+		t.Fatalf("parseStat = %v, %q, %v; want 1.87s, %q", cpu, comm, err, "post gres) (x)")
+	}
+	if _, _, err := parseStat([]byte("1 (a) S 1 2")); err == nil {
+		t.Error("parseStat of a short line: no error")
+	}
+	cpu, _, err = procCPU(os.Getpid())
+	if err != nil || cpu < 0 {
+		t.Errorf("procCPU(self) = %v, %v", cpu, err)
 	}
 }
