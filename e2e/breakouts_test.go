@@ -113,17 +113,31 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 		}
 		return ""
 	})
-	for _, room := range rooms {
-		res, err := sc.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range res.Participants {
-			if assigned[p.Identity] != room || !bridge.Prepared(p) {
-				t.Errorf("before the start, room %s lists %s (hidden %v, attributes %v): want prepared connections only",
-					short(room), p.Identity, p.Permission.GetHidden(), p.Attributes)
+	// The server reveals a prepared connection that LiveKit lists ACTIVE (its media transport
+	// up); one still connecting at the start is replaced by a join (§5). Wait for them all.
+	eventually(t, 20*time.Second, func() string {
+		active := 0
+		for _, room := range rooms {
+			res, err := sc.Rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: room})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range res.Participants {
+				if assigned[p.Identity] != room || !bridge.Prepared(p) {
+					t.Fatalf("before the start, room %s lists %s (hidden %v, attributes %v): want prepared connections only",
+						short(room), p.Identity, p.Permission.GetHidden(), p.Attributes)
+				}
+				if p.State == livekit.ParticipantInfo_ACTIVE {
+					active++
+				}
 			}
 		}
+		if want := len(online) - 1; active != want { // all but the host, who has no room
+			return fmt.Sprintf("%d prepared connections ACTIVE in LiveKit, want %d", active, want)
+		}
+		return ""
+	})
+	for _, room := range rooms {
 		if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+room+"/active-session", "", nil, nil); st != 404 {
 			t.Errorf("room %s has an active session before the start (status %d)", short(room), st)
 		}
