@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { debounceMs, promptNegotiate } from '../src/negotiate.js';
 
 /** transport is a publisher connection that counts its offers; fail makes the next one throw. */
@@ -83,4 +84,17 @@ test('negotiate: without media, the first offer waits for a request with media, 
   await m();
   assert.equal(u.offers, 1, 'alone, it is offered after the debounce');
   assert.ok(performance.now() - started >= debounceMs - 1);
+});
+
+test('the pinned livekit-client debounces its publisher the way promptNegotiate replaces', () => {
+  // web/build/test/ -> web/node_modules: an upgrade of livekit-client must look at negotiate.ts again.
+  const lk = readFileSync(new URL('../../node_modules/livekit-client/dist/livekit-client.esm.mjs', import.meta.url), 'utf8');
+  for (const want of [
+    `const debounceInterval = ${debounceMs};`,
+    'this.negotiate = debounce(onError => ',
+    "NegotiationStarted: 'negotiationStarted'",
+    'this.emit(EngineEvent.TransportsCreated, this.pcManager.publisher, this.pcManager.subscriber);',
+  ]) {
+    assert.ok(lk.includes(want), `livekit-client no longer has: ${want}`);
+  }
 });
