@@ -3,6 +3,7 @@ import {
   type LocalTrack, type RemoteParticipant as LKRemoteParticipant, type RemoteTrackPublication, type RemoteTrack as LKRemoteTrack, type RpcInvocationData,
 } from 'livekit-client';
 import type { Conn, ConnHandlers, Connector, Publication, PublishOptions, RemoteParticipant, SourceKind } from './connector.js';
+import { promptNegotiate, type PublisherTransport } from './negotiate.js';
 import { MoveMethod } from './types.js';
 
 // The Connector of a browser: livekit-client.
@@ -57,6 +58,7 @@ export class LiveKitConnector implements Connector {
       adaptiveStream: false, dynacast: false, stopLocalTrackOnUnpublish: true, disconnectOnPageLeave: true, singlePeerConnection: false,
       ...(audioContext ? { webAudioMix: { audioContext } } : {}),
     });
+    offerPromptly(room);
     adoptEarlyTracks(room);
     resubscribeStuck(room);
     // Registered before the join, so that no instruction can race it.
@@ -216,6 +218,26 @@ async function packetsReceived(track: LKRemoteTrack): Promise<number> {
     if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
   });
   return n;
+}
+
+/**
+ * offerPromptly makes every publisher connection of room offer its media as soon as it is asked
+ * to, not 20 ms later: livekit-client 2.23.0 debounces its publisher's negotiation by a fixed
+ * 20 ms (not an option), and a move publishes its microphone in the destination right after
+ * the join, then waited those 20 ms for its offer (docs/livekit-notes.md §12). PCTransport's
+ * `negotiate` is an instance property; it is replaced by promptNegotiate (negotiate.ts, which
+ * states the contract kept) on each publisher connection when livekit-client makes it
+ * (TransportsCreated: at the join, and at a full reconnect), before anything asks it to
+ * negotiate. The join's own request (data channels, no media yet) still waits, so that the
+ * microphone published just after it goes in the same offer.
+ */
+function offerPromptly(room: Room): void {
+  room.engine.on(EngineEvent.TransportsCreated, (publisher: unknown) => {
+    const t = publisher as Partial<PublisherTransport> | undefined;
+    if (typeof t?.negotiate === 'function' && typeof t.createAndSendOffer === 'function' && typeof t.getTransceivers === 'function' && typeof t.emit === 'function') {
+      t.negotiate = promptNegotiate(t as PublisherTransport);
+    }
+  });
 }
 
 /**
