@@ -128,7 +128,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	outbox := webhooks.NewOutbox(st, signer, whOpts, log.With("component", "webhooks"))
 
 	// Recordings, whose status updates go out through the outbox.
-	rec, err := newRecording(cfg, st, lkURL, rooms, outbox, log, lkOpts...)
+	rec, err := newRecording(cfg, st, rep, lkURL, rooms, outbox, log, lkOpts...)
 	if err != nil {
 		return err
 	}
