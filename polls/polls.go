@@ -508,10 +508,9 @@ func (s *Service) takeOrphans(ctx context.Context) {
 		return
 	}
 	for _, it := range taken {
+		// An agent of this replica still connected there is the room's
+		// now; otherwise one connects.
 		room := strings.TrimPrefix(it, agentItemPrefix)
-		s.mu.Lock()
-		delete(s.conns, room) // a connection of ours it replaced is gone
-		s.mu.Unlock()
 		if err := s.ensureAgent(ctx, room); err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("polls: take over the agent", "room", room, "err", err)
