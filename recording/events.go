@@ -60,7 +60,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			s.relaying.wg.Wait()
+			s.relaying.stop()
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 			defer cancel()
 			for _, f := range s.work.take() {

@@ -158,7 +158,16 @@ type relayMsg struct {
 type relaying struct {
 	mu      sync.Mutex
 	waiting map[string]chan relayMsg // by request id
+	closed  bool                     // Run ended: no more actions for other replicas
 	wg      sync.WaitGroup           // actions run for other replicas
+}
+
+// stop waits for the actions run for other replicas and refuses new ones.
+func (r *relaying) stop() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.wg.Wait()
 }
 
 // route forwards action on local recording r to the replica that runs it,
@@ -243,6 +252,11 @@ func (s *Service) Receive(payload []byte) {
 			}
 		}
 	case "act":
+		s.relaying.mu.Lock()
+		defer s.relaying.mu.Unlock()
+		if s.relaying.closed {
+			return // stopping: the caller times out
+		}
 		s.relaying.wg.Go(func() { s.actFor(m) })
 	}
 }

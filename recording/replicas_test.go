@@ -131,7 +131,7 @@ func (e *replicaEnv) replica(token string, backend *fakeBackend) *Service {
 	e.bus.mu.Lock()
 	e.bus.subs = append(e.bus.subs, s)
 	e.bus.mu.Unlock()
-	e.t.Cleanup(s.relaying.wg.Wait)
+	e.t.Cleanup(s.relaying.stop)
 	return s
 }
 
