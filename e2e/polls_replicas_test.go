@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,11 @@ func TestReplicasReconnectThePollsAgent(t *testing.T) {
 	})
 	t.Logf("BENCH polls agent reconnected %s after the SIGKILL of its replica (%s)",
 		time.Since(killed).Round(time.Millisecond), second)
+	for line := range strings.Lines(string(survivor.logs.Bytes())) {
+		if strings.Contains(line, "polls agent") {
+			t.Logf("%s: %s", survivor.node, strings.TrimSpace(line))
+		}
+	}
 
 	// A vote now is counted.
 	lastVote := time.Time{}
