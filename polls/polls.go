@@ -101,9 +101,9 @@ type Leader interface {
 	Lead(ctx context.Context, name string, f func(context.Context) error) error
 }
 
-// AgentsLease is the lease under which one replica checks, every
-// CheckEvery, whether the agent of a room with live polls belongs to a
-// replica that died.
+// AgentsLease is the lease under which one replica checks, every check
+// interval of WithReplicas, whether the agent of a room with live polls
+// belongs to a replica that died.
 const AgentsLease = "polls-agents"
 
 // agentTTL is how long a replica's ownership of an agent lasts unless it
