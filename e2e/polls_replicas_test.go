@@ -80,10 +80,22 @@ func TestReplicasReconnectThePollsAgent(t *testing.T) {
 	})
 	t.Logf("BENCH polls agent reconnected %s after the SIGKILL of its replica (%s)",
 		time.Since(killed).Round(time.Millisecond), second)
-	for line := range strings.Lines(string(survivor.logs.Bytes())) {
-		if strings.Contains(line, "polls agent") {
-			t.Logf("%s: %s", survivor.node, strings.TrimSpace(line))
+	// It is the survivor's, which says why it connected it.
+	var lines []string
+	eventually(t, 5*time.Second, func() string {
+		lines = lines[:0]
+		for line := range strings.Lines(string(survivor.logs.Bytes())) {
+			if strings.Contains(line, "polls agent") {
+				lines = append(lines, strings.TrimSpace(line))
+			}
 		}
+		if len(lines) == 0 {
+			return survivor.node + " logged no polls agent"
+		}
+		return ""
+	})
+	for _, l := range lines {
+		t.Logf("%s: %s", survivor.node, l)
 	}
 
 	// A vote now is counted.
