@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -160,4 +161,29 @@ func (o *Owners) TakeOrphans(ctx context.Context, items []string, ttl time.Durat
 		}
 	}
 	return taken, nil
+}
+
+// Owner returns the token of the replica that runs item ("" when none is
+// recorded) and whether that replica is alive.
+func (o *Owners) Owner(ctx context.Context, item string) (token string, alive bool, err error) {
+	token, err = o.rdb.Get(ctx, o.itemKey(item)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("cluster: owner of %s: %w", item, err)
+	}
+	n, err := o.rdb.Exists(ctx, o.aliveKey(token)).Result()
+	if err != nil {
+		return "", false, fmt.Errorf("cluster: liveness of %s: %w", token, err)
+	}
+	return token, n == 1, nil
+}
+
+// NodeOf returns the node name of a replica's token (Owners.Token).
+func NodeOf(token string) string {
+	if i := strings.LastIndexByte(token, '/'); i >= 0 {
+		return token[:i]
+	}
+	return token
 }

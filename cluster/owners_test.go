@@ -117,3 +117,38 @@ func TestOwnersStoppedReplicaIsGoneAtOnce(t *testing.T) {
 		t.Errorf("after a stopped, b took %v (%v), want move:1", got, err)
 	}
 }
+
+// Owner names the replica that runs an item and tells whether it lives.
+func TestOwnersOwner(t *testing.T) {
+	rdb := newRedis(t)
+	p := prefix(t)
+	ctx := t.Context()
+	a := NewOwners(rdb, "a", time.Minute, nil, OwnersPrefix(p))
+	b := NewOwners(rdb, "b", time.Minute, nil, OwnersPrefix(p))
+	if err := a.Alive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Own(ctx, []string{"rec:1"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Own(ctx, []string{"rec:2"}, time.Minute); err != nil { // b never said it lives
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		item  string
+		token string
+		alive bool
+	}{
+		{"rec:1", a.Token(), true},
+		{"rec:2", b.Token(), false},
+		{"rec:none", "", false},
+	} {
+		token, alive, err := b.Owner(ctx, tc.item)
+		if err != nil || token != tc.token || alive != tc.alive {
+			t.Errorf("Owner(%s) = %q, %v, %v; want %q, %v", tc.item, token, alive, err, tc.token, tc.alive)
+		}
+	}
+	if n := NodeOf(a.Token()); n != "a" {
+		t.Errorf("NodeOf(%s) = %q, want a", a.Token(), n)
+	}
+}

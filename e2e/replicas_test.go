@@ -462,6 +462,8 @@ type replicaCluster struct {
 	nodes     []*SFU
 	reps      [2]*replicaProc
 	sc        *Sidecar // through the load balancer
+	bin       string   // the sidecar binary
+	shared    string   // the key files every replica shares
 }
 
 // startCluster starts a replicaCluster with the given number of LiveKit nodes and waits until
@@ -477,10 +479,10 @@ func startCluster(t *testing.T, nodes int) *replicaCluster {
 	for range nodes {
 		cl.nodes = append(cl.nodes, StartSFU(t, SFUConfig{Redis: cl.redisAddr, WebhookURLs: []string{cl.lb.URL + "/livekit/webhook"}, LogLevel: "warn"}))
 	}
-	bin := buildSidecar(t)
-	shared := t.TempDir() // the key files every replica must share
+	cl.bin = buildSidecar(t)
+	cl.shared = t.TempDir()
 	for i := range cl.reps {
-		cl.reps[i] = startReplica(t, bin, i, cl.dsn, cl.redisAddr, cl.nodes[i%nodes], shared)
+		cl.reps[i] = startReplica(t, cl.bin, i, cl.dsn, cl.redisAddr, cl.nodes[i%nodes], cl.shared)
 		cl.lb.add(cl.reps[i].url)
 	}
 	cl.sc = &Sidecar{BaseURL: cl.lb.URL, AppPath: "/accounts/" + e2eAccount + "/realtime/kit/" + e2eApp}

@@ -59,4 +59,6 @@ func (a *LiveKitAgent) Connect(ctx context.Context, room string, onData func(Pac
 
 type agentConn struct{ r *lksdk.Room }
 
+func (c agentConn) SID() string { return c.r.LocalParticipant.SID() }
+
 func (c agentConn) Close() { c.r.Disconnect() }

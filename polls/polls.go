@@ -76,8 +76,49 @@ type Connector interface {
 
 // Conn is an agent's connection to a room.
 type Conn interface {
+	// SID returns LiveKit's id of the connection (the participant's sid).
+	SID() string
 	// Close disconnects the agent.
 	Close()
+}
+
+// Owners records which replica runs the agent of each room and hands the
+// agent of a replica that died to a survivor. *cluster.Owners implements
+// it; a single replica has none.
+type Owners interface {
+	// Own records that this replica runs items, for at most ttl.
+	Own(ctx context.Context, items []string, ttl time.Duration) error
+	// Release records that this replica no longer runs item.
+	Release(ctx context.Context, item string) error
+	// TakeOrphans takes over those of items whose owner is no longer
+	// alive, for at most ttl, and returns them; of replicas asking at once,
+	// one takes each orphan.
+	TakeOrphans(ctx context.Context, items []string, ttl time.Duration) ([]string, error)
+}
+
+// Leader runs work while this replica holds a lease (*cluster.Leases).
+type Leader interface {
+	Lead(ctx context.Context, name string, f func(context.Context) error) error
+}
+
+// AgentsLease is the lease under which one replica checks, every check
+// interval of WithReplicas, whether the agent of a room with live polls
+// belongs to a replica that died.
+const AgentsLease = "polls-agents"
+
+// agentTTL is how long a replica's ownership of an agent lasts unless it
+// is recorded again: the validity of the agent's token.
+const agentTTL = 24 * time.Hour
+
+// ServiceOption tunes a Service.
+type ServiceOption func(*Service)
+
+// WithReplicas has the Service run beside other replicas: it records in
+// owners which replica runs the agent of each room, and the holder of
+// AgentsLease (through leader) reconnects, every check interval, the
+// agents of replicas that died.
+func WithReplicas(owners Owners, leader Leader, check time.Duration) ServiceOption {
+	return func(s *Service) { s.owners, s.leader, s.checkEvery = owners, leader, check }
 }
 
 // Service creates polls and counts votes. It is safe for concurrent use;
@@ -89,7 +130,12 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	owners     Owners // nil: a single replica
+	leader     Leader
+	checkEvery time.Duration
+
 	packets chan Packet
+	rejoins chan left
 	wg      sync.WaitGroup // closers of agents
 
 	mu         sync.Mutex
@@ -98,10 +144,18 @@ type Service struct {
 }
 
 // New returns a Service. It starts nothing: Run processes the votes.
-func New(st store.Store, rooms DataSender, agents Connector, log *slog.Logger) *Service {
-	return &Service{st: st, rooms: rooms, agents: agents, log: log, now: time.Now,
-		packets: make(chan Packet, 256), conns: map[string]Conn{}, connecting: map[string]chan struct{}{}}
+func New(st store.Store, rooms DataSender, agents Connector, log *slog.Logger, opts ...ServiceOption) *Service {
+	s := &Service{st: st, rooms: rooms, agents: agents, log: log, now: time.Now, checkEvery: time.Second,
+		packets: make(chan Packet, 256), rejoins: make(chan left, 64),
+		conns: map[string]Conn{}, connecting: map[string]chan struct{}{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
+
+// left is an agent's connection that left its room.
+type left struct{ room, sid string }
 
 // Poll is a poll as RealtimeKit shows it (the REST answer, and the "poll"
 // of the data messages).
@@ -300,21 +354,73 @@ func (s *Service) List(ctx context.Context, appID, sessionID string) ([]Poll, er
 }
 
 // OnLiveKitEvent is a sessions.Tracker subscriber: when a room finishes,
-// the agent leaves it. It returns at once.
-func (s *Service) OnLiveKitEvent(_ context.Context, ev *livekit.WebhookEvent) {
-	if ev.GetEvent() == "room_finished" {
-		s.dropAgent(ev.GetRoom().GetName())
+// the agent leaves it; when an agent's connection leaves a room for
+// another reason than a room's end or a newer agent's connection (the
+// replica that ran it stopped, or lost LiveKit), Run connects the agent
+// again if the room still has live polls. It returns at once.
+func (s *Service) OnLiveKitEvent(ctx context.Context, ev *livekit.WebhookEvent) {
+	switch ev.GetEvent() {
+	case "room_finished":
+		s.dropAgent(ctx, ev.GetRoom().GetName(), true)
+	case "participant_left", "participant_connection_aborted":
+		p := ev.GetParticipant()
+		if p.GetIdentity() != AgentIdentity || !rejoinAfter(p.GetDisconnectReason()) {
+			return
+		}
+		select {
+		case s.rejoins <- left{room: ev.GetRoom().GetName(), sid: p.GetSid()}:
+		default:
+			s.log.Warn("polls: rejoin queue full", "room", ev.GetRoom().GetName())
+		}
 	}
 }
 
+// rejoinAfter reports whether an agent that left its room for reason may
+// have left live polls without an agent. It did not when the room closed
+// or was deleted, when the room's agent was replaced by a newer connection
+// under the same identity (each replica connects one), when it was removed
+// on purpose, or when LiveKit moved it to another node.
+func rejoinAfter(reason livekit.DisconnectReason) bool {
+	switch reason {
+	case livekit.DisconnectReason_DUPLICATE_IDENTITY, livekit.DisconnectReason_ROOM_CLOSED,
+		livekit.DisconnectReason_ROOM_DELETED, livekit.DisconnectReason_PARTICIPANT_REMOVED,
+		livekit.DisconnectReason_MIGRATION:
+		return false
+	}
+	return true
+}
+
 // Run processes votes until ctx ends. At start it connects the agent to
-// the rooms of live sessions that have polls (after a restart); on the way
-// out it disconnects every agent. It returns nil when ctx ends.
+// the rooms of live sessions that have polls (after a restart); it
+// reconnects an agent whose connection left a room with live polls
+// (OnLiveKitEvent) and, with WithReplicas, while it holds AgentsLease, the
+// agents of replicas that died. On the way out it disconnects every agent,
+// leaving them recorded as this replica's: another replica reconnects them
+// once this one's liveness is gone. It returns nil when ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	s.reconnect(ctx)
+	var work sync.WaitGroup
+	work.Go(func() { // one at a time, in the order the events came
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case l := <-s.rejoins:
+				s.rejoin(ctx, l)
+			}
+		}
+	})
+	if s.owners != nil && s.leader != nil {
+		work.Go(func() {
+			if err := s.leader.Lead(ctx, AgentsLease, s.watch); err != nil && ctx.Err() == nil {
+				s.log.Error("polls: watch the agents", "err", err)
+			}
+		})
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			work.Wait()
 			s.mu.Lock()
 			rooms := make([]string, 0, len(s.conns))
 			for room := range s.conns {
@@ -322,7 +428,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			s.mu.Unlock()
 			for _, room := range rooms {
-				s.dropAgent(room)
+				s.dropAgent(ctx, room, false)
 			}
 			s.wg.Wait()
 			return nil
@@ -330,6 +436,113 @@ func (s *Service) Run(ctx context.Context) error {
 			s.handle(ctx, p)
 		}
 	}
+}
+
+// rejoin connects the agent to l.room again unless the room has no live
+// polls any more or this replica's agent is there under another
+// connection.
+func (s *Service) rejoin(ctx context.Context, l left) {
+	s.mu.Lock()
+	if c, ok := s.conns[l.room]; ok {
+		if c.SID() != l.sid {
+			s.mu.Unlock()
+			return // this replica's agent is there, newer than the one that left
+		}
+		delete(s.conns, l.room) // it left; its callback has not come yet
+	}
+	s.mu.Unlock()
+	live, err := s.st.GetLiveSession(ctx, l.room)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+			s.log.Warn("polls: rejoin the agent", "room", l.room, "err", err)
+		}
+		return
+	}
+	ps, err := s.st.ListPolls(ctx, live.ID)
+	if err != nil || len(ps) == 0 {
+		return
+	}
+	if err := s.ensureAgent(ctx, l.room); err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("polls: rejoin the agent", "room", l.room, "err", err)
+		}
+		return
+	}
+	s.log.Info("polls agent rejoined", "room", l.room, "left", l.sid)
+}
+
+// watch reconnects, every check interval until ctx ends, the agents that
+// replicas which died ran in rooms with live polls.
+func (s *Service) watch(ctx context.Context) error {
+	t := time.NewTicker(s.checkEvery)
+	defer t.Stop()
+	for {
+		s.takeOrphans(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// takeOrphans connects the agent to the rooms with live polls whose agent
+// belongs to a replica that is no longer alive.
+func (s *Service) takeOrphans(ctx context.Context) {
+	rooms, err := s.roomsWithPolls(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("polls: list the rooms with polls", "err", err)
+		}
+		return
+	}
+	items := make([]string, len(rooms))
+	for i, r := range rooms {
+		items[i] = agentItem(r)
+	}
+	taken, err := s.owners.TakeOrphans(ctx, items, agentTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("polls: take over agents", "err", err)
+		}
+		return
+	}
+	for _, it := range taken {
+		// An agent of this replica still connected there is the room's
+		// now; otherwise one connects.
+		room := strings.TrimPrefix(it, agentItemPrefix)
+		if err := s.ensureAgent(ctx, room); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("polls: take over the agent", "room", room, "err", err)
+			}
+			continue
+		}
+		s.log.Info("polls agent taken over from a replica that died", "room", room)
+	}
+}
+
+// agentItemPrefix starts the Owners item of a room's agent.
+const agentItemPrefix = "polls-agent:"
+
+func agentItem(room string) string { return agentItemPrefix + room }
+
+// roomsWithPolls returns the rooms of live sessions that have polls.
+func (s *Service) roomsWithPolls(ctx context.Context) ([]string, error) {
+	live, err := s.st.ListLiveSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rooms []string
+	for _, x := range live {
+		ps, err := s.st.ListPolls(ctx, x.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 0 {
+			rooms = append(rooms, x.MeetingID)
+		}
+	}
+	return rooms, nil
 }
 
 // reconnect connects the agent to the rooms of live sessions with polls.
@@ -403,11 +616,17 @@ func (s *Service) ensureAgent(ctx context.Context, room string) error {
 	conn = c
 	s.conns[room] = c
 	s.log.Info("polls agent joined", "room", room)
+	if s.owners != nil {
+		if err := s.owners.Own(ctx, []string{agentItem(room)}, agentTTL); err != nil {
+			s.log.Warn("polls: record the agent as this replica's", "room", room, "err", err)
+		}
+	}
 	return nil
 }
 
-// dropAgent disconnects the agent from room, in the background.
-func (s *Service) dropAgent(room string) {
+// dropAgent disconnects the agent from room, in the background; for
+// good (the room finished), it also records that no replica runs it.
+func (s *Service) dropAgent(ctx context.Context, room string, forGood bool) {
 	s.mu.Lock()
 	c, ok := s.conns[room]
 	delete(s.conns, room)
@@ -415,11 +634,17 @@ func (s *Service) dropAgent(room string) {
 	if !ok {
 		return
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	ctx = context.WithoutCancel(ctx)
+	s.wg.Go(func() {
 		c.Close()
-	}()
+		if forGood && s.owners != nil {
+			rctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			if err := s.owners.Release(rctx, agentItem(room)); err != nil {
+				s.log.Warn("polls: release the agent", "room", room, "err", err)
+			}
+		}
+	})
 }
 
 // receive returns the agent's data callback for room: packets of the polls

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,7 @@ type fakeAgents struct {
 
 type fakeConn struct {
 	a      *fakeAgents
+	sid    string
 	room   string
 	onData func(polls.Packet)
 	onGone func()
@@ -57,11 +59,35 @@ func (f *fakeAgents) Connect(_ context.Context, room string, onData func(polls.P
 	if f.err != nil {
 		return nil, f.err
 	}
-	c := &fakeConn{a: f, room: room, onData: onData, onGone: onGone}
-	f.conns[room] = c
 	f.joined[room]++
+	c := &fakeConn{a: f, sid: fmt.Sprintf("PA_%s_%d", room, f.joined[room]), room: room, onData: onData, onGone: onGone}
+	if old := f.conns[room]; old != nil && !old.closed {
+		// LiveKit keeps one connection per identity: the older one goes.
+		old.closed = true
+		go old.onGone()
+	}
+	f.conns[room] = c
 	return c, nil
 }
+
+// current returns the connection LiveKit keeps in room, nil for none.
+func (f *fakeAgents) current(room string) *fakeConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.conns[room]; c != nil && !c.closed {
+		return c
+	}
+	return nil
+}
+
+// joins returns how many times an agent connected to room.
+func (f *fakeAgents) joins(room string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.joined[room]
+}
+
+func (c *fakeConn) SID() string { return c.sid }
 
 func (c *fakeConn) Close() {
 	c.a.mu.Lock()

@@ -48,13 +48,19 @@ const drainTimeout = 10 * time.Second
 // recordings a previous process left running. When ctx ends it finishes the
 // work already queued (for at most drainTimeout), so stop the backend
 // before the Service: its last reports still get written.
+//
+// With replicas (Options.Owners), a replica marks ERRORED at start only the
+// local recordings of its own previous run and of replicas that are not
+// alive, and later, every few seconds, those of replicas that died.
 func (s *Service) Run(ctx context.Context) error {
 	s.recoverOrphans(ctx)
 	tick := time.NewTicker(s.tick)
 	defer tick.Stop()
+	lastOrphans := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
+			s.relaying.stop()
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 			defer cancel()
 			for _, f := range s.work.take() {
@@ -68,6 +74,10 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-tick.C:
 			s.enforceLimits(ctx)
 			s.expireParked()
+			if s.replicated() && time.Since(lastOrphans) >= orphansEvery {
+				lastOrphans = time.Now()
+				s.failOrphans(ctx)
+			}
 		}
 	}
 }
@@ -415,14 +425,18 @@ func (s *Service) enforceLimits(ctx context.Context) {
 	}
 }
 
+// unfinished are the statuses of a recording whose recorder still works.
+var unfinished = append(append([]string{}, activeStatuses...), store.RecordingUploading)
+
 // recoverOrphans marks ERRORED the local recordings that a previous
-// process left unfinished: their recorder died with it.
+// process left unfinished: their recorder died with it. With replicas,
+// those of live replicas other than this one's previous run are left to
+// them.
 func (s *Service) recoverOrphans(ctx context.Context) {
 	if s.backend.Name() != BackendLocal {
 		return
 	}
-	statuses := append(append([]string{}, activeStatuses...), store.RecordingUploading)
-	rs, _, err := s.st.ListRecordings(ctx, "", store.RecordingFilter{Statuses: statuses, InvokedBefore: s.created})
+	rs, _, err := s.st.ListRecordings(ctx, "", store.RecordingFilter{Statuses: unfinished, InvokedBefore: s.created})
 	if err != nil {
 		s.log.Error("recover recordings", "err", err)
 		return
@@ -430,6 +444,12 @@ func (s *Service) recoverOrphans(ctx context.Context) {
 	for _, r := range rs {
 		if r.Backend != BackendLocal {
 			continue
+		}
+		if ok, err := s.isLeftover(ctx, r); err != nil || !ok {
+			if err != nil {
+				s.log.Error("recover a recording", "recording", r.ID, "err", err)
+			}
+			continue // another replica records it
 		}
 		s.log.Warn("recording left unfinished by a previous run", "recording", r.ID, "status", r.Status)
 		s.fail(ctx, r, errors.New("the sidecar stopped while this recording was running"))

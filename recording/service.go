@@ -88,6 +88,13 @@ type Options struct {
 	Signer *Signer
 	// Sessions gives recordings their session; nil means StoreSessions.
 	Sessions Sessions
+	// Owners, with replicas, records which replica runs each local
+	// recording; nil for a single replica.
+	Owners Owners
+	// Relay, with Owners, carries a stop, pause or resume of a local
+	// recording to the replica that runs it; that replica's Receive takes
+	// it.
+	Relay Relay
 	// Log receives what goes wrong in the background.
 	Log *slog.Logger
 }
@@ -108,6 +115,10 @@ type Service struct {
 	tick      time.Duration
 
 	work queue
+
+	owners   Owners // nil: a single replica
+	relay    Relay
+	relaying relaying
 
 	mu     sync.Mutex
 	parked map[string][]parkedInfo // reports of jobs not registered yet, by job id
@@ -141,6 +152,7 @@ func New(st store.Store, backend Backend, notifier Notifier, opts Options) *Serv
 		outputDir: opts.OutputDir, log: log, now: time.Now, created: time.Now(), tick: time.Second,
 		work:   queue{wake: make(chan struct{}, 1)},
 		parked: map[string][]parkedInfo{}, known: map[string]time.Time{},
+		owners: opts.Owners, relay: opts.Relay, relaying: relaying{waiting: map[string]chan relayMsg{}},
 	}
 }
 
@@ -247,6 +259,11 @@ func (s *Service) Active(ctx context.Context, appID, meetingID string) (View, er
 // Act applies PUT /recordings/{id} {action}: stop, pause or resume. An
 // action that does not apply to the recording's status is
 // FailedPrecondition, naming the statuses it needs.
+//
+// With replicas, the action on a local recording is applied by the replica
+// that runs it: forwarded to it, and answered with its result; when that
+// replica is gone the recording is marked ERRORED and the answer is
+// ErrRecorderGone.
 func (s *Service) Act(ctx context.Context, appID, id, action string) (View, error) {
 	r, err := s.st.GetRecording(ctx, appID, id)
 	if err != nil {
@@ -255,18 +272,39 @@ func (s *Service) Act(ctx context.Context, appID, id, action string) (View, erro
 	if err := checkAction(action, id, r.Status); err != nil {
 		return View{}, err
 	}
-	switch action {
-	case ActionStop:
-		err = s.stop(ctx, r, ReasonAPICall)
-	case ActionPause:
-		err = s.pause(ctx, r)
-	case ActionResume:
-		err = s.resume(ctx, r)
+	routed, err := s.route(ctx, r, action)
+	if !routed {
+		err = s.act(ctx, r, action)
 	}
 	if err != nil {
 		return View{}, err
 	}
 	return s.Get(ctx, appID, id)
+}
+
+// actHere applies action to recording id of appID on this replica.
+func (s *Service) actHere(ctx context.Context, appID, id, action string) error {
+	r, err := s.st.GetRecording(ctx, appID, id)
+	if err != nil {
+		return apierr.NotFound("recording", id, err)
+	}
+	if err := checkAction(action, id, r.Status); err != nil {
+		return err
+	}
+	return s.act(ctx, r, action)
+}
+
+// act applies action to r with this replica's backend.
+func (s *Service) act(ctx context.Context, r store.Recording, action string) error {
+	switch action {
+	case ActionStop:
+		return s.stop(ctx, r, ReasonAPICall)
+	case ActionPause:
+		return s.pause(ctx, r)
+	case ActionResume:
+		return s.resume(ctx, r)
+	}
+	return nil
 }
 
 // Download checks a download link and returns what it names.
@@ -327,6 +365,11 @@ func (s *Service) start(ctx context.Context, appID, kind string, v validated, re
 		InvokedAt: now, UpdatedAt: now,
 	}
 	rec.OutputFileName = s.plannedName(rec)
+	// Recorded as this replica's before anyone can see it: a replica that
+	// starts meanwhile must not take it for a leftover.
+	if err := s.own(ctx, rec.ID); err != nil {
+		return nil, err
+	}
 	err := s.st.InTx(ctx, func(q store.Queries) error {
 		if _, err := q.GetMeeting(ctx, appID, v.meetingID); err != nil {
 			return apierr.NotFound("meeting", v.meetingID, err)
@@ -347,6 +390,7 @@ func (s *Service) start(ctx context.Context, appID, kind string, v validated, re
 		return q.CreateRecording(ctx, rec)
 	})
 	if err != nil {
+		s.released(ctx, rec)
 		return nil, err
 	}
 
@@ -375,6 +419,9 @@ func (s *Service) start(ctx context.Context, appID, kind string, v validated, re
 			} else { // Egress records track by track: one recording per track
 				r = rec
 				r.ID = uuid.NewString()
+				if err := s.own(ctx, r.ID); err != nil {
+					return err
+				}
 				if err := q.CreateRecording(ctx, r); err != nil {
 					return err
 				}
@@ -625,6 +672,9 @@ func (s *Service) save(ctx context.Context, q store.Queries, prev, next store.Re
 	}
 	if prev.Status == next.Status {
 		return nil
+	}
+	if next.Status == store.RecordingUploaded || next.Status == store.RecordingErrored {
+		s.released(ctx, next) // its recorder is done
 	}
 	m, err := q.GetMeeting(ctx, next.AppID, next.MeetingID)
 	if err != nil {

@@ -15,6 +15,10 @@ import (
 	"rtk-sidecar/webhooks"
 )
 
+// recordingsTopic is the bus topic of the actions on local recordings
+// forwarded to the replica that runs them, and of their answers.
+const recordingsTopic = "recordings"
+
 // recordingParts are the assembled recordings: the service the API and the
 // LiveKit webhook intake use, and the worker that runs it with its backend.
 type recordingParts struct {
@@ -32,7 +36,11 @@ type recordingParts struct {
 // (the local recorder reaches LiveKit at lkURL; Egress is reached there
 // too) and the download link signer. Status updates go to out, the
 // webhooks outbox, in the transaction of each status change.
-func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksdk.RoomServiceClient, out *webhooks.Outbox, log *slog.Logger, lkOpts ...twirp.ClientOption) (recordingParts, error) {
+//
+// With replicas, each local recording is recorded as run by the replica
+// that started it (rep.owners), and a stop, pause or resume of it that
+// reaches another replica goes to that one over the bus.
+func newRecording(cfg *configs.Config, st store.Store, rep *replica, lkURL string, rooms *lksdk.RoomServiceClient, out *webhooks.Outbox, log *slog.Logger, lkOpts ...twirp.ClientOption) (recordingParts, error) {
 	rc := cfg.Recording
 	log = log.With("component", "recording")
 	var backend recording.Backend
@@ -63,11 +71,18 @@ func newRecording(cfg *configs.Config, st store.Store, lkURL string, rooms *lksd
 		base = "http://" + cfg.HTTP.Addr
 	}
 	links := recording.NewSigner(key, base, rc.URLExpiry)
-	svc := recording.New(st, backend, out, recording.Options{
+	opts := recording.Options{
 		OutputDir: rc.OutputDir,
 		Signer:    links,
 		Log:       log,
-	})
+	}
+	if rep.owners != nil && rep.bus != nil {
+		opts.Owners, opts.Relay = rep.owners, rep.bus.Topic(recordingsTopic)
+	}
+	svc := recording.New(st, backend, out, opts)
+	if opts.Owners != nil {
+		rep.bus.Handle(recordingsTopic, svc.Receive)
+	}
 	run := func(ctx context.Context) error {
 		svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopSvc()

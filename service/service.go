@@ -128,7 +128,7 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	outbox := webhooks.NewOutbox(st, signer, whOpts, log.With("component", "webhooks"))
 
 	// Recordings, whose status updates go out through the outbox.
-	rec, err := newRecording(cfg, st, lkURL, rooms, outbox, log, lkOpts...)
+	rec, err := newRecording(cfg, st, rep, lkURL, rooms, outbox, log, lkOpts...)
 	if err != nil {
 		return err
 	}
@@ -177,8 +177,14 @@ func Run(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	connected := breakouts.New(st, br, mover, log.With("component", "breakouts"), bkOpts...)
 
+	var pollOpts []polls.ServiceOption
+	if rep.owners != nil {
+		// The agent of a replica that died is reconnected once its
+		// liveness lapses.
+		pollOpts = append(pollOpts, polls.WithReplicas(rep.owners, rep.leader, time.Second))
+	}
 	pollSvc := polls.New(st, rooms, &polls.LiveKitAgent{URL: lkURL, APIKey: lkKeys.APIKey, APISecret: lkKeys.APISecret},
-		log.With("component", "polls"))
+		log.With("component", "polls"), pollOpts...)
 	tracker.Subscribe(func(_ context.Context, ev *livekit.WebhookEvent) { mover.Observe(ev) })
 	tracker.Subscribe(connected.HandleLiveKitEvent)
 	tracker.Subscribe(rec.Service.HandleLiveKitEvent)

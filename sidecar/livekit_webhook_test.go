@@ -291,6 +291,8 @@ func (a *agentFake) Connect(_ context.Context, room string, onData func(polls.Pa
 	return c, nil
 }
 
+func (c *agentConnFake) SID() string { return "PA_fake" }
+
 func (c *agentConnFake) Close() { c.closed = true }
 
 // vote hands the agent of room a vote from identity.
