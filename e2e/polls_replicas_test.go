@@ -99,27 +99,7 @@ func TestReplicasReconnectThePollsAgent(t *testing.T) {
 	}
 
 	// A vote now is counted.
-	lastVote := time.Time{}
-	eventually(t, 15*time.Second, func() string {
-		if m := guest.message("poll.updated", pollID); m != nil {
-			return ""
-		}
-		if e := guest.message("poll.error", pollID); e != nil && e["code"] != "already_voted" {
-			t.Fatalf("vote refused: %v", e)
-		}
-		if time.Since(lastVote) > time.Second { // a vote sent before the agent listened is sent again
-			if err := guest.vote(pollID, 0); err != nil {
-				return "vote: " + err.Error()
-			}
-			lastVote = time.Now()
-		}
-		return "no poll.updated yet"
-	})
-	updated := guest.message("poll.updated", pollID)["poll"].(map[string]any)
-	yes := updated["options"].([]any)[0].(map[string]any)
-	if yes["count"].(float64) != 1 || !slices.Contains(anyStrings(updated["voted"]), guestID) {
-		t.Errorf("results = %v", updated)
-	}
+	voteYes(t, guest, pollID, guestID)
 	onSurvivor := &Sidecar{BaseURL: survivor.url, AppPath: sc.AppPath}
 	var listed struct {
 		Polls []struct {

@@ -175,6 +175,34 @@ func (c *dataClient) vote(poll string, option int) error {
 		lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishDestination([]string{"rtk-agent"}))
 }
 
+// voteYes votes for the first option of poll as c (participant voter), again every second
+// until the agent answers (a vote sent before the agent listened is lost), and checks the
+// poll.updated it sends: one vote, the voter's.
+func voteYes(t *testing.T, c *dataClient, poll, voter string) {
+	t.Helper()
+	lastVote := time.Time{}
+	eventually(t, 15*time.Second, func() string {
+		if m := c.message("poll.updated", poll); m != nil {
+			return ""
+		}
+		if e := c.message("poll.error", poll); e != nil && e["code"] != "already_voted" {
+			t.Fatalf("vote refused: %v", e)
+		}
+		if time.Since(lastVote) > time.Second {
+			if err := c.vote(poll, 0); err != nil {
+				return "vote: " + err.Error()
+			}
+			lastVote = time.Now()
+		}
+		return "no poll.updated yet"
+	})
+	updated := c.message("poll.updated", poll)["poll"].(map[string]any)
+	yes := updated["options"].([]any)[0].(map[string]any)
+	if yes["count"].(float64) != 1 || !slices.Contains(anyStrings(updated["voted"]), voter) {
+		t.Errorf("results = %v", updated)
+	}
+}
+
 type sessionJSON struct {
 	ID               string  `json:"id"`
 	AssociatedID     string  `json:"associated_id"`
@@ -259,27 +287,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 		}
 		return ""
 	})
-	lastVote := time.Time{}
-	eventually(t, 15*time.Second, func() string {
-		if m := guest.message("poll.updated", pollID); m != nil {
-			return ""
-		}
-		if e := guest.message("poll.error", pollID); e != nil && e["code"] != "already_voted" {
-			t.Fatalf("vote refused: %v", e)
-		}
-		if time.Since(lastVote) > time.Second { // a vote sent before the agent listened is sent again
-			if err := guest.vote(pollID, 0); err != nil {
-				return "vote: " + err.Error()
-			}
-			lastVote = time.Now()
-		}
-		return "no poll.updated yet"
-	})
-	updated := guest.message("poll.updated", pollID)["poll"].(map[string]any)
-	yes := updated["options"].([]any)[0].(map[string]any)
-	if yes["count"].(float64) != 1 || !slices.Contains(anyStrings(updated["voted"]), guestID) {
-		t.Errorf("results = %v", updated)
-	}
+	voteYes(t, guest, pollID, guestID)
 	var listed struct {
 		Polls []struct {
 			Options []struct {
