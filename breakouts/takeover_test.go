@@ -9,6 +9,7 @@ import (
 
 	"rtk-sidecar/breakouts"
 	"rtk-sidecar/breakouts/breakoutstest"
+	"rtk-sidecar/cluster/clustertest"
 	"rtk-sidecar/protocol"
 )
 
@@ -174,69 +175,6 @@ func TestTakeoverWaitsForTheDeadline(t *testing.T) {
 	}
 }
 
-// fakeOwners is MoveOwners shared by replicas: which replica runs each
-// move, and which replicas are dead.
-type fakeOwners struct {
-	mu    sync.Mutex
-	items map[string]string
-	dead  map[string]bool
-}
-
-func newFakeOwners() *fakeOwners {
-	return &fakeOwners{items: map[string]string{}, dead: map[string]bool{}}
-}
-
-func (f *fakeOwners) die(replica string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dead[replica] = true
-}
-
-func (f *fakeOwners) owner(item string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.items[item]
-}
-
-// replica is the view of the replica named name.
-func (f *fakeOwners) replica(name string) breakouts.MoveOwners { return ownerView{f, name} }
-
-type ownerView struct {
-	f    *fakeOwners
-	name string
-}
-
-func (v ownerView) Own(_ context.Context, items []string, _ time.Duration) error {
-	v.f.mu.Lock()
-	defer v.f.mu.Unlock()
-	for _, it := range items {
-		v.f.items[it] = v.name
-	}
-	return nil
-}
-
-func (v ownerView) Release(_ context.Context, item string) error {
-	v.f.mu.Lock()
-	defer v.f.mu.Unlock()
-	if v.f.items[item] == v.name {
-		delete(v.f.items, item)
-	}
-	return nil
-}
-
-func (v ownerView) TakeOrphans(_ context.Context, items []string, _ time.Duration) ([]string, error) {
-	v.f.mu.Lock()
-	defer v.f.mu.Unlock()
-	var taken []string
-	for _, it := range items {
-		if o := v.f.items[it]; o != "" && o != v.name && v.f.dead[o] {
-			v.f.items[it] = v.name
-			taken = append(taken, it)
-		}
-	}
-	return taken, nil
-}
-
 // A move whose replica died is taken over as soon as the replica is known
 // dead (WithMoveOwners), long before its deadline, and once; while that
 // replica lives, its move is left to it.
@@ -244,7 +182,7 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 	w := newWorld(t, 1)
 	ctx := t.Context()
 	p := w.people[0]
-	owners := newFakeOwners()
+	owners := clustertest.NewOwners()
 	const deadline = 4 * time.Second
 
 	// The replica the move runs on: its Mover never finishes, and it never
@@ -253,7 +191,7 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 	slow.Connect(p, w.meeting)
 	slow.Delay = time.Hour
 	other := breakouts.New(w.st, w.bridge, slow, w.log, breakouts.WithLeader(&movesLease{open: make(chan struct{})}),
-		breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.replica("other")))
+		breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.Replica("other")))
 	otherCtx, cancel := context.WithCancel(context.Background())
 	otherDone := make(chan error, 1)
 	go func() { otherDone <- other.Run(otherCtx) }()
@@ -262,7 +200,7 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 
 	mover := breakoutstest.NewMover() // LiveKit as the survivor sees it
 	mover.Connect(p, w.meeting)
-	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.replica("live")))
+	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.Replica("live")))
 	run(t, live)
 
 	st, ids, err := other.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
@@ -275,20 +213,20 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, "the move to begin on its replica", func() bool { return slow.Begun() == 1 })
-	if o := owners.owner("move:" + p); o != "other" {
+	if o := owners.OwnerOf("move:" + p); o != "other" {
 		t.Fatalf("the move is recorded as run by %q, want other", o)
 	}
 	stays(t, 1500*time.Millisecond, "the move of a live replica left to it", func() bool { return mover.Begun() == 0 })
 
 	kill()
-	owners.die("other")
+	owners.Die("other")
 	died := time.Now()
 	wait(t, "p to arrive", func() bool { return mover.Where(p) == room })
 	if took := time.Since(died); took >= deadline {
 		t.Errorf("taken over %v after its replica died, want it before the move's deadline %v", took, deadline)
 	}
 	stays(t, 1500*time.Millisecond, "nothing done twice", func() bool { return mover.Begun() == 1 && len(mover.Evicted()) == 0 })
-	if o := owners.owner("move:" + p); o != "" {
+	if o := owners.OwnerOf("move:" + p); o != "" {
 		t.Errorf("the move is still recorded as run by %q, want nobody once it ended", o)
 	}
 	wait(t, "p's arrival to be told", func() bool {
@@ -305,14 +243,14 @@ func TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan(t *testing.T) {
 	w := newWorld(t, 1)
 	ctx := t.Context()
 	p := w.people[0]
-	owners := newFakeOwners()
+	owners := clustertest.NewOwners()
 	const deadline = 4 * time.Second
 
 	mover := breakoutstest.NewMover() // LiveKit as the survivor sees it
 	mover.Connect(p, w.meeting)
 	// The replica that commits the move never runs: its moves never begin.
-	dead := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.replica("dead")))
-	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.replica("live")))
+	dead := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.Replica("dead")))
+	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.Replica("live")))
 	run(t, live)
 
 	st, ids, err := dead.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
@@ -324,19 +262,19 @@ func TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan(t *testing.T) {
 		breakouts.MoveRequest{From: w.meeting, To: room, Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
 		t.Fatal(err)
 	}
-	if o := owners.owner("move:" + p); o != "dead" {
+	if o := owners.OwnerOf("move:" + p); o != "dead" {
 		t.Fatalf("the committed move is recorded as run by %q, want dead", o)
 	}
 	stays(t, 1500*time.Millisecond, "the move of a live replica left to it", func() bool { return mover.Begun() == 0 })
 
-	owners.die("dead")
+	owners.Die("dead")
 	died := time.Now()
 	wait(t, "p to arrive", func() bool { return mover.Where(p) == room })
 	if took := time.Since(died); took >= deadline {
 		t.Errorf("taken over %v after its replica died, want it before the move's deadline %v", took, deadline)
 	}
 	stays(t, 1500*time.Millisecond, "nothing done twice", func() bool { return mover.Begun() == 1 && len(mover.Evicted()) == 0 })
-	if o := owners.owner("move:" + p); o != "" {
+	if o := owners.OwnerOf("move:" + p); o != "" {
 		t.Errorf("the move is still recorded as run by %q, want nobody once it ended", o)
 	}
 }

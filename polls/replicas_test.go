@@ -4,86 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/cluster/clustertest"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/store"
 )
-
-// fakeOwners is the replicas' shared record of who runs what, with the
-// replicas' liveness, as cluster.Owners keeps them in Redis.
-type fakeOwners struct {
-	mu    sync.Mutex
-	owner map[string]string // item → token
-	dead  map[string]bool   // tokens of replicas that died
-	takes map[string]int    // TakeOrphans calls by token
-}
-
-func newFakeOwners() *fakeOwners {
-	return &fakeOwners{owner: map[string]string{}, dead: map[string]bool{}, takes: map[string]int{}}
-}
-
-// replica is one replica's view of fakeOwners.
-type replica struct {
-	f     *fakeOwners
-	token string
-}
-
-func (f *fakeOwners) as(token string) replica { return replica{f, token} }
-
-func (r replica) Own(_ context.Context, items []string, _ time.Duration) error {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	for _, it := range items {
-		r.f.owner[it] = r.token
-	}
-	return nil
-}
-
-func (r replica) Release(_ context.Context, item string) error {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	if r.f.owner[item] == r.token {
-		delete(r.f.owner, item)
-	}
-	return nil
-}
-
-func (r replica) TakeOrphans(_ context.Context, items []string, _ time.Duration) ([]string, error) {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	r.f.takes[r.token]++
-	var taken []string
-	for _, it := range items {
-		if o, ok := r.f.owner[it]; ok && o != r.token && r.f.dead[o] {
-			r.f.owner[it] = r.token
-			taken = append(taken, it)
-		}
-	}
-	return taken, nil
-}
-
-func (f *fakeOwners) ownerOf(item string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.owner[item]
-}
-
-func (f *fakeOwners) checks(token string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.takes[token]
-}
-
-func (f *fakeOwners) die(token string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dead[token] = true
-}
 
 // alwaysLeads is a leader of a single replica (cluster.Local).
 type alwaysLeads struct{}
@@ -221,12 +150,12 @@ func TestAgentRejoinsAfterItLeft(t *testing.T) {
 // known dead; the votes then reach the survivor.
 func TestAgentOfADeadReplicaIsTakenOver(t *testing.T) {
 	e := newEnv(t)
-	owners := newFakeOwners()
+	owners := clustertest.NewOwners()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	a := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.as("a/1"), alwaysLeads{}, time.Hour))
-	b := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.as("b/1"), alwaysLeads{}, 10*time.Millisecond))
+	a := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica("a/1"), alwaysLeads{}, time.Hour))
+	b := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica("b/1"), alwaysLeads{}, 10*time.Millisecond))
 	runService(t, b) // a does not run: it dies
-	waitFor(t, "b did not start", func() bool { return owners.checks("b/1") >= 1 })
+	waitFor(t, "b did not start", func() bool { return owners.Takes("b/1") >= 1 })
 	m, _ := e.live("Takeover")
 	ada := e.participant(m, "ada", "group_call_host")
 	poll, err := a.Create(e.ctx, appID, m.ID, polls.Input{Question: ptr("Q?"), Options: ptr([]string{"a", "b"})})
@@ -234,21 +163,21 @@ func TestAgentOfADeadReplicaIsTakenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	item := "polls-agent:" + m.ID
-	if o := owners.ownerOf(item); o != "a/1" {
+	if o := owners.OwnerOf(item); o != "a/1" {
 		t.Fatalf("the agent's owner is %q, want a/1", o)
 	}
 	e.sent(1) // poll.created
 
 	// While a is alive, b checks and leaves its agent alone.
-	checked := owners.checks("b/1")
-	waitFor(t, "b did not check", func() bool { return owners.checks("b/1") >= checked+3 })
+	checked := owners.Takes("b/1")
+	waitFor(t, "b did not check", func() bool { return owners.Takes("b/1") >= checked+3 })
 	if n := e.agents.joins(m.ID); n != 1 {
 		t.Fatalf("the agent joined %d times while its replica lived, want 1", n)
 	}
 
-	owners.die("a/1")
+	owners.Die("a/1")
 	waitFor(t, "b did not take the agent over", func() bool { return e.agents.joins(m.ID) == 2 })
-	if o := owners.ownerOf(item); o != "b/1" {
+	if o := owners.OwnerOf(item); o != "b/1" {
 		t.Errorf("the agent's owner is %q, want b/1", o)
 	}
 	e.agents.deliver(t, m.ID, ada.ID, polls.Topic, map[string]any{"v": 1, "type": "poll.vote", "pollId": poll.ID, "option": 1})
@@ -266,15 +195,15 @@ func TestAgentOfADeadReplicaIsTakenOver(t *testing.T) {
 // runs its agent, so no survivor reconnects it.
 func TestRoomFinishedReleasesTheAgent(t *testing.T) {
 	e := newEnv(t)
-	owners := newFakeOwners()
+	owners := clustertest.NewOwners()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	a := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.as("a/1"), alwaysLeads{}, time.Hour))
+	a := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica("a/1"), alwaysLeads{}, time.Hour))
 	runService(t, a)
-	waitFor(t, "a did not start", func() bool { return owners.checks("a/1") >= 1 })
+	waitFor(t, "a did not start", func() bool { return owners.Takes("a/1") >= 1 })
 	m, _ := e.live("Ends")
 	if _, err := a.Create(e.ctx, appID, m.ID, polls.Input{Question: ptr("Q?"), Options: ptr([]string{"a", "b"})}); err != nil {
 		t.Fatal(err)
 	}
 	a.OnLiveKitEvent(e.ctx, roomFinished(m.ID))
-	waitFor(t, "the agent was not released", func() bool { return owners.ownerOf("polls-agent:"+m.ID) == "" })
+	waitFor(t, "the agent was not released", func() bool { return owners.OwnerOf("polls-agent:"+m.ID) == "" })
 }

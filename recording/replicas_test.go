@@ -1,7 +1,6 @@
 package recording
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -9,80 +8,9 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/cluster/clustertest"
 	"rtk-sidecar/store"
 )
-
-// fakeOwners is the replicas' shared record of who runs what, with their
-// liveness, as cluster.Owners keeps them in Redis.
-type fakeOwners struct {
-	mu    sync.Mutex
-	owner map[string]string // item → token
-	alive map[string]bool   // by token
-}
-
-func newFakeOwners() *fakeOwners {
-	return &fakeOwners{owner: map[string]string{}, alive: map[string]bool{}}
-}
-
-// replicaOwners is one replica's view of fakeOwners.
-type replicaOwners struct {
-	f     *fakeOwners
-	token string
-}
-
-// as returns the Owners of the replica token, alive.
-func (f *fakeOwners) as(token string) replicaOwners {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.alive[token] = true
-	return replicaOwners{f, token}
-}
-
-func (f *fakeOwners) die(token string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.alive, token)
-}
-
-func (r replicaOwners) Token() string { return r.token }
-
-func (r replicaOwners) Own(_ context.Context, items []string, _ time.Duration) error {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	for _, it := range items {
-		r.f.owner[it] = r.token
-	}
-	return nil
-}
-
-func (r replicaOwners) Release(_ context.Context, item string) error {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	if r.f.owner[item] == r.token {
-		delete(r.f.owner, item)
-	}
-	return nil
-}
-
-func (r replicaOwners) Owner(_ context.Context, item string) (string, bool, error) {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	t := r.f.owner[item]
-	return t, r.f.alive[t], nil
-}
-
-func (r replicaOwners) TakeOrphans(_ context.Context, items []string, _ time.Duration) ([]string, error) {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	var taken []string
-	for _, it := range items {
-		if o, ok := r.f.owner[it]; ok && o != r.token && !r.f.alive[o] {
-			r.f.owner[it] = r.token
-			taken = append(taken, it)
-		}
-	}
-	return taken, nil
-}
 
 // fakeBus hands what one replica publishes to every other one, on a
 // goroutine of its own, as cluster.Bus does.
@@ -111,12 +39,12 @@ func (r *busRelay) Publish(payload []byte) {
 // replicaEnv is a testEnv whose service is one of several replicas.
 type replicaEnv struct {
 	*testEnv
-	owners *fakeOwners
+	owners *clustertest.Owners
 	bus    *fakeBus
 }
 
 func newReplicaEnv(t *testing.T) *replicaEnv {
-	e := &replicaEnv{testEnv: newTestEnv(t, BackendLocal), owners: newFakeOwners(), bus: &fakeBus{}}
+	e := &replicaEnv{testEnv: newTestEnv(t, BackendLocal), owners: clustertest.NewOwners(), bus: &fakeBus{}}
 	t.Cleanup(e.bus.wg.Wait)
 	e.svc = e.replica("a/1", e.backend)
 	return e
@@ -125,7 +53,7 @@ func newReplicaEnv(t *testing.T) *replicaEnv {
 // replica returns the service of replica token over the env's store.
 func (e *replicaEnv) replica(token string, backend *fakeBackend) *Service {
 	relay := &busRelay{b: e.bus}
-	s := New(e.st, backend, e.notifier, Options{OutputDir: e.dir, Owners: e.owners.as(token), Relay: relay})
+	s := New(e.st, backend, e.notifier, Options{OutputDir: e.dir, Owners: e.owners.Replica(token), Relay: relay})
 	s.now = func() time.Time { return e.now }
 	relay.from = s
 	e.bus.mu.Lock()
@@ -155,7 +83,7 @@ func TestReplicasRecoverOnlyTheirLeftovers(t *testing.T) {
 	dead := startOn(e.replica("b/1", &fakeBackend{name: BackendLocal, n: 100}), "m-dead")                     // b/1 dies
 	previous := startOn(e.replica("c/1", &fakeBackend{name: BackendLocal, n: 200}), "m-previous")             // c's previous run
 	single := startOn(New(e.st, &fakeBackend{name: BackendLocal, n: 300}, e.notifier, Options{}), "m-single") // no owner recorded
-	e.owners.die("b/1")
+	e.owners.Die("b/1")
 
 	c := e.replica("c/2", &fakeBackend{name: BackendLocal}) // c/1 restarted before its liveness lapsed
 	c.created = time.Now().Add(time.Hour)
@@ -173,7 +101,7 @@ func TestReplicasRecoverOnlyTheirLeftovers(t *testing.T) {
 		}
 	}
 	// The recordings of the replica that died meanwhile are found later.
-	e.owners.die("a/1")
+	e.owners.Die("a/1")
 	c.failOrphans(ctx)
 	if r := e.get(live); r.Status != store.RecordingErrored || !strings.Contains(r.Error, "replica running this recording stopped") {
 		t.Errorf("after its replica died, the recording is %s (%q), want ERRORED", r.Status, r.Error)
@@ -223,7 +151,7 @@ func TestReplicasRecorderGone(t *testing.T) {
 	e.meeting("m-1", "", false)
 	v := e.start("m-1", StartInput{})
 	other := e.replica("b/1", &fakeBackend{name: BackendLocal})
-	e.owners.die("a/1")
+	e.owners.Die("a/1")
 	_, err := other.Act(t.Context(), testApp, v.ID, ActionStop)
 	wantCode(t, err, "failed_precondition", "gone", "ERRORED")
 	if r := e.get(v.ID); r.Status != store.RecordingErrored {
