@@ -37,22 +37,7 @@ func TestReplicasReconnectThePollsAgent(t *testing.T) {
 
 	// The poll is created on the victim: its agent joins the room.
 	onVictim := &Sidecar{BaseURL: victim.url, AppPath: sc.AppPath}
-	var created struct {
-		Poll struct {
-			ID string `json:"id"`
-		} `json:"poll"`
-	}
-	if st := onVictim.Call(t, "POST", sc.AppPath+"/meetings/"+meeting+"/active-session/poll", "",
-		map[string]any{"question": "Ship it?", "options": []string{"Yes", "No"}}, &created); st != 201 {
-		t.Fatalf("create poll: status %d", st)
-	}
-	pollID := created.Poll.ID
-	eventually(t, 10*time.Second, func() string {
-		if guest.message("poll.created", pollID) == nil {
-			return "the guest did not hear of the poll"
-		}
-		return ""
-	})
+	pollID := askShipIt(t, onVictim, meeting, guest)
 	agentSID := func() string {
 		p, err := node.Rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: "rtk-agent"})
 		if err != nil {

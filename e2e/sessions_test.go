@@ -175,6 +175,28 @@ func (c *dataClient) vote(poll string, option int) error {
 		lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishDestination([]string{"rtk-agent"}))
 }
 
+// askShipIt creates the poll "Ship it?" (Yes, No) in meeting's active session through sc, waits
+// until c hears of it, and returns its id.
+func askShipIt(t *testing.T, sc *Sidecar, meeting string, c *dataClient) string {
+	t.Helper()
+	var created struct {
+		Poll struct {
+			ID string `json:"id"`
+		} `json:"poll"`
+	}
+	if st := sc.Call(t, "POST", sc.AppPath+"/meetings/"+meeting+"/active-session/poll", "",
+		map[string]any{"question": "Ship it?", "options": []string{"Yes", "No"}}, &created); st != 201 {
+		t.Fatalf("create poll: status %d", st)
+	}
+	eventually(t, 10*time.Second, func() string {
+		if c.message("poll.created", created.Poll.ID) == nil {
+			return "the guest did not hear of the poll"
+		}
+		return ""
+	})
+	return created.Poll.ID
+}
+
 // voteYes votes for the first option of poll as c (participant voter), again every second
 // until the agent answers (a vote sent before the agent listened is lost), and checks the
 // poll.updated it sends: one vote, the voter's.
@@ -271,22 +293,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 		}
 		return ""
 	})
-	var created struct {
-		Poll struct {
-			ID string `json:"id"`
-		} `json:"poll"`
-	}
-	if st := sc.Call(t, "POST", sc.AppPath+"/meetings/"+meeting+"/active-session/poll", "",
-		map[string]any{"question": "Ship it?", "options": []string{"Yes", "No"}}, &created); st != 201 {
-		t.Fatalf("create poll: status %d", st)
-	}
-	pollID := created.Poll.ID
-	eventually(t, 10*time.Second, func() string {
-		if guest.message("poll.created", pollID) == nil {
-			return "the guest did not hear of the poll"
-		}
-		return ""
-	})
+	pollID := askShipIt(t, sc, meeting, guest)
 	voteYes(t, guest, pollID, guestID)
 	var listed struct {
 		Polls []struct {
