@@ -50,7 +50,6 @@ func stays(t *testing.T, d time.Duration, what string, cond func() bool) {
 // done twice.
 func TestTakeoverOfADeadReplicasMoves(t *testing.T) {
 	w := newWorld(t, 4)
-	ctx := t.Context()
 	mover := breakoutstest.NewMover()
 	p, q, r, u := w.people[0], w.people[1], w.people[2], w.people[3]
 	for _, id := range w.people {
@@ -58,15 +57,7 @@ func TestTakeoverOfADeadReplicasMoves(t *testing.T) {
 	}
 	dead := breakouts.New(w.st, w.bridge, mover, w.log) // never runs: its moves stay undone
 	start := time.Now()
-	st, ids, err := dead.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := ids[0]
-	if _, err = dead.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
-		breakouts.MoveRequest{From: w.meeting, To: room, Participants: []breakouts.MoveParticipant{{ID: p}, {ID: q}, {ID: u}}}); err != nil {
-		t.Fatal(err)
-	}
+	room := moveToANewRoom(t, dead, w, p, q, u)
 	mover.Connect(q, room) // q's move was done, but its leave was lost
 	mover.Leave(q, w.meeting)
 	mover.Fail(u) // u never follows an instruction
@@ -128,22 +119,14 @@ func TestTakeoverOfADeadReplicasMoves(t *testing.T) {
 // it is leaving.
 func TestTakeoverLeavesLocalMoves(t *testing.T) {
 	w := newWorld(t, 1)
-	ctx := t.Context()
 	mover := breakoutstest.NewMover()
 	p := w.people[0]
 	mover.Connect(p, w.meeting)
 	mover.Delay = 800 * time.Millisecond
 	s := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(100*time.Millisecond))
 	run(t, s)
-	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = s.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
-		breakouts.MoveRequest{From: w.meeting, To: ids[0], Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, "p's move to end", func() bool { return mover.Where(p) == ids[0] })
+	room := moveToANewRoom(t, s, w, p)
+	wait(t, "p's move to end", func() bool { return mover.Where(p) == room })
 	stays(t, 300*time.Millisecond, "one move and no removal", func() bool { return mover.Begun() == 1 && len(mover.Evicted()) == 0 })
 }
 
@@ -180,7 +163,6 @@ func TestTakeoverWaitsForTheDeadline(t *testing.T) {
 // replica lives, its move is left to it.
 func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 	w := newWorld(t, 1)
-	ctx := t.Context()
 	p := w.people[0]
 	owners := clustertest.NewOwners()
 	const deadline = 4 * time.Second
@@ -203,15 +185,7 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.Replica("live")))
 	run(t, live)
 
-	st, ids, err := other.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := ids[0]
-	if _, err = other.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
-		breakouts.MoveRequest{From: w.meeting, To: room, Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
-		t.Fatal(err)
-	}
+	room := moveToANewRoom(t, other, w, p)
 	wait(t, "the move to begin on its replica", func() bool { return slow.Begun() == 1 })
 	if o := owners.OwnerOf("move:" + p); o != "other" {
 		t.Fatalf("the move is recorded as run by %q, want other", o)
@@ -219,16 +193,7 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 	stays(t, 1500*time.Millisecond, "the move of a live replica left to it", func() bool { return mover.Begun() == 0 })
 
 	kill()
-	owners.Die("other")
-	died := time.Now()
-	wait(t, "p to arrive", func() bool { return mover.Where(p) == room })
-	if took := time.Since(died); took >= deadline {
-		t.Errorf("taken over %v after its replica died, want it before the move's deadline %v", took, deadline)
-	}
-	stays(t, 1500*time.Millisecond, "nothing done twice", func() bool { return mover.Begun() == 1 && len(mover.Evicted()) == 0 })
-	if o := owners.OwnerOf("move:" + p); o != "" {
-		t.Errorf("the move is still recorded as run by %q, want nobody once it ended", o)
-	}
+	takenOverOnDeath(t, owners, "other", mover, p, room, deadline)
 	wait(t, "p's arrival to be told", func() bool {
 		a, _ := arrivalsOf(t, w)
 		return slices.ContainsFunc(a, func(a protocol.Arrival) bool { return a.ParticipantID == p })
@@ -241,7 +206,6 @@ func TestTakeoverOfAMoveWhoseReplicaDied(t *testing.T) {
 // replica is known dead, long before its deadline, as one that had begun.
 func TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan(t *testing.T) {
 	w := newWorld(t, 1)
-	ctx := t.Context()
 	p := w.people[0]
 	owners := clustertest.NewOwners()
 	const deadline = 4 * time.Second
@@ -253,21 +217,41 @@ func TestTakeoverOfAMoveWhoseReplicaDiedBeforeItBegan(t *testing.T) {
 	live := breakouts.New(w.st, w.bridge, mover, w.log, breakouts.WithTakeover(deadline), breakouts.WithMoveOwners(owners.Replica("live")))
 	run(t, live)
 
-	st, ids, err := dead.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := ids[0]
-	if _, err = dead.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
-		breakouts.MoveRequest{From: w.meeting, To: room, Participants: []breakouts.MoveParticipant{{ID: p}}}); err != nil {
-		t.Fatal(err)
-	}
+	room := moveToANewRoom(t, dead, w, p)
 	if o := owners.OwnerOf("move:" + p); o != "dead" {
 		t.Fatalf("the committed move is recorded as run by %q, want dead", o)
 	}
 	stays(t, 1500*time.Millisecond, "the move of a live replica left to it", func() bool { return mover.Begun() == 0 })
 
-	owners.Die("dead")
+	takenOverOnDeath(t, owners, "dead", mover, p, room, deadline)
+}
+
+// moveToANewRoom creates a breakout room of w's meeting through s and moves
+// people there; it returns the room.
+func moveToANewRoom(t *testing.T, s *breakouts.Service, w *world, people ...string) string {
+	t.Helper()
+	ctx := t.Context()
+	st, ids, err := s.CreateRooms(ctx, appID, w.meeting, breakouts.Admin, ptr[int64](0), make([]breakouts.RoomTitle, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mps := make([]breakouts.MoveParticipant, len(people))
+	for i, id := range people {
+		mps[i] = breakouts.MoveParticipant{ID: id}
+	}
+	if _, err = s.MoveParticipants(ctx, appID, w.meeting, breakouts.Admin, &st.Version,
+		breakouts.MoveRequest{From: w.meeting, To: ids[0], Participants: mps}); err != nil {
+		t.Fatal(err)
+	}
+	return ids[0]
+}
+
+// takenOverOnDeath makes replica dead in owners and checks that the survivor
+// (whose LiveKit is mover) takes p's move to room over before deadline, does
+// it once, and releases the move's record when it ends.
+func takenOverOnDeath(t *testing.T, owners *clustertest.Owners, replica string, mover *breakoutstest.Mover, p, room string, deadline time.Duration) {
+	t.Helper()
+	owners.Die(replica)
 	died := time.Now()
 	wait(t, "p to arrive", func() bool { return mover.Where(p) == room })
 	if took := time.Since(died); took >= deadline {
