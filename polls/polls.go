@@ -528,37 +528,27 @@ func agentItem(room string) string { return agentItemPrefix + room }
 
 // roomsWithPolls returns the rooms of live sessions that have polls.
 func (s *Service) roomsWithPolls(ctx context.Context) ([]string, error) {
-	live, err := s.st.ListLiveSessions(ctx)
+	live, err := s.st.ListLiveSessionsWithPolls(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var rooms []string
-	for _, x := range live {
-		ps, err := s.st.ListPolls(ctx, x.ID)
-		if err != nil {
-			return nil, err
-		}
-		if len(ps) > 0 {
-			rooms = append(rooms, x.MeetingID)
-		}
+	rooms := make([]string, len(live))
+	for i, x := range live {
+		rooms[i] = x.MeetingID
 	}
 	return rooms, nil
 }
 
 // reconnect connects the agent to the rooms of live sessions with polls.
 func (s *Service) reconnect(ctx context.Context) {
-	live, err := s.st.ListLiveSessions(ctx)
+	rooms, err := s.roomsWithPolls(ctx)
 	if err != nil {
-		s.log.Warn("polls: list live sessions", "err", err)
+		s.log.Warn("polls: list the rooms with polls", "err", err)
 		return
 	}
-	for _, x := range live {
-		ps, err := s.st.ListPolls(ctx, x.ID)
-		if err != nil || len(ps) == 0 {
-			continue
-		}
-		if err := s.ensureAgent(ctx, x.MeetingID); err != nil {
-			s.log.Warn("polls: reconnect agent", "meeting", x.MeetingID, "err", err)
+	for _, room := range rooms {
+		if err := s.ensureAgent(ctx, room); err != nil {
+			s.log.Warn("polls: reconnect agent", "meeting", room, "err", err)
 		}
 	}
 }

@@ -208,6 +208,9 @@ type SessionQueries interface {
 	ListSessions(ctx context.Context, appID string, f SessionFilter) ([]Session, int, error)
 	// ListLiveSessions returns every LIVE session of every app, oldest first.
 	ListLiveSessions(ctx context.Context) ([]Session, error)
+	// ListLiveSessionsWithPolls returns the LIVE sessions of every app that
+	// have at least one poll, oldest first, in one query.
+	ListLiveSessionsWithPolls(ctx context.Context) ([]Session, error)
 	// UpdateSession replaces the mutable fields of a session: everything
 	// but its id, app, meeting, StartedAt and CreatedAt. Making a session
 	// LIVE while its meeting has another LIVE one is ErrConflict.

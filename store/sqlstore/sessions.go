@@ -170,6 +170,22 @@ func (q *queries) ListLiveSessions(ctx context.Context) ([]store.Session, error)
 	return ss, nil
 }
 
+// ListLiveSessionsWithPolls returns the LIVE sessions that have polls,
+// oldest first (the polls_session index answers the EXISTS).
+func (q *queries) ListLiveSessionsWithPolls(ctx context.Context) ([]store.Session, error) {
+	rows, err := q.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE status = ?
+		AND EXISTS (SELECT 1 FROM polls WHERE polls.session_id = sessions.id)
+		ORDER BY created_at, id`, store.SessionLive)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list live sessions with polls: %w", err)
+	}
+	ss, err := scanAll(rows, scanSession)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list live sessions with polls: %w", err)
+	}
+	return ss, nil
+}
+
 // UpdateSession replaces the mutable fields of a session.
 func (q *queries) UpdateSession(ctx context.Context, s store.Session) error {
 	res, err := q.exec(ctx, `UPDATE sessions SET

@@ -342,6 +342,21 @@ func testSessions(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Errorf("ListPolls = %v, want [poll-1 poll-2]", g)
 		}
 
+		// Of the live sessions, only those with polls; an ended one with
+		// polls is left out.
+		s2 := session(w.m2, "s-2", at(5)) // live, no polls
+		ended := session(w.mOther, "s-ended", at(1))
+		ended.Status, ended.EndedAt = store.SessionEnded, at(3)
+		must(t, s.CreateSession(ctx, s2))
+		must(t, s.CreateSession(ctx, ended))
+		must(t, s.CreatePoll(ctx, store.Poll{ID: "poll-old", AppID: w.app2.ID, SessionID: ended.ID, MeetingID: w.mOther.ID,
+			Question: "Over?", Options: []string{"Yes", "No"}, CreatedAt: at(2)}))
+		withPolls, err := s.ListLiveSessionsWithPolls(ctx)
+		must(t, err)
+		if g := ids(withPolls); fmt.Sprint(g) != "[s-1]" {
+			t.Errorf("ListLiveSessionsWithPolls = %v, want [s-1]", g)
+		}
+
 		v1 := store.PollVote{PollID: p1.ID, ParticipantID: "pb", Name: "B", Option: 2, CreatedAt: at(13)}
 		v2 := store.PollVote{PollID: p1.ID, ParticipantID: "pa", Name: "A", Option: 0, CreatedAt: at(14)}
 		must(t, s.CreatePollVote(ctx, v1))
