@@ -165,11 +165,7 @@ func (s *Server) adminRenameRooms(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.RenameRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, roomTitles(req.Meetings))
-	if err != nil {
-		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
-	}
-	ok(c, http.StatusOK, toStateJSON(st))
-	return nil
+	return s.answerAdmin(c, st, err)
 }
 
 func (s *Server) adminDeleteRooms(c *gin.Context) error {
@@ -181,11 +177,7 @@ func (s *Server) adminDeleteRooms(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.DeleteRooms(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, req.MeetingIDs)
-	if err != nil {
-		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
-	}
-	ok(c, http.StatusOK, toStateJSON(st))
-	return nil
+	return s.answerAdmin(c, st, err)
 }
 
 func (s *Server) adminAssign(c *gin.Context) error {
@@ -203,11 +195,7 @@ func (s *Server) adminAssign(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.Assign(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, a)
-	if err != nil {
-		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
-	}
-	ok(c, http.StatusOK, toStateJSON(st))
-	return nil
+	return s.answerAdmin(c, st, err)
 }
 
 // adminStart handles POST .../connected-meetings/start {version,
@@ -229,11 +217,7 @@ func (s *Server) adminStart(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.Start(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, opts)
-	if err != nil {
-		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
-	}
-	ok(c, http.StatusOK, toStateJSON(st))
-	return nil
+	return s.answerAdmin(c, st, err)
 }
 
 func (s *Server) adminClose(c *gin.Context) error {
@@ -246,11 +230,7 @@ func (s *Server) adminClose(c *gin.Context) error {
 	}
 	st, err := s.Breakouts.Close(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version,
 		time.Duration(req.GraceSeconds)*time.Second)
-	if err != nil {
-		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
-	}
-	ok(c, http.StatusOK, toStateJSON(st))
-	return nil
+	return s.answerAdmin(c, st, err)
 }
 
 // moveJSON is a move request: participant_ids, or participants with presets
@@ -282,11 +262,7 @@ func (s *Server) adminMove(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.MoveParticipants(c.Request.Context(), appOf(c), c.Param("meeting_id"), breakouts.Admin, req.Version, r)
-	if err != nil {
-		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
-	}
-	ok(c, http.StatusOK, toStateJSON(st))
-	return nil
+	return s.answerAdmin(c, st, err)
 }
 
 // broadcastJSON is the admin API's broadcast: to meeting_ids, or to every
@@ -358,6 +334,26 @@ func startOptions(duration, warning *int, late *bool, warningField, durationFiel
 // participant API.
 func adminView(st breakouts.State) any  { return toStateJSON(st) }
 func clientView(st breakouts.State) any { return st.Client() }
+
+// answerAdmin answers an admin's change with the family's new state, or
+// with its error: a stale version gets the current state (withState).
+func (s *Server) answerAdmin(c *gin.Context, st breakouts.State, err error) error {
+	if err != nil {
+		return s.withState(c, appOf(c), c.Param("meeting_id"), breakouts.Admin, adminView, err)
+	}
+	ok(c, http.StatusOK, toStateJSON(st))
+	return nil
+}
+
+// answerClient answers a participant's change with the family's new state
+// as participants see it, or with its error as answerAdmin does.
+func (s *Server) answerClient(c *gin.Context, app, parent string, who breakouts.Caller, st breakouts.State, err error) error {
+	if err != nil {
+		return s.withState(c, app, parent, who, clientView, err)
+	}
+	ok(c, http.StatusOK, st.Client())
+	return nil
+}
 
 // withState adds the family's current state, rendered by view, to err when
 // err refuses a stale change (409), so that the caller can re-apply its
@@ -448,11 +444,7 @@ func (s *Server) clientRenameRooms(c *gin.Context) error {
 		rooms[i] = breakouts.RoomTitle{ID: m.ID, Title: m.Title}
 	}
 	st, err := s.Breakouts.RenameRooms(c.Request.Context(), app, parent, who, req.Version, rooms)
-	if err != nil {
-		return s.withState(c, app, parent, who, clientView, err)
-	}
-	ok(c, http.StatusOK, st.Client())
-	return nil
+	return s.answerClient(c, app, parent, who, st, err)
 }
 
 func (s *Server) clientDeleteRooms(c *gin.Context) error {
@@ -465,11 +457,7 @@ func (s *Server) clientDeleteRooms(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.DeleteRooms(c.Request.Context(), app, parent, who, req.Version, req.MeetingIDs)
-	if err != nil {
-		return s.withState(c, app, parent, who, clientView, err)
-	}
-	ok(c, http.StatusOK, st.Client())
-	return nil
+	return s.answerClient(c, app, parent, who, st, err)
 }
 
 // clientAssign handles POST /client/v1/connected-meetings/assign
@@ -488,11 +476,7 @@ func (s *Server) clientAssign(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.Assign(c.Request.Context(), app, parent, who, req.Version, a)
-	if err != nil {
-		return s.withState(c, app, parent, who, clientView, err)
-	}
-	ok(c, http.StatusOK, st.Client())
-	return nil
+	return s.answerClient(c, app, parent, who, st, err)
 }
 
 // clientStart handles POST /client/v1/connected-meetings/start
@@ -511,11 +495,7 @@ func (s *Server) clientStart(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.Start(c.Request.Context(), app, parent, who, req.Version, opts)
-	if err != nil {
-		return s.withState(c, app, parent, who, clientView, err)
-	}
-	ok(c, http.StatusOK, st.Client())
-	return nil
+	return s.answerClient(c, app, parent, who, st, err)
 }
 
 // clientClose handles POST /client/v1/connected-meetings/close
@@ -531,11 +511,7 @@ func (s *Server) clientClose(c *gin.Context) error {
 		return err
 	}
 	st, err := s.Breakouts.Close(c.Request.Context(), app, parent, who, req.Version, time.Duration(req.GraceSeconds)*time.Second)
-	if err != nil {
-		return s.withState(c, app, parent, who, clientView, err)
-	}
-	ok(c, http.StatusOK, st.Client())
-	return nil
+	return s.answerClient(c, app, parent, who, st, err)
 }
 
 func (s *Server) clientMove(c *gin.Context) error {
@@ -561,11 +537,7 @@ func (s *Server) clientMove(c *gin.Context) error {
 		return invalidArgument("%q is required", "destinationMeetingId")
 	}
 	st, err := s.Breakouts.MoveParticipants(c.Request.Context(), app, parent, who, req.Version, r)
-	if err != nil {
-		return s.withState(c, app, parent, who, clientView, err)
-	}
-	ok(c, http.StatusOK, st.Client())
-	return nil
+	return s.answerClient(c, app, parent, who, st, err)
 }
 
 func (s *Server) clientBroadcast(c *gin.Context) error {
