@@ -466,19 +466,25 @@ func (x *tx) chatSynced(m store.Meeting, s store.Session) error {
 	return x.emit(m, s, func(b webhooks.Meeting) webhooks.Event { return webhooks.NewChatSynced(b, url, expiry) })
 }
 
+// firstStint is the record of LiveKit participant p's first stint in the
+// room of session s, live since its join.
+func (x *tx) firstStint(s *store.Session, m store.Meeting, p *livekit.ParticipantInfo) store.SessionParticipant {
+	custom, name, preset := x.who(m, p)
+	at := joinTime(p, x.now)
+	return store.SessionParticipant{
+		ID: uuid.NewString(), SessionID: s.ID, MeetingID: m.ID, ParticipantID: p.GetIdentity(),
+		CustomParticipantID: custom, DisplayName: name, PresetName: preset, PeerID: p.GetSid(),
+		JoinedAt: at, LiveSince: at, CreatedAt: x.now, UpdatedAt: x.now,
+	}
+}
+
 // join records that LiveKit participant p is in the room of session s.
 func (x *tx) join(s *store.Session, m store.Meeting, p *livekit.ParticipantInfo) error {
 	identity := p.GetIdentity()
 	row, err := x.q.GetSessionParticipant(x.ctx, s.ID, identity)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		custom, name, preset := x.who(m, p)
-		at := joinTime(p, x.now)
-		row = store.SessionParticipant{
-			ID: uuid.NewString(), SessionID: s.ID, MeetingID: m.ID, ParticipantID: identity,
-			CustomParticipantID: custom, DisplayName: name, PresetName: preset, PeerID: p.GetSid(),
-			JoinedAt: at, LiveSince: at, CreatedAt: x.now, UpdatedAt: x.now,
-		}
+		row = x.firstStint(s, m, p)
 		if err := x.q.CreateSessionParticipant(x.ctx, row); err != nil {
 			return err
 		}
@@ -535,20 +541,14 @@ func (x *tx) leave(s *store.Session, m store.Meeting, p *livekit.ParticipantInfo
 	case errors.Is(err, store.ErrNotFound):
 		// The leave came before the join: record the whole stint now, and
 		// the join, when it comes, is stale.
-		custom, name, preset := x.who(m, p)
-		at := joinTime(p, x.now)
-		row = store.SessionParticipant{
-			ID: uuid.NewString(), SessionID: s.ID, MeetingID: m.ID, ParticipantID: identity,
-			CustomParticipantID: custom, DisplayName: name, PresetName: preset, PeerID: p.GetSid(),
-			JoinedAt: at, LiveSince: at, CreatedAt: x.now, UpdatedAt: x.now,
-		}
+		row = x.firstStint(s, m, p)
 		if err := x.q.CreateSessionParticipant(x.ctx, row); err != nil {
 			return err
 		}
 		s.LiveParticipants++
 		s.MaxConcurrentParticipants = max(s.MaxConcurrentParticipants, s.LiveParticipants)
 		wp := participantBlock(row)
-		wp.JoinedAt = webhooks.At(at)
+		wp.JoinedAt = webhooks.At(row.JoinedAt)
 		if err := x.emit(m, *s, func(b webhooks.Meeting) webhooks.Event { return webhooks.NewParticipantJoined(b, wp) }); err != nil {
 			return err
 		}
