@@ -106,7 +106,14 @@ async function run() {
           // (the subscription's renegotiation), and the last one before it heard the mover.
           listenerNeg: heard.remote.length ? heard.remote[0] - t0 : NaN,
           listenerNegLast: (() => { const xs = heard.remote.filter((x) => x <= heardAt); return xs.length ? xs.at(-1) - t0 : NaN; })(),
+          // ... when it was done applying that one, and its first track event after the mover's join.
+          listenerApplied: NaN,
+          listenerTrack: heard.tracks.length ? heard.tracks[0] - t0 : NaN,
         };
+        if (Number.isFinite(r.listenerNegLast)) {
+          const done = heard.remoteDone.find((x) => x - t0 >= r.listenerNegLast);
+          if (done !== undefined) r.listenerApplied = done - t0;
+        }
         // The mover's new peer connections, step by step: the publisher (it offers first) and the subscriber.
         const role = (p) => (p.ev['sld:offer'] !== undefined && !(p.ev['srd:offer'] < p.ev['sld:offer']) ? 'pub' : 'sub');
         for (const p of pcs) {
@@ -116,7 +123,7 @@ async function run() {
         }
         if (i > 0 || leg > 1) results[mode].push(r);
         const f = (x) => x.toFixed(1);
-        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}; ws made ${f(r.wsMade)}, open ${f(r.wsOpen)}, join answer ${f(r.joinAnswer)}, ${r.pcs} pc made ${f(r.pcMade)}, ice ${f(r.iceUp)}, dtls ${f(r.pcUp)}; listener negotiated ${f(r.listenerNeg)}..${f(r.listenerNegLast)}, listed ${f(r.listed)}, subscribed ${f(r.subscribed)}, audible ${f(r.audible)} (${r.by}), left ${f(r.left)}, gap ${f(r.gap)} ms`);
+        step(`move ${mode} ${r.dir}${i === 0 ? ' (warm-up)' : ''}: rest ${f(r.rest)}, instruction ${f(r.instruction)} (${r.via}), joined ${f(r.joined)}, published ${f(r.published)}; ws made ${f(r.wsMade)}, open ${f(r.wsOpen)}, join answer ${f(r.joinAnswer)}, ${r.pcs} pc made ${f(r.pcMade)}, ice ${f(r.iceUp)}, dtls ${f(r.pcUp)}; listener negotiated ${f(r.listenerNeg)}..${f(r.listenerNegLast)}, applied ${f(r.listenerApplied)}, track event ${f(r.listenerTrack)}, listed ${f(r.listed)}, subscribed ${f(r.subscribed)}, audible ${f(r.audible)} (${r.by}), left ${f(r.left)}, gap ${f(r.gap)} ms`);
         await new Promise((res) => setTimeout(res, 300)); // the source is left; settle
       }
     }
@@ -134,6 +141,7 @@ async function run() {
       `listed ${stats(rs.map((r) => r.listed))}; subscribed ${stats(rs.map((r) => r.subscribed))}; ` +
       `signal made ${stats(rs.map((r) => r.wsMade))}; signal open ${stats(rs.map((r) => r.wsOpen))}; join answer ${stats(rs.map((r) => r.joinAnswer))}; ice connected ${stats(rs.map((r) => r.iceUp))}; ` +
       `dtls connected ${stats(rs.map((r) => r.pcUp))}; listener renegotiated ${stats(rs.map((r) => r.listenerNegLast))}; ` +
+      `listener done applying it ${stats(rs.map((r) => r.listenerApplied))}; listener track event ${stats(rs.map((r) => r.listenerTrack))}; ` +
       `rest ${stats(rs.map((r) => r.rest))}; instruction ${stats(rs.map((r) => r.instruction))}; joined ${stats(rs.map((r) => r.joined))}; ` +
       `published ${stats(rs.map((r) => r.published))}; left ${stats(rs.map((r) => r.left))}; moves with a gap: ${rs.filter((r) => r.gap > 0).length}; ` +
       `audible first seen by the SSRC list: ${rs.filter((r) => r.by === 'ssrc').length}, by the packet count: ${rs.filter((r) => r.by === 'stats').length}`);

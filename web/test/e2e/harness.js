@@ -209,14 +209,18 @@ window.harness = {
     return window.__pcs.filter((pc) => pc.__at.created >= t).map((pc) => ({ ...pc.__at }));
   },
 
-  /** negotiatedSince lists the times, from wall-clock time t on, at which the page's open peer connections set a local or remote description. */
+  /**
+   * negotiatedSince lists the times, from wall-clock time t on, at which the page's open peer
+   * connections set a local or remote description, were done applying a remote one, and fired
+   * a track event.
+   */
   negotiatedSince(t) {
-    const out = { local: [], remote: [] };
+    const out = { local: [], remote: [], remoteDone: [], tracks: [] };
     for (const pc of window.__pcs) {
-      out.local.push(...pc.__at.local.filter((x) => x >= t));
-      out.remote.push(...pc.__at.remote.filter((x) => x >= t));
+      for (const k of Object.keys(out)) out[k].push(...pc.__at[k].filter((x) => x >= t));
     }
-    return { local: out.local.sort((a, b) => a - b), remote: out.remote.sort((a, b) => a - b) };
+    for (const k of Object.keys(out)) out[k].sort((a, b) => a - b);
+    return out;
   },
 
   /** wssSince lists the WebSockets the page opened from wall-clock time t on: when made, open, and first answered. */

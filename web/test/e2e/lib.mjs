@@ -93,7 +93,7 @@ export class Page {
           // When it was made, negotiated, and first connected (wall clock), for the benchmark's phases.
           // ev: the first time of each step (ICE and connection states, descriptions by type,
           // the first local and remote candidates), for the benchmark's phases.
-          this.__at = { created: now(), local: [], remote: [], iceConnected: 0, connected: 0, ev: {} };
+          this.__at = { created: now(), local: [], remote: [], remoteDone: [], tracks: [], iceConnected: 0, connected: 0, ev: {} };
           const mark = (k) => { this.__at.ev[k] ??= now(); };
           this.addEventListener('iceconnectionstatechange', () => {
             mark(`ice:${this.iceConnectionState}`);
@@ -105,7 +105,7 @@ export class Page {
           });
           this.addEventListener('icegatheringstatechange', () => mark(`gather:${this.iceGatheringState}`));
           this.addEventListener('icecandidate', (e) => { if (e.candidate) mark('cand:local'); });
-          this.addEventListener('track', () => mark('track'));
+          this.addEventListener('track', () => { mark('track'); this.__at.tracks.push(now()); });
         }
 
         setLocalDescription(...args) {
@@ -119,7 +119,10 @@ export class Page {
           this.__at.remote.push(now());
           const k = `srd:${args[0]?.type}`;
           this.__at.ev[this.__at.ev[k] === undefined ? k : `${k}2`] ??= now();
-          return super.setRemoteDescription(...args);
+          const p = super.setRemoteDescription(...args);
+          // When Chromium is done applying it (its track events come before).
+          p.then(() => this.__at.remoteDone.push(now()), () => undefined);
+          return p;
         }
 
         addTransceiver(...args) {
