@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +167,40 @@ func TestBrowserBreakouts(t *testing.T) {
 			t.Errorf("the Go participant heard nothing from page %s in %s", id, res.GopherRoom)
 		}
 	}
+}
+
+// TestBrowserReconnects runs web/test/e2e/reconnect.mjs: two Chromium pages in a meeting hear
+// each other; every TCP connection to the sidecar and to the SFU's signal port is aborted,
+// twice, and both pages' event streams and LiveKit connections come back by themselves with the
+// audio still flowing; a move afterwards takes both to a breakout room, where they hear each
+// other.
+func TestBrowserReconnects(t *testing.T) {
+	requireBrowser(t)
+	pagePort, _, _ := freePorts(t)
+	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
+	t.Cleanup(func() { sc.dropLeftovers(t) })
+	parent := sc.CreateMeeting(t, "Blips")
+	var pages []pageCfg
+	for _, name := range []string{"ada", "bob"} {
+		id, tok := sc.AddParticipant(t, parent, name, presets.GroupCallParticipant)
+		pages = append(pages, pageCfg{Name: name, ID: id, Token: tok})
+	}
+	runScript(t, "reconnect.mjs", map[string]any{
+		"sidecar": sc.BaseURL, "appPath": sc.AppPath, "apiKey": e2eKey, "pagePort": pagePort, "parent": parent, "pages": pages,
+		"sidecarPort": portOf(t, sc.BaseURL), "signalPort": portOf(t, sc.LiveKit),
+	}, 4*time.Minute)
+}
+
+// portOf returns the port of URL u.
+func portOf(t *testing.T, u string) int {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p.Port())
+	if err != nil {
+		t.Fatalf("the port of %s: %v", u, err)
+	}
+	return n
 }

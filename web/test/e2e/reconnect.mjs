@@ -1,0 +1,111 @@
+// The browser end-to-end test of reconnects, run by e2e/browser_test.go against the real sidecar
+// and SFU: two pages join the parent with a microphone and hear each other; then every TCP
+// connection to the sidecar and to the SFU's signal port is aborted (`ss -K`, as a network blip or
+// a proxy's restart would), twice. Each time both pages' event streams and LiveKit connections
+// come back by themselves (reconnecting, then connected), audio keeps flowing both ways, and a
+// mute and unmute of one page reach the other over the resumed LiveKit connections. A move made
+// afterwards, over the reconnected paths, takes both pages to a breakout room, where they hear
+// each other.
+// Usage: node reconnect.mjs config.json (written by the Go test). Exits non-zero on a failure.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Page, check, eventually, launch, serve, step } from './lib.mjs';
+
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const pageOrigin = `http://127.0.0.1:${cfg.pagePort}`;
+const server = await serve(cfg.pagePort);
+const { browser, close } = await launch();
+let failed = false;
+let pages = [];
+try {
+  await run();
+} catch (err) {
+  failed = true;
+  process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
+  for (const p of pages) {
+    const snap = await p.snapshot().catch((e) => `no snapshot: ${e}`);
+    process.stderr.write(`${p.name}: ${JSON.stringify(snap)}\n`);
+  }
+} finally {
+  await close();
+  server.close();
+}
+process.exit(failed ? 1 : 0);
+
+/** admin calls the sidecar's REST API as the app. */
+async function admin(method, path, body) {
+  const res = await fetch(`${cfg.sidecar}${cfg.appPath}${path}`, {
+    method, headers: { Authorization: `Bearer ${cfg.apiKey}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+  const env = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(env)}`);
+  return env.data;
+}
+
+/** abort aborts every TCP connection to these local ports, both ends (ss -K). */
+function abort(ports) {
+  for (const port of ports) execFileSync('ss', ['-K', 'dport', '=', `:${port}`], { stdio: 'ignore' });
+}
+
+async function run() {
+  step('open the pages and join, with a microphone');
+  pages = await Promise.all(cfg.pages.map((p) => Page.open(browser, p.name, pageOrigin, cfg.sidecar)));
+  for (const [i, p] of pages.entries()) await p.init(cfg.pages[i].token, { video: false });
+  await Promise.all(pages.map((p) => p.join()));
+  const ids = cfg.pages.map((p) => p.id);
+
+  /** hearEachOther waits until every page is in room and receives audio from every other page within ms. */
+  async function hearEachOther(room, what, ms = 1000) {
+    await Promise.all(pages.map((p, i) => eventually(`${p.name}: ${what}`, async () => {
+      const snap = await p.snapshot();
+      if (snap.meetingId !== room) return `in ${snap.meetingId}, not ${room}`;
+      const got = await p.received(ms);
+      const deaf = ids.filter((id) => id !== ids[i] && !(got.audio[id] > 0));
+      return deaf.length ? `hears nothing from ${deaf.join(', ')} (${JSON.stringify(got.audio)})` : '';
+    })));
+  }
+  await hearEachOther(cfg.parent, 'hears the other in the parent');
+
+  const gets = () => admin('GET', `/meetings/${cfg.parent}/connected-meetings`);
+  for (const round of [1, 2]) {
+    step(`round ${round}: abort every connection to the sidecar (:${cfg.sidecarPort}) and to the SFU's signal port (:${cfg.signalPort})`);
+    const before = await Promise.all(pages.map((p) => p.snapshot()));
+    abort([cfg.sidecarPort, cfg.signalPort]);
+    await Promise.all(pages.map((p, i) => eventually(`${p.name}: the event stream back`, async () => {
+      const s = await p.snapshot();
+      const socket = s.log.socket.slice(before[i].log.socket.length);
+      return socket.includes('reconnecting') && s.socket === 'connected' ? '' : `event stream: ${socket.join(' > ') || 'no change'}, now ${s.socket}`;
+    }, 30_000)));
+    // Audio went on: each page receives the other right after the connections came back.
+    await hearEachOther(cfg.parent, `hears the other after round ${round}`, 500);
+    // The LiveKit connections resumed: a mute goes over the muter's signal connection and
+    // reaches the other page over its own.
+    const [muter, other] = round === 1 ? pages : [...pages].reverse();
+    const muterId = ids[pages.indexOf(muter)];
+    const audioOf = async () => (await other.snapshot()).participants.find((x) => x.id === muterId)?.audioEnabled;
+    await muter.must('self.disableAudio');
+    await eventually(`${other.name} sees ${muter.name} muted`, async () => ((await audioOf()) === false ? '' : 'not muted'));
+    await muter.must('self.enableAudio');
+    await eventually(`${other.name} sees ${muter.name} unmuted`, async () => ((await audioOf()) === true ? '' : 'still muted'));
+    await hearEachOther(cfg.parent, `hears the other after the mute of round ${round}`);
+    for (const p of pages) {
+      const s = await p.snapshot();
+      check(s.log.roomLeft.length === 0, `${p.name} left its room: ${JSON.stringify(s.log.roomLeft)}`);
+    }
+  }
+
+  step('a move over the reconnected paths: both pages to a breakout room');
+  const st = await gets();
+  const created = await admin('POST', `/meetings/${cfg.parent}/connected-meetings`, { version: st.version, meetings: [{ title: 'After the blip' }] });
+  const room = created.created_meeting_ids[0];
+  const cur = await gets();
+  await admin('POST', `/meetings/${cfg.parent}/connected-meetings/move`,
+    { version: cur.version, source_meeting_id: cfg.parent, destination_meeting_id: room, participant_ids: ids });
+  await hearEachOther(room, 'hears the other in the breakout room');
+  for (const p of pages) {
+    const s = await p.snapshot();
+    check(s.log.meetingChanged.some((m) => m.id === room), `${p.name} had no meetingChanged to ${room}: ${JSON.stringify(s.log.meetingChanged)}`);
+  }
+  await Promise.all(pages.map((p) => p.leave()));
+  step('done');
+}
