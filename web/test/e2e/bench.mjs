@@ -10,41 +10,18 @@
 // the medians of each step of the mover's new publisher and subscriber connections (made,
 // offer, answer, candidates, ICE and DTLS states) from t0.
 // Usage: node bench.mjs config.json
-import { readFileSync } from 'node:fs';
-import { Page, check, eventually, launch, serve, step } from './lib.mjs';
+import { adminAPI, check, eventually, main, step } from './lib.mjs';
 
-const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const now = () => performance.timeOrigin + performance.now(); // wall-clock ms, as the pages' clocks
-const server = await serve(cfg.pagePort);
-const { browser, close } = await launch();
-let failed = false;
-try {
-  await run();
-} catch (err) {
-  failed = true;
-  process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
-} finally {
-  await close();
-  server.close();
-}
-process.exit(failed ? 1 : 0);
+await main(run);
 
-
-async function admin(method, path, body) {
-  const res = await fetch(`${cfg.sidecar}${cfg.appPath}${path}`, {
-    method, headers: { Authorization: `Bearer ${cfg.apiKey}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
-  });
-  const env = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(env)}`);
-  return env.data;
-}
-
-async function run() {
+async function run({ cfg, open }) {
+  const admin = adminAPI(cfg);
   const base = `/meetings/${cfg.parent}/connected-meetings`;
   step('open the pages and join');
   const pages = {};
   for (const p of cfg.pages) {
-    pages[p.name] = await Page.open(browser, p.name, `http://127.0.0.1:${cfg.pagePort}`, cfg.sidecar);
+    pages[p.name] = await open(p.name);
     await pages[p.name].init(p.token, { video: false, overrides: { breakBeforeMake: p.name === 'naive' } });
   }
   await Promise.all(Object.values(pages).map((p) => p.join()));

@@ -6,33 +6,14 @@
 // muted microphone stays muted and the cameras stay on; the participant who may return does, the
 // one who may not gets a 403 RTKError; a close with a 5 s countdown brings everyone back.
 // Usage: node breakouts.mjs config.json (written by the Go test). Exits non-zero on a failure.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { Page, check, eventually, launch, serve, step } from './lib.mjs';
+import { writeFileSync } from 'node:fs';
+import { check, eventually, main, step } from './lib.mjs';
 
-const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const pageOrigin = `http://127.0.0.1:${cfg.pagePort}`;
-const server = await serve(cfg.pagePort);
-const { browser, close } = await launch();
-let failed = false;
-let pages = [];
-try {
-  await run();
-} catch (err) {
-  failed = true;
-  process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
-  for (const p of pages) {
-    const snap = await p.snapshot().catch((e) => `no snapshot: ${e}`);
-    process.stderr.write(`${p.name}: ${JSON.stringify(snap)}\n`);
-  }
-} finally {
-  await close();
-  server.close();
-}
-process.exit(failed ? 1 : 0);
+await main(run);
 
-async function run() {
+async function run({ cfg, open }) {
   step('open the pages');
-  pages = await Promise.all(cfg.pages.map((p) => Page.open(browser, p.name, pageOrigin, cfg.sidecar)));
+  const pages = await Promise.all(cfg.pages.map((p) => open(p.name)));
   const byName = Object.fromEntries(pages.map((p, i) => [cfg.pages[i].name, p]));
   const idOf = Object.fromEntries(cfg.pages.map((p) => [p.name, p.id]));
   const nameOf = Object.fromEntries([...cfg.pages.map((p) => [p.id, p.name]), [cfg.gopher, 'gopher']]);

@@ -188,6 +188,55 @@ export class Page {
   }
 }
 
+/**
+ * main runs a scenario of the SDK's test pages as a script's whole body: it reads the config
+ * (the script's one argument), serves the test page on cfg.pagePort, starts Chromium and calls
+ * run({cfg, open}), where open(name) opens a Page and keeps it for the report. On a failure it
+ * prints the error and every open page's snapshot; the process exits non-zero then.
+ */
+export async function main(run) {
+  const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+  const server = await serve(cfg.pagePort);
+  const { browser, close } = await launch();
+  const pages = [];
+  const open = async (name) => {
+    const p = await Page.open(browser, name, `http://127.0.0.1:${cfg.pagePort}`, cfg.sidecar);
+    pages.push(p);
+    return p;
+  };
+  let failed = false;
+  try {
+    await run({ cfg, open });
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
+    for (const p of pages) {
+      const snap = await p.snapshot().catch((e) => `no snapshot: ${e}`);
+      process.stderr.write(`${p.name}: ${JSON.stringify(snap)}\n`);
+    }
+  } finally {
+    await close();
+    server.close();
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+/**
+ * adminAPI returns admin(method, path, body), which calls the sidecar's REST API as the app of
+ * cfg ({sidecar, appPath, apiKey}) and resolves with the answer's data, or throws with its status
+ * and envelope.
+ */
+export function adminAPI(cfg) {
+  return async (method, path, body) => {
+    const res = await fetch(`${cfg.sidecar}${cfg.appPath}${path}`, {
+      method, headers: { Authorization: `Bearer ${cfg.apiKey}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
+    });
+    const env = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(env)}`);
+    return env.data;
+  };
+}
+
 /** eventually polls cond (which returns what is missing, or '') until it holds, or throws after timeout ms. */
 export async function eventually(what, cond, timeout = 20_000) {
   const end = Date.now() + timeout;

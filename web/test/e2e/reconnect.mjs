@@ -8,48 +8,19 @@
 // each other.
 // Usage: node reconnect.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { Page, check, eventually, launch, serve, step } from './lib.mjs';
+import { adminAPI, check, eventually, main, step } from './lib.mjs';
 
-const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const pageOrigin = `http://127.0.0.1:${cfg.pagePort}`;
-const server = await serve(cfg.pagePort);
-const { browser, close } = await launch();
-let failed = false;
-let pages = [];
-try {
-  await run();
-} catch (err) {
-  failed = true;
-  process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
-  for (const p of pages) {
-    const snap = await p.snapshot().catch((e) => `no snapshot: ${e}`);
-    process.stderr.write(`${p.name}: ${JSON.stringify(snap)}\n`);
-  }
-} finally {
-  await close();
-  server.close();
-}
-process.exit(failed ? 1 : 0);
-
-/** admin calls the sidecar's REST API as the app. */
-async function admin(method, path, body) {
-  const res = await fetch(`${cfg.sidecar}${cfg.appPath}${path}`, {
-    method, headers: { Authorization: `Bearer ${cfg.apiKey}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
-  });
-  const env = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(env)}`);
-  return env.data;
-}
+await main(run);
 
 /** abort aborts every TCP connection to these local ports, both ends (ss -K). */
 function abort(ports) {
   for (const port of ports) execFileSync('ss', ['-K', 'dport', '=', `:${port}`], { stdio: 'ignore' });
 }
 
-async function run() {
+async function run({ cfg, open }) {
+  const admin = adminAPI(cfg);
   step('open the pages and join, with a microphone');
-  pages = await Promise.all(cfg.pages.map((p) => Page.open(browser, p.name, pageOrigin, cfg.sidecar)));
+  const pages = await Promise.all(cfg.pages.map((p) => open(p.name)));
   for (const [i, p] of pages.entries()) await p.init(cfg.pages[i].token, { video: false });
   await Promise.all(pages.map((p) => p.join()));
   const ids = cfg.pages.map((p) => p.id);
