@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -171,9 +171,9 @@ func TestBrowserBreakouts(t *testing.T) {
 
 // TestBrowserReconnects runs web/test/e2e/reconnect.mjs: two Chromium pages in a meeting hear
 // each other; every TCP connection to the sidecar and to the SFU's signal port is aborted,
-// twice, and both pages' event streams and LiveKit connections come back by themselves with the
-// audio still flowing; a move afterwards takes both to a breakout room, where they hear each
-// other.
+// twice, and each time the audio flows on, both pages' event streams come back by themselves and
+// their LiveKit connections resume (a mute reaches the other page); a move afterwards takes both
+// to a breakout room, where they hear each other.
 func TestBrowserReconnects(t *testing.T) {
 	requireBrowser(t)
 	pagePort, _, _ := freePorts(t)
