@@ -172,8 +172,9 @@ func TestBrowserBreakouts(t *testing.T) {
 // TestBrowserReconnects runs web/test/e2e/reconnect.mjs: two Chromium pages in a meeting hear
 // each other; every TCP connection to the sidecar and to the SFU's signal port is aborted,
 // twice, and each time the audio flows on, both pages' event streams come back by themselves and
-// their LiveKit connections resume (a mute reaches the other page); a move afterwards takes both
-// to a breakout room, where they hear each other.
+// their LiveKit connections resume (a mute reaches the other page); then the SFU is killed and
+// the sidecar starts it again, and both pages get a LiveKit connection again by themselves and
+// hear each other; a move afterwards takes both to a breakout room, where they hear each other.
 func TestBrowserReconnects(t *testing.T) {
 	requireBrowser(t)
 	pagePort, _, _ := freePorts(t)

@@ -4,13 +4,22 @@
 // a proxy's restart would), twice. Each time the audio flows on both ways meanwhile (the media
 // connections are not TCP), both pages' event streams come back by themselves (reconnecting, then
 // connected), and their LiveKit connections resume: a mute and unmute of one page reach the other.
-// A move made afterwards, over the reconnected paths, takes both pages to a breakout room, where
-// they hear each other.
+// Then the SFU is killed and started again by the sidecar: both pages get a LiveKit connection again
+// by themselves and hear each other. A move made afterwards, over the reconnected paths, takes both
+// pages to a breakout room, where they hear each other.
 // Usage: node reconnect.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { execFileSync } from 'node:child_process';
 import { adminAPI, check, eventually, main, step } from './lib.mjs';
 
 await main(run);
+
+/** sfuPid returns the pid of the process listening on the SFU's signal port. */
+function sfuPid(port) {
+  const out = execFileSync('ss', ['-Hltnp', 'sport', '=', `:${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  if (!m) throw new Error(`nothing listens on :${port}: ${out}`);
+  return Number(m[1]);
+}
 
 /** abort aborts every TCP connection to these local ports, both ends (ss -K). */
 function abort(ports) {
@@ -68,6 +77,26 @@ async function run({ cfg, open }) {
       check(s.log.roomLeft.length === 0, `${p.name} left its room: ${JSON.stringify(s.log.roomLeft)}`);
     }
   }
+
+  step('the SFU is killed (SIGKILL); the sidecar starts it again');
+  const before = await Promise.all(pages.map((p) => p.snapshot()));
+  const pid = sfuPid(cfg.signalPort);
+  process.kill(pid, 'SIGKILL');
+  await eventually('the SFU started again', async () => {
+    try {
+      return sfuPid(cfg.signalPort) !== pid ? '' : 'the killed one still listens';
+    } catch (e) {
+      return String(e.message);
+    }
+  }, 30_000);
+  // Each page loses its LiveKit connection and gets one again by itself (livekit-client's
+  // reconnect, or the SDK's join where the sidecar places it), in the parent, and hears the other.
+  await Promise.all(pages.map((p, i) => eventually(`${p.name}: the LiveKit connection back`, async () => {
+    const s = await p.snapshot();
+    const media = s.log.media.slice(before[i].log.media.length);
+    return media.includes('reconnecting') && media.at(-1) === 'connected' ? '' : `LiveKit connection: ${media.join(' > ') || 'no change'}`;
+  }, 60_000)));
+  await hearEachOther(cfg.parent, 'hears the other after the SFU came back', 1000);
 
   step('a move over the reconnected paths: both pages to a breakout room');
   const st = await gets();
