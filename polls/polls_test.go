@@ -411,13 +411,7 @@ func TestAgentLifecycle(t *testing.T) {
 	}
 	// The room finishes: the agent leaves.
 	e.polls.OnLiveKitEvent(e.ctx, roomFinished(m.ID))
-	deadline := time.Now().Add(5 * time.Second)
-	for e.agents.connected(m.ID) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if e.agents.connected(m.ID) {
-		t.Fatal("the agent stayed in a finished room")
-	}
+	waitFor(t, "the agent stayed in a finished room", func() bool { return !e.agents.connected(m.ID) })
 
 	// After a restart, Run brings the agent back to live sessions with polls.
 	other, _ := e.live("No polls")
@@ -425,7 +419,7 @@ func TestAgentLifecycle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- restarted.Run(ctx) }()
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for !e.agents.connected(m.ID) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -9,16 +9,17 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"rtk-sidecar/cluster"
 	"rtk-sidecar/cluster/clustertest"
 	"rtk-sidecar/polls"
 	"rtk-sidecar/store"
 )
 
-// alwaysLeads is a leader of a single replica (cluster.Local).
-type alwaysLeads struct{}
-
-func (alwaysLeads) Lead(ctx context.Context, _ string, f func(context.Context) error) error {
-	return f(ctx)
+// replica is a polls service of replica node, on e's store, SFU and agents, recording its
+// agents in owners and looking for orphans every check.
+func (e *env) replica(owners *clustertest.Owners, node string, check time.Duration) *polls.Service {
+	log := slog.New(slog.NewTextHandler(testWriter{e.t}, nil))
+	return polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica(node), cluster.Local{}, check))
 }
 
 // runService runs s until the test ends.
@@ -151,9 +152,8 @@ func TestAgentRejoinsAfterItLeft(t *testing.T) {
 func TestAgentOfADeadReplicaIsTakenOver(t *testing.T) {
 	e := newEnv(t)
 	owners := clustertest.NewOwners()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	a := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica("a/1"), alwaysLeads{}, time.Hour))
-	b := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica("b/1"), alwaysLeads{}, 10*time.Millisecond))
+	a := e.replica(owners, "a/1", time.Hour)
+	b := e.replica(owners, "b/1", 10*time.Millisecond)
 	runService(t, b) // a does not run: it dies
 	waitFor(t, "b did not start", func() bool { return owners.Takes("b/1") >= 1 })
 	m, _ := e.live("Takeover")
@@ -196,8 +196,7 @@ func TestAgentOfADeadReplicaIsTakenOver(t *testing.T) {
 func TestRoomFinishedReleasesTheAgent(t *testing.T) {
 	e := newEnv(t)
 	owners := clustertest.NewOwners()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	a := polls.New(e.st, e.sfu, e.agents, log, polls.WithReplicas(owners.Replica("a/1"), alwaysLeads{}, time.Hour))
+	a := e.replica(owners, "a/1", time.Hour)
 	runService(t, a)
 	waitFor(t, "a did not start", func() bool { return owners.Takes("a/1") >= 1 })
 	m, _ := e.live("Ends")
