@@ -207,17 +207,7 @@ func TestBreakoutsEndToEnd(t *testing.T) {
 				want++
 			}
 		}
-		eventually(t, 10*time.Second, func() string {
-			var active struct {
-				Status           string `json:"status"`
-				LiveParticipants int    `json:"live_participants"`
-			}
-			if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+room+"/active-session", "", nil, &active); st != 200 ||
-				active.Status != "LIVE" || active.LiveParticipants != want {
-				return fmt.Sprintf("room %s: active session %d %+v, want LIVE with %d", short(room), st, active, want)
-			}
-			return ""
-		})
+		waitLive(t, sc, room, want)
 	}
 	if vias["stream"] == 0 || vias["stream"]+vias["rpc"]+vias["data"] != len(online)-1 {
 		t.Errorf("start instructions followed by path %v: want some over the event stream, all over stream, rpc or data", vias)

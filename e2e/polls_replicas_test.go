@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -24,19 +23,10 @@ func TestReplicasReconnectThePollsAgent(t *testing.T) {
 	meeting := sc.CreateMeeting(t, "Polls across replicas")
 	guestID, guestTok := sc.AddParticipant(t, meeting, "guest", "group_call_participant")
 	guest := connectData(t, sc, guestTok)
-	var active sessionJSON
-	eventually(t, 10*time.Second, func() string {
-		if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+meeting+"/active-session", "", nil, &active); st != 200 {
-			return fmt.Sprintf("active session: status %d", st)
-		}
-		if active.Status != "LIVE" || active.LiveParticipants != 1 {
-			return fmt.Sprintf("active session %+v", active)
-		}
-		return ""
-	})
+	active := waitLive(t, sc, meeting, 1)
 
 	// The poll is created on the victim: its agent joins the room.
-	onVictim := &Sidecar{BaseURL: victim.url, AppPath: sc.AppPath}
+	onVictim := cl.direct(victim)
 	pollID := askShipIt(t, onVictim, meeting, guest)
 	agentSID := func() string {
 		p, err := node.Rooms.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: meeting, Identity: "rtk-agent"})
@@ -85,7 +75,7 @@ func TestReplicasReconnectThePollsAgent(t *testing.T) {
 
 	// A vote now is counted.
 	voteYes(t, guest, pollID, guestID)
-	onSurvivor := &Sidecar{BaseURL: survivor.url, AppPath: sc.AppPath}
+	onSurvivor := cl.direct(survivor)
 	var listed struct {
 		Polls []struct {
 			Voted []string `json:"voted"`

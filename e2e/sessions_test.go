@@ -233,6 +233,23 @@ type sessionJSON struct {
 	EndedReason      *string `json:"ended_reason"`
 }
 
+// waitLive waits until meeting's active session is LIVE with n participants in it, and
+// returns it.
+func waitLive(t *testing.T, sc *Sidecar, meeting string, n int) sessionJSON {
+	t.Helper()
+	var active sessionJSON
+	eventually(t, 10*time.Second, func() string {
+		if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+meeting+"/active-session", "", nil, &active); st != 200 {
+			return fmt.Sprintf("meeting %s: active session: status %d, want LIVE with %d", short(meeting), st, n)
+		}
+		if active.Status != "LIVE" || active.LiveParticipants != n {
+			return fmt.Sprintf("meeting %s: active session %+v, want LIVE with %d", short(meeting), active, n)
+		}
+		return ""
+	})
+	return active
+}
+
 // TestSessionsEndToEnd: the real SFU posts real webhooks to the real
 // sidecar; sessions, RealtimeKit's signed webhooks, polls voted over LiveKit
 // data by a real participant, and kick, all end to end.
@@ -253,16 +270,7 @@ func TestSessionsEndToEnd(t *testing.T) {
 	// The host joins: the session is LIVE with the host in it, and the
 	// customer hears of it, signed.
 	host := sc.Connect(t, hostTok)
-	var active sessionJSON
-	eventually(t, 10*time.Second, func() string {
-		if st := sc.Call(t, "GET", sc.AppPath+"/meetings/"+meeting+"/active-session", "", nil, &active); st != 200 {
-			return fmt.Sprintf("active session: status %d", st)
-		}
-		if active.Status != "LIVE" || active.LiveParticipants != 1 {
-			return fmt.Sprintf("active session %+v", active)
-		}
-		return ""
-	})
+	active := waitLive(t, sc, meeting, 1)
 	var parts struct {
 		Participants []struct {
 			UserID              string `json:"user_id"`
