@@ -22,8 +22,7 @@ func TestReplicasForwardLocalRecordingActions(t *testing.T) {
 	if err := alice.PublishAudio(); err != nil {
 		t.Fatal(err)
 	}
-	on := func(r *replicaProc) *Sidecar { return &Sidecar{BaseURL: r.url, AppPath: sc.AppPath} }
-	owner, other := on(cl.reps[0]), on(cl.reps[1])
+	owner, other := cl.direct(cl.reps[0]), cl.direct(cl.reps[1])
 
 	base := sc.AppPath + "/recordings"
 	var rec recordingJSON
@@ -52,7 +51,7 @@ func TestReplicasForwardLocalRecordingActions(t *testing.T) {
 	waitRecording(t, owner, running.ID, "RECORDING")
 	// Stopped through the new replica, it ends UPLOADED; one taken for a leftover would be
 	// ERRORED, which is final.
-	third := on(startReplica(t, cl.bin, 2, cl.dsn, cl.redisAddr, cl.nodes[0], cl.shared))
+	third := cl.direct(startReplica(t, cl.bin, 2, cl.dsn, cl.redisAddr, cl.nodes[0], cl.shared))
 	waitRecording(t, third, running.ID, "RECORDING")
 	third.Must(t, "PUT", base+"/"+running.ID, map[string]any{"action": "stop"}, &running)
 	waitRecording(t, third, running.ID, "UPLOADED")

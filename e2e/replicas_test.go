@@ -489,6 +489,11 @@ func startCluster(t *testing.T, nodes int) *replicaCluster {
 	return cl
 }
 
+// direct returns a client of the app's API on replica r alone, not through the balancer.
+func (cl *replicaCluster) direct(r *replicaProc) *Sidecar {
+	return &Sidecar{BaseURL: r.url, AppPath: cl.sc.AppPath}
+}
+
 // placeRoom creates room on the LiveKit node nodeID (asked through any node), unless it exists.
 func placeRoom(t *testing.T, via *SFU, room, nodeID string) {
 	t.Helper()

@@ -61,7 +61,7 @@ func replicaDiesDuringAMove(t *testing.T, early bool) {
 
 	// The move goes to the victim, which dies once its instruction is out, or, early, before.
 	victim, survivor := reps[0], reps[1]
-	victimFam := &bkFamily{sc: &Sidecar{BaseURL: victim.url, AppPath: sc.AppPath}, parent: parent, base: fam.base}
+	victimFam := &bkFamily{sc: cl.direct(victim), parent: parent, base: fam.base}
 	var first string
 	var placed time.Time
 	if early {
