@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -91,29 +89,14 @@ type errorEnvelope struct {
 // error, its envelope.
 func postAs(t *testing.T, base, token, path string, body any) (int, errorEnvelope) {
 	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), "POST", base+path, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s%s: %v", base, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	status, raw := (&Sidecar{BaseURL: base}).send(t, "POST", path, "Bearer "+token, body)
 	var env errorEnvelope
-	if res.StatusCode >= 300 {
+	if status >= 300 {
 		if err := json.Unmarshal(raw, &env); err != nil {
-			t.Fatalf("POST %s%s: %d %s: %v", base, path, res.StatusCode, raw, err)
+			t.Fatalf("POST %s%s: %d %s: %v", base, path, status, raw, err)
 		}
 	}
-	return res.StatusCode, env
+	return status, env
 }
 
 // checkRefused checks that a request a rate limit refused was answered 429 in the error

@@ -160,6 +160,30 @@ func (s *Sidecar) Stop(t *testing.T) {
 // (which may be nil). It returns the HTTP status.
 func (s *Sidecar) Call(t *testing.T, method, path, auth string, body, out any) int {
 	t.Helper()
+	status, raw := s.send(t, method, path, auth, body)
+	if out != nil {
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(raw, &env); err != nil {
+			t.Fatalf("%s %s: %d %s", method, path, status, raw)
+		}
+		if status < 300 {
+			if err := json.Unmarshal(env.Data, out); err != nil {
+				t.Fatalf("%s %s: decode %s: %v", method, path, env.Data, err)
+			}
+		}
+	}
+	if status >= 300 && out != nil {
+		t.Logf("%s %s: %d %s", method, path, status, raw)
+	}
+	return status
+}
+
+// send sends a request with body as JSON and auth as its Authorization (the app's API key
+// when empty), and returns the status and the raw answer.
+func (s *Sidecar) send(t *testing.T, method, path, auth string, body any) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -183,23 +207,7 @@ func (s *Sidecar) Call(t *testing.T, method, path, auth string, body, out any) i
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	if out != nil {
-		var env struct {
-			Data json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(raw, &env); err != nil {
-			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
-		}
-		if res.StatusCode < 300 {
-			if err := json.Unmarshal(env.Data, out); err != nil {
-				t.Fatalf("%s %s: decode %s: %v", method, path, env.Data, err)
-			}
-		}
-	}
-	if res.StatusCode >= 300 && out != nil {
-		t.Logf("%s %s: %d %s", method, path, res.StatusCode, raw)
-	}
-	return res.StatusCode
+	return res.StatusCode, raw
 }
 
 // Must is Call that fails the test unless the status is 2xx.
