@@ -90,9 +90,21 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZ_TIME) ./$$pkg/; \
 	done
 
+# The end-to-end tests write their processes' logs as they run, so a failure
+# can scroll far out of sight: the whole output is kept in $(E2E_LOG), and when
+# a test fails its report (the --- FAIL lines with the test's own log, or a
+# panic) is printed again at the end. E2E_FLAGS adds go test flags (-run, -v).
+E2E_LOG   ?= bin/e2e.log
+E2E_FLAGS ?=
+
 e2e: sfu web-deps
-	RTK_E2E_REQUIRED=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
-		$(GO) test -tags e2e -count=1 -timeout 30m ./e2e/
+	@mkdir -p $(dir $(E2E_LOG)); rm -f $(E2E_LOG).rc; \
+	{ RTK_E2E_REQUIRED=1 LIVEKIT_SERVER_BIN=$(CURDIR)/$(LIVEKIT_BIN) \
+		$(GO) test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./e2e/; echo $$? > $(E2E_LOG).rc; } 2>&1 | tee $(E2E_LOG); \
+	rc=$$(cat $(E2E_LOG).rc); if [ "$$rc" != 0 ]; then \
+		echo "== e2e failed; the failures again (whole output: $(E2E_LOG)):"; \
+		awk '/^ *--- FAIL/ {p=1; print; next} /^panic:/ {p=2} p==2 {print; next} p==1 && /^    / {print; next} {p=0}' $(E2E_LOG) | head -n 300; \
+	fi; exit $$rc
 
 # The benchmarks of connected meetings (docs/benchmarks.md): single moves
 # and the start of 100 participants into 10 rooms, made-before-break (with
