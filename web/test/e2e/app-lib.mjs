@@ -8,12 +8,14 @@ import { check, eventually, launch, step } from './lib.mjs';
 
 /**
  * scenario runs fn({ cfg, open, shot, drop }) in a fresh Chromium, then exits: 0 when fn
- * resolves; 1 when it throws, after a screenshot and the text of every page still open.
+ * resolves and no page got a 404 for anything it asked for; 1 otherwise, after a screenshot and
+ * the text of every page still open.
  */
 export async function scenario(fn) {
   const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
   const { browser, close } = await launch();
   const pages = []; // {name, page, id}
+  const missing = []; // what a page asked for that the sidecar does not have (404)
   const shot = (p, name) => p.page.screenshot({ path: join(cfg.artifacts, `${name}.png`) });
   /** open opens url in a new context whose peer connections are kept for getStats. */
   const open = async (name, url) => {
@@ -34,6 +36,9 @@ export async function scenario(fn) {
     });
     const page = await ctx.newPage();
     page.on('pageerror', (e) => process.stderr.write(`[${name}] page error: ${e.stack ?? e}\n`));
+    page.on('response', (r) => {
+      if (r.status() === 404) missing.push(`${name}: ${r.request().method()} ${r.url()}`);
+    });
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') process.stderr.write(`[${name}] console.error: ${m.text()}\n`);
     });
@@ -50,6 +55,7 @@ export async function scenario(fn) {
   let failed = false;
   try {
     await fn({ cfg, open, shot, drop });
+    check(missing.length === 0, `pages asked for what the sidecar does not have: ${missing.join(', ')}`);
   } catch (err) {
     failed = true;
     process.stderr.write(`FAIL: ${err.stack ?? err}\n`);
