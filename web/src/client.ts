@@ -246,6 +246,15 @@ export class RTKClient {
     await rc.conn.send(topic, payload, to);
   }
 
+  /** @internal plays every room the client hears on the audio output deviceId. */
+  async setSpeaker(deviceId: string): Promise<void> {
+    try {
+      await this.connector.setSpeaker(deviceId);
+    } catch (err) {
+      throw err instanceof RTKError ? err : new RTKError('state', `audio output ${deviceId}: ${String(err)}`);
+    }
+  }
+
   /** @internal a source was enabled, replaced or disabled: publish or unpublish it in every room. */
   async sourceChanged(kind: SourceKind): Promise<void> {
     await Promise.all(this.liveConns().map((rc) => this.syncSource(rc, kind)));

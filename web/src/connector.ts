@@ -87,10 +87,17 @@ export interface Connector {
    * all) are registered before the join, so that nothing can race them.
    */
   connect(url: string, token: string, h: ConnHandlers): Promise<Conn>;
+  /**
+   * setSpeaker plays the audio of every connection, open and to come, on the audio output
+   * deviceId; it rejects, changing nothing, when the browser cannot choose one or has no such
+   * device.
+   */
+  setSpeaker(deviceId: string): Promise<void>;
 }
 
 /** The media devices the SDK asks for tracks (navigator.mediaDevices in a browser). */
 export interface MediaDevicesLike {
   getUserMedia(c: MediaStreamConstraints): Promise<MediaStream>;
   getDisplayMedia?(c?: DisplayMediaStreamOptions): Promise<MediaStream>;
+  enumerateDevices?(): Promise<MediaDeviceInfo[]>;
 }

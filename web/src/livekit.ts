@@ -4,6 +4,7 @@ import {
 } from 'livekit-client';
 import type { Conn, ConnHandlers, Connector, Publication, PublishOptions, RemoteParticipant, SourceKind } from './connector.js';
 import { promptNegotiate, type PublisherTransport } from './negotiate.js';
+import { RTKError } from './errors.js';
 import { MoveMethod } from './types.js';
 
 // The Connector of a browser: livekit-client.
@@ -41,8 +42,54 @@ function sharedAudioContext(): AudioContext | undefined {
   return pageAudio;
 }
 
+/**
+ * Speaker is the audio output of a connector's connections: the audio elements they play the
+ * rooms with, and the output device chosen for them ('' for the browser's default).
+ */
+class Speaker {
+  deviceId = '';
+  private readonly elements = new Set<HTMLMediaElement>();
+
+  /** add plays el on the chosen output. */
+  add(el: HTMLMediaElement): void {
+    this.elements.add(el);
+    if (this.deviceId) void sinkOf(el)?.call(el, this.deviceId).catch(() => undefined);
+  }
+
+  remove(el: HTMLMediaElement): void {
+    this.elements.delete(el);
+  }
+
+  /** set moves every element to deviceId, first checking on a spare element that the browser can. */
+  async set(deviceId: string): Promise<void> {
+    if (typeof document === 'undefined') throw new RTKError('state', 'no audio output here');
+    const probe = document.createElement('audio');
+    const sink = sinkOf(probe);
+    if (!sink) throw new RTKError('state', 'this browser cannot choose an audio output (HTMLMediaElement.setSinkId)');
+    try {
+      await sink.call(probe, deviceId);
+    } catch (err) {
+      throw new RTKError('state', `audio output ${deviceId}: ${String(err)}`);
+    }
+    this.deviceId = deviceId;
+    await Promise.all([...this.elements].map((el) => sinkOf(el)?.call(el, deviceId).catch(() => undefined)));
+  }
+}
+
+/** sinkOf is el's setSinkId, where the browser has it. */
+function sinkOf(el: HTMLMediaElement): ((id: string) => Promise<void>) | undefined {
+  const f = (el as HTMLMediaElement & { setSinkId?: (id: string) => Promise<void> }).setSinkId;
+  return typeof f === 'function' ? f : undefined;
+}
+
 /** LiveKitConnector connects with livekit-client. */
 export class LiveKitConnector implements Connector {
+  private readonly speaker = new Speaker();
+
+  async setSpeaker(deviceId: string): Promise<void> {
+    await this.speaker.set(deviceId);
+  }
+
   async connect(url: string, token: string, h: ConnHandlers): Promise<Conn> {
     // Adaptive stream and dynacast would pause what no element shows: the application
     // decides what it shows, and moves need audio at once. Two peer connections, not
@@ -69,7 +116,7 @@ export class LiveKitConnector implements Connector {
     const ready = room.connect(url, token, { autoSubscribe: true });
     ready.catch(() => undefined); // awaited through Conn.ready
     await Promise.race([joined, ready]);
-    const c = new LiveKitConn(room, h, ready);
+    const c = new LiveKitConn(room, h, ready, this.speaker);
     c.listen();
     return c;
   }
@@ -80,7 +127,7 @@ class LiveKitConn implements Conn {
   private playing = false;
   private readonly elements = new Map<MediaStreamTrack, HTMLMediaElement>();
 
-  constructor(private readonly lk: Room, private readonly h: ConnHandlers, readonly ready: Promise<void>) {}
+  constructor(private readonly lk: Room, private readonly h: ConnHandlers, readonly ready: Promise<void>, private readonly speaker: Speaker) {}
 
   get room(): string {
     return this.lk.name;
@@ -189,6 +236,7 @@ class LiveKitConn implements Conn {
       if (![...want].some((t) => t.mediaStreamTrack === mst)) {
         el.srcObject = null;
         el.remove();
+        this.speaker.remove(el);
         this.elements.delete(mst);
       }
     }
@@ -199,6 +247,7 @@ class LiveKitConn implements Conn {
       el.srcObject = new MediaStream([t.mediaStreamTrack]);
       el.style.display = 'none';
       document.body.appendChild(el);
+      this.speaker.add(el);
       void el.play().catch(() => undefined);
       this.elements.set(t.mediaStreamTrack, el);
     }

@@ -25,6 +25,8 @@ export type SelfEvents = {
   roomLeft: (payload: { state: LeaveRoomState }) => void;
   /** The effective preset changed: a move to a room where another preset applies. */
   permissionsUpdate: (permissions: Permissions) => void;
+  /** setDevice chose a microphone, a camera or a speaker. */
+  deviceUpdate: (payload: { device: MediaDeviceInfo }) => void;
   '*': (event: string, ...args: unknown[]) => void;
 };
 
@@ -74,6 +76,10 @@ export class Self extends TypedEmitter<SelfEvents> {
   private perms: Permissions = toPermissions({});
   private readonly sources = new Map<SourceKind, Source>();
   private micMuted = true;
+  /** The devices chosen with setDevice, by kind: captures use them. */
+  private readonly chosen: Partial<Record<DeviceKind, string>> = {};
+  /** The devices as last listed (getAllDevices), for getCurrentDevices. */
+  private devices: MediaDeviceInfo[] = [];
 
   /** @internal */
   constructor(private readonly client: RTKClient) {
@@ -182,6 +188,79 @@ export class Self extends TypedEmitter<SelfEvents> {
     this.emit('screenShareUpdate', { screenShareEnabled: false, screenShareTracks: {} });
   }
 
+  /** getAllDevices lists the page's microphones, cameras and speakers (enumerateDevices). */
+  async getAllDevices(): Promise<MediaDeviceInfo[]> {
+    const media = this.client.mediaDevices;
+    if (!media?.enumerateDevices) throw new RTKError('state', 'no media devices here (navigator.mediaDevices)');
+    this.devices = await media.enumerateDevices();
+    return this.devices;
+  }
+
+  /** getAudioDevices lists the microphones. */
+  async getAudioDevices(): Promise<MediaDeviceInfo[]> {
+    return (await this.getAllDevices()).filter((d) => d.kind === 'audioinput');
+  }
+
+  /** getVideoDevices lists the cameras. */
+  async getVideoDevices(): Promise<MediaDeviceInfo[]> {
+    return (await this.getAllDevices()).filter((d) => d.kind === 'videoinput');
+  }
+
+  /** getSpeakerDevices lists the audio outputs. */
+  async getSpeakerDevices(): Promise<MediaDeviceInfo[]> {
+    return (await this.getAllDevices()).filter((d) => d.kind === 'audiooutput');
+  }
+
+  /** getDeviceById finds a device of kind ('audio', 'video' or 'speaker'); undefined if there is none. */
+  async getDeviceById(deviceId: string, kind: 'audio' | 'video' | 'speaker'): Promise<MediaDeviceInfo | undefined> {
+    if (typeof deviceId !== 'string' || !deviceId) throw argumentError('deviceId must be a non-empty string');
+    const k = kind === 'audio' ? 'audioinput' : kind === 'video' ? 'videoinput' : kind === 'speaker' ? 'audiooutput' : undefined;
+    if (!k) throw argumentError("kind must be 'audio', 'video' or 'speaker'");
+    return (await this.getAllDevices()).find((d) => d.kind === k && d.deviceId === deviceId);
+  }
+
+  /**
+   * getCurrentDevices tells which microphone and camera the tracks come from, and which speaker
+   * plays the rooms, among the devices as last listed (getAllDevices, which setDevice calls).
+   */
+  getCurrentDevices(): { audio?: MediaDeviceInfo; video?: MediaDeviceInfo; speaker?: MediaDeviceInfo } {
+    const find = (kind: DeviceKind, id: string | undefined) => (id ? this.devices.find((d) => d.kind === kind && d.deviceId === id) : undefined);
+    return {
+      audio: find('audioinput', deviceOf(this.audioTrack) ?? this.chosen.audioinput),
+      video: find('videoinput', deviceOf(this.videoTrack) ?? this.chosen.videoinput),
+      speaker: find('audiooutput', this.chosen.audiooutput ?? 'default'),
+    };
+  }
+
+  /**
+   * setDevice chooses a microphone, a camera or a speaker (a MediaDeviceInfo of getAllDevices).
+   * A microphone or camera in use is captured again from the device and replaces the old one in
+   * the room, the microphone with its mute state; one not in use is captured from it when it is
+   * enabled. A speaker plays every room the client hears, now and after moves. It rejects, and
+   * changes nothing, when the device cannot be captured or the browser cannot choose a speaker.
+   */
+  async setDevice(device: MediaDeviceInfo): Promise<void> {
+    const kind = (device as MediaDeviceInfo | undefined)?.kind;
+    if (!device || typeof device !== 'object' || !(kind === 'audioinput' || kind === 'videoinput' || kind === 'audiooutput') ||
+      typeof device.deviceId !== 'string' || !device.deviceId) {
+      throw argumentError('device must be a MediaDeviceInfo of kind audioinput, videoinput or audiooutput, with a deviceId');
+    }
+    if (kind === 'audiooutput') {
+      await this.client.setSpeaker(device.deviceId);
+    } else {
+      const src: SourceKind = kind === 'audioinput' ? 'microphone' : 'camera';
+      if (this.sources.has(src)) {
+        const track = await this.capture(kind === 'audioinput' ? 'audio' : 'video', device.deviceId);
+        await this.setSource({ kind: src, track, muted: false, owned: true });
+      }
+    }
+    this.chosen[kind] = device.deviceId;
+    await this.getAllDevices().catch(() => undefined);
+    if (kind === 'audioinput' && this.sources.has('microphone')) this.emit('audioUpdate', { audioEnabled: this.audioEnabled, audioTrack: this.audioTrack });
+    if (kind === 'videoinput' && this.sources.has('camera')) this.emit('videoUpdate', { videoEnabled: true, videoTrack: this.videoTrack });
+    this.emit('deviceUpdate', { device });
+  }
+
   /** @internal The sources to publish, as they are now. */
   source(kind: SourceKind): Source | undefined {
     const s = this.sources.get(kind);
@@ -221,15 +300,31 @@ export class Self extends TypedEmitter<SelfEvents> {
     if (old.owned) old.track.stop();
   }
 
-  private async capture(kind: 'audio' | 'video'): Promise<MediaStreamTrack> {
+  /** capture asks for a track of kind, from deviceId, or else from the device chosen last. */
+  private async capture(kind: 'audio' | 'video', deviceId?: string): Promise<MediaStreamTrack> {
     const media = this.client.mediaDevices;
     if (!media) throw new RTKError('state', 'no media devices here (navigator.mediaDevices)');
-    const c = this.client.mediaConstraints(kind);
-    const stream = await media.getUserMedia(kind === 'audio' ? { audio: c } : { video: c });
+    let c = this.client.mediaConstraints(kind);
+    const id = deviceId ?? this.chosen[kind === 'audio' ? 'audioinput' : 'videoinput'];
+    if (id) c = { ...(typeof c === 'object' ? c : {}), deviceId: { exact: id } };
+    let stream: MediaStream;
+    try {
+      stream = await media.getUserMedia(kind === 'audio' ? { audio: c } : { video: c });
+    } catch (err) {
+      const what = `${kind === 'audio' ? 'the microphone' : 'the camera'}${id ? ` ${id}` : ''}`;
+      throw new RTKError('state', `could not capture ${what}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    }
     const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
     if (!track) throw new RTKError('state', `the browser gave no ${kind} track`);
     return track;
   }
+}
+
+type DeviceKind = 'audioinput' | 'videoinput' | 'audiooutput';
+
+/** deviceOf is the device a track comes from, if the browser tells. */
+function deviceOf(t: MediaStreamTrack | undefined): string | undefined {
+  return (t?.getSettings ? t.getSettings().deviceId : undefined) || undefined;
 }
 
 function checkTrack(t: MediaStreamTrack | undefined, kind: 'audio' | 'video'): void {

@@ -138,6 +138,13 @@ export class FakeLiveKit implements Connector {
   failing = new Set<string>();
   /** A connect waits for this, when set. */
   gate: Promise<void> | undefined;
+  /** The audio outputs setSpeaker takes; the others are refused. */
+  speakers = new Set(['default']);
+
+  async setSpeaker(deviceId: string): Promise<void> {
+    if (!this.speakers.has(deviceId)) throw new Error(`no audio output ${deviceId}`);
+    this.log.push(`speaker ${deviceId}`);
+  }
 
   async connect(url: string, token: string, h: ConnHandlers): Promise<Conn> {
     const room = token.split(':')[1] ?? '';
@@ -238,25 +245,53 @@ export class FakePub implements Publication {
   }
 }
 
-/** A fake MediaStreamTrack. */
-export function fakeTrack(kind: 'audio' | 'video'): MediaStreamTrack {
+/** A fake MediaStreamTrack, from deviceId. */
+export function fakeTrack(kind: 'audio' | 'video', deviceId = 'default'): MediaStreamTrack {
   let stopped = false;
   return {
     kind, id: `${kind}-${Math.random().toString(36).slice(2)}`,
     stop() { stopped = true; },
     get readyState() { return stopped ? 'ended' : 'live'; },
+    getSettings: () => ({ deviceId }),
     addEventListener() { /* no events */ },
   } as unknown as MediaStreamTrack;
 }
 
-/** FakeMedia hands out fake tracks and counts the captures. */
+/** A fake MediaDeviceInfo. */
+export function fakeDevice(kind: MediaDeviceKind, deviceId: string): MediaDeviceInfo {
+  return { kind, deviceId, groupId: '', label: `${kind} ${deviceId}`, toJSON: () => ({}) } as MediaDeviceInfo;
+}
+
+/**
+ * FakeMedia hands out fake tracks from its devices, counts the captures and keeps their
+ * constraints; a capture from a device it does not have fails as a browser's does.
+ */
 export class FakeMedia implements MediaDevicesLike {
   captures = 0;
+  readonly asked: MediaStreamConstraints[] = [];
+  devices: MediaDeviceInfo[] = [
+    fakeDevice('audioinput', 'default'), fakeDevice('audioinput', 'mic2'),
+    fakeDevice('videoinput', 'default'), fakeDevice('videoinput', 'cam2'),
+    fakeDevice('audiooutput', 'default'), fakeDevice('audiooutput', 'spk2'),
+  ];
+
   async getUserMedia(c: MediaStreamConstraints): Promise<MediaStream> {
     this.captures++;
-    const a = c.audio ? [fakeTrack('audio')] : [];
-    const v = c.video ? [fakeTrack('video')] : [];
+    this.asked.push(c);
+    const from = (x: boolean | MediaTrackConstraints | undefined, kind: MediaDeviceKind) => {
+      const want = typeof x === 'object' ? (x.deviceId as ConstrainDOMStringParameters | undefined)?.exact : undefined;
+      if (typeof want === 'string' && !this.devices.some((d) => d.kind === kind && d.deviceId === want)) {
+        throw Object.assign(new Error(`no ${kind} ${want}`), { name: 'OverconstrainedError' });
+      }
+      return typeof want === 'string' ? want : 'default';
+    };
+    const a = c.audio ? [fakeTrack('audio', from(c.audio, 'audioinput'))] : [];
+    const v = c.video ? [fakeTrack('video', from(c.video, 'videoinput'))] : [];
     return { getAudioTracks: () => a, getVideoTracks: () => v } as unknown as MediaStream;
+  }
+
+  async enumerateDevices(): Promise<MediaDeviceInfo[]> {
+    return [...this.devices];
   }
 }
 

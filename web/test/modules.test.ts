@@ -45,6 +45,10 @@ test('bad arguments are refused before any request', async () => {
     ['broadcastMessage', () => c.participants.broadcastMessage('x', [] as never)],
     ['broadcastMessage', () => c.participants.broadcastMessage('x', {}, { participantIds: ['p'] } as never)],
     ['enableAudio', () => c.self.enableAudio({ kind: 'video' } as MediaStreamTrack)],
+    ['setDevice', () => c.self.setDevice(undefined as never)],
+    ['setDevice', () => c.self.setDevice({ kind: 'audioinput', deviceId: '' } as MediaDeviceInfo)],
+    ['setDevice', () => c.self.setDevice({ kind: 'midi', deviceId: 'x' } as never)],
+    ['getDeviceById', () => c.self.getDeviceById('x', 'constructor' as never)],
   ];
   for (const [name, call] of bad) await assert.rejects(call(), isArgumentError, name);
   assert.equal(w.sidecar.requests.length, before, 'no request for a bad argument');

@@ -4,7 +4,9 @@
 // camera; the host creates 2 rooms, shuffles everyone into them and starts; every page lands in
 // its room and, by RTCPeerConnection.getStats(), receives audio from its room-mates only; the
 // muted microphone stays muted and the cameras stay on; the participant who may return does, the
-// one who may not gets a 403 RTKError; a close with a 5 s countdown brings everyone back.
+// one who may not gets a 403 RTKError; a page that chooses another microphone and audio output
+// (setDevice) sends and plays on them, heard by its room-mates, and still after the move back; a
+// close with a 5 s countdown brings everyone back.
 // Usage: node breakouts.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { writeFileSync } from 'node:fs';
 import { check, eventually, main, step } from './lib.mjs';
@@ -85,6 +87,18 @@ async function run({ cfg, open }) {
   const gopherRoom = placement[cfg.gopher];
   const gopherMates = everyone.filter((id) => id !== cfg.gopher && placement[id] === gopherRoom);
 
+  step('plain2 chooses another microphone and audio output: it sends and plays on them, and its room-mates hear it');
+  const [micLabel, speakerLabel] = ['Fake Audio Input 2', 'Fake Audio Output 2'];
+  const usesChosen = (d) => d.mic === micLabel && d.track === micLabel && d.speaker === speakerLabel &&
+    d.sending.length > 0 && d.sending.every((l) => l === micLabel) && d.playing.length > 0 && d.playing.every((l) => l === speakerLabel);
+  const chosen = await byName.plain2.eval((a) => window.harness.useDevices(a[0], a[1]), micLabel, speakerLabel);
+  check(chosen.mic === micLabel && chosen.speaker === speakerLabel, `plain2's devices after setDevice: ${JSON.stringify(chosen)}`);
+  await eventually('plain2 sends its new microphone and plays on its new output', async () => {
+    const d = await byName.plain2.eval(() => window.harness.devices());
+    return usesChosen(d) ? '' : JSON.stringify(d);
+  }, 10_000);
+  await expectRooms(placement, 'after plain2 changed its microphone');
+
   step('one who may return to the parent does; one who may not gets a 403');
   const back = await byName.returner.must('connectedMeetings.moveParticipants', placement[idOf.returner], parent, [idOf.returner]);
   check(back.success === true, `returner: ${JSON.stringify(back)}`);
@@ -110,6 +124,8 @@ async function run({ cfg, open }) {
     const backAt = snap.log.meetingChanged.filter((m) => m.id === parent).at(-1)?.at ?? 0;
     check(backAt - closeAt >= 4000, `${p.name} came back ${backAt - closeAt} ms after the close: before the countdown ended`);
   }
+  const moved = await byName.plain2.eval(() => window.harness.devices());
+  check(usesChosen(moved), `plain2 back in the parent, its devices: ${JSON.stringify(moved)}`);
   const last = await host.must('connectedMeetings.getConnectedMeetings');
   check(last.status === 'idle', `after the countdown: ${last.status}`);
   for (const p of pages) {

@@ -89,6 +89,39 @@ window.harness = {
     }
   },
 
+  /**
+   * useDevices chooses, with setDevice, the microphone and the audio output of these labels
+   * (Chromium's fake devices: "Fake Audio Input 2", "Fake Audio Output 2"), and returns devices().
+   */
+  async useDevices(mic, speaker) {
+    const all = await meeting.self.getAllDevices();
+    for (const [kind, label] of [['audioinput', mic], ['audiooutput', speaker]]) {
+      const d = all.find((x) => x.kind === kind && x.label === label);
+      if (!d) throw new Error(`no ${kind} "${label}" among ${all.map((x) => x.label).join(', ')}`);
+      await meeting.self.setDevice(d);
+    }
+    return harness.devices();
+  },
+
+  /**
+   * devices tells the microphone and the audio output the SDK says it uses (getCurrentDevices),
+   * the device of the microphone track, the devices of the audio tracks the page sends on its
+   * open peer connections, and the outputs of the audio elements that play the room.
+   */
+  devices() {
+    const cur = meeting.self.getCurrentDevices();
+    const outputs = new Map([['', 'the default']]);
+    return meeting.self.getAllDevices().then((all) => {
+      for (const d of all) if (d.kind === 'audiooutput') outputs.set(d.deviceId, d.label);
+      return {
+        mic: cur.audio?.label ?? '', speaker: cur.speaker?.label ?? '', track: meeting.self.audioTrack?.label ?? '',
+        sending: window.__pcs.filter((pc) => pc.connectionState !== 'closed').flatMap((pc) => pc.getSenders())
+          .filter((x) => x.track?.kind === 'audio' && x.track.readyState === 'live').map((x) => x.track.label),
+        playing: [...document.querySelectorAll('audio')].filter((el) => el.srcObject).map((el) => outputs.get(el.sinkId) ?? el.sinkId),
+      };
+    });
+  },
+
   snapshot() {
     return {
       meetingId: meeting.meta.meetingId, title: meeting.meta.meetingTitle, parentMeetingId: meeting.meta.parentMeetingId,
