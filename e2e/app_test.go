@@ -15,8 +15,9 @@ import (
 // TestMeetingApp runs web/test/e2e/app.mjs: the meeting app served by the sidecar, used as a
 // person would, in Debian's Chromium (selectors by role and label). The lobby is interactive
 // and makes a meeting; a wrong token gets a clear page; the host and 6 participants pass the
-// setup screen and join, every page showing the main grid with cameras and microphones as set;
-// the host opens Create breakout rooms, makes 3 rooms, meets a stale version's 409 as a
+// setup screen and join (one choosing another microphone and speaker there, which it sends and
+// plays on in its breakout room), every page showing the main grid with cameras and microphones
+// as set; the host chooses another microphone in its Devices panel; the host opens Create breakout rooms, makes 3 rooms, meets a stale version's 409 as a
 // sentence in the Assign participants dialog, shuffles (2 a room), renames a room with the
 // pencil, drags a person to another room, assigns one back by ticking it and choosing the room,
 // sets a timer of 5 minutes and starts with "Yes, start"; every participant's page then shows

@@ -116,8 +116,9 @@ type pageCfg struct {
 // TestBrowserBreakouts runs web/test/e2e/breakouts.mjs: 6 Chromium pages (one host) and a Go
 // rtkclient participant, all with a microphone (the pages with a camera too), go through
 // breakout rooms made, shuffled, started and closed (with a 5 s countdown) by the host's
-// page; the script checks every page by what it receives (RTCPeerConnection.getStats), and
-// this test checks that the Go participant heard the pages of its room.
+// page (one page chooses another microphone and speaker in its room and keeps them across the
+// move back); the script checks every page by what it receives (RTCPeerConnection.getStats),
+// and this test checks that the Go participant heard the pages of its room.
 func TestBrowserBreakouts(t *testing.T) {
 	requireBrowser(t)
 	pagePort, _, _ := freePorts(t)

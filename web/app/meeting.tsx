@@ -138,6 +138,7 @@ function Setup(props: { meeting: Meeting; onJoined: () => void }) {
           <div class="row">
             <MediaToggles meeting={m} act={act} />
           </div>
+          <DevicePickers meeting={m} act={act} />
           <button class="primary" disabled={act.busy} onClick={() => act.run(async () => {
             resumeAudio();
             await m.join();
@@ -164,6 +165,48 @@ function MediaToggles(props: { meeting: Meeting; act: ReturnType<typeof useAsync
         Camera
       </button>
     </>
+  );
+}
+
+/**
+ * DevicePickers choose the microphone, the camera and, where the browser can (setSinkId), the
+ * speaker (self.setDevice); they list the devices again when the browser's list changes.
+ */
+function DevicePickers(props: { meeting: Meeting; act: ReturnType<typeof useAsync> }) {
+  const { self } = props.meeting;
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  useEffect(() => {
+    const load = () => void self.getAllDevices().then(setDevices, () => setDevices([]));
+    load();
+    navigator.mediaDevices?.addEventListener?.('devicechange', load);
+    return () => navigator.mediaDevices?.removeEventListener?.('devicechange', load);
+  }, [self]);
+  const current = self.getCurrentDevices();
+  const speakers = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+  const pickers: [MediaDeviceKind, string, MediaDeviceInfo | undefined][] = [
+    ['audioinput', 'Microphone device', current.audio], ['videoinput', 'Camera device', current.video],
+  ];
+  if (speakers) pickers.push(['audiooutput', 'Speaker device', current.speaker]);
+  return (
+    <div class="devices">
+      {pickers.map(([kind, label, cur]) => {
+        const list = devices.filter((d) => d.kind === kind && d.deviceId);
+        const id = `device-${kind}`;
+        return (
+          <div key={kind}>
+            <label for={id}>{label}</label>
+            <select id={id} value={cur?.deviceId ?? ''} disabled={!list.length || props.act.busy}
+              onChange={(e) => {
+                const d = list.find((x) => x.deviceId === (e.target as HTMLSelectElement).value);
+                if (d) void props.act.run(() => self.setDevice(d));
+              }}>
+              {!cur && <option value="">{list.length ? 'Choose…' : 'None found'}</option>}
+              {list.map((d, i) => <option key={d.deviceId} value={d.deviceId}>{d.label || `${label} ${i + 1}`}</option>)}
+            </select>
+          </div>
+        );
+      })}
+    </div>
   );
 }
 
@@ -202,7 +245,7 @@ function Tile(props: { t: TileInfo; speaking: boolean }) {
   );
 }
 
-type Tab = 'participants' | 'chat' | 'polls' | 'breakouts';
+type Tab = 'participants' | 'chat' | 'polls' | 'devices' | 'breakouts';
 
 /** InMeeting is the meeting itself. */
 function InMeeting(props: { meeting: Meeting; onLeft: (why: string) => void }) {
@@ -255,7 +298,7 @@ function InMeeting(props: { meeting: Meeting; onLeft: (why: string) => void }) {
     tiles.push({ id: p.id, name: p.name, self: false, audioEnabled: p.audioEnabled, cameraOn: p.videoEnabled, videoTrack: p.videoEnabled ? p.videoTrack : undefined, remote: p });
     if (p.screenShareEnabled && p.screenShareTracks.video) tiles.push({ id: p.id + '/screen', name: p.name, self: false, audioEnabled: true, cameraOn: true, videoTrack: p.screenShareTracks.video, screen: true });
   }
-  const tabs: [Tab, string][] = [['participants', 'Participants'], ['chat', 'Chat'], ['polls', 'Polls']];
+  const tabs: [Tab, string][] = [['participants', 'Participants'], ['chat', 'Chat'], ['polls', 'Polls'], ['devices', 'Devices']];
   if (isHost) tabs.push(['breakouts', 'Breakout rooms']);
 
   return (
@@ -283,6 +326,7 @@ function InMeeting(props: { meeting: Meeting; onLeft: (why: string) => void }) {
           {tab === 'participants' && <People meeting={m} speaking={speaking} />}
           {tab === 'chat' && <ChatPanel meeting={m} />}
           {tab === 'polls' && <PollsPanel meeting={m} />}
+          {tab === 'devices' && <section aria-label="Devices"><DevicePickers meeting={m} act={act} /></section>}
           {tab === 'breakouts' && isHost && <HostBreakouts meeting={m} helps={helps} onHelpDone={(id) => setHelps((l) => l.filter((h) => h.id !== id))} />}
         </div>
       </aside>

@@ -1,8 +1,10 @@
 // The meeting app's end-to-end scenario, run by e2e/app_test.go against the real sidecar and
 // SFU: Chromium pages of the app served by the sidecar, driven as a person would (selectors by
 // role and accessible name). The host's page makes a meeting in the dev lobby (a host and 6
-// participants); a wrong token gets a clear page; everyone joins with microphone, four with the
-// camera too (one participant mutes), and every page shows the main grid; the host creates 3
+// participants); a wrong token gets a clear page; one participant chooses another microphone and
+// speaker on its setup screen, and sends and plays on them in its room; everyone joins with
+// microphone, four with the camera too (one participant mutes), and every page shows the main
+// grid; the host chooses another microphone in its Devices panel; the host creates 3
 // breakout rooms, meets a stale version's 409 in the Assign participants dialog, shuffles,
 // renames a room, drags a person and assigns one back, sets a timer and starts with the
 // confirmation; every participant's page shows its room and the timer, and hears exactly its
@@ -11,7 +13,7 @@
 // countdown brings everyone back to the main grid as they were; there the host chats and asks a
 // poll, and a participant votes. Screenshots go to cfg.artifacts.
 // Usage: node app.mjs config.json (written by the Go test). Exits non-zero on a failure.
-import { check, eventually, step } from './lib.mjs';
+import { check, devicesOf, eventually, step, usesDevices } from './lib.mjs';
 import { audioState, joinMeeting, lobbyLinks, received, scenario, where } from './app-lib.mjs';
 
 await scenario(run);
@@ -60,6 +62,16 @@ async function run({ cfg, open, shot, drop }) {
   });
   check(await host.page.getByLabel('Your name').inputValue() === 'Host', 'the setup does not show the name');
   await shot(host, '03-setup');
+  step('Participant 1 chooses another microphone and speaker on its setup screen');
+  const chooser = people[1];
+  const [micLabel, speakerLabel] = ['Fake Audio Input 2', 'Fake Audio Output 2'];
+  await chooser.page.getByLabel('Microphone device').selectOption({ label: micLabel });
+  await chooser.page.getByLabel('Speaker device').selectOption({ label: speakerLabel });
+  await eventually(`${chooser.name}'s setup uses the chosen devices`, async () => {
+    const d = await devicesOf(chooser);
+    return d.mic === micLabel && d.track === micLabel && d.speaker === speakerLabel ? '' : JSON.stringify(d);
+  });
+  await shot(chooser, '03-setup-devices');
   // Participants 4 to 6 turn their camera off on the setup screen (fewer videos for two cores, and
   // both states to keep across the moves).
   const cameraOff = people.slice(4);
@@ -96,6 +108,16 @@ async function run({ cfg, open, shot, drop }) {
   }
   await mainGrid('everyone in the main grid');
   await shot(host, '04-main-grid');
+
+  step('the host chooses another microphone in its Devices panel');
+  const panels = (p) => p.page.getByRole('group', { name: 'Panels' });
+  await panels(host).getByRole('button', { name: 'Devices' }).click();
+  await host.page.getByRole('region', { name: 'Devices' }).getByLabel('Microphone device').selectOption({ label: 'Fake Audio Input 1' });
+  await eventually('the host sends its new microphone', async () => {
+    const d = await devicesOf(host);
+    return usesDevices(d, 'Fake Audio Input 1') ? '' : JSON.stringify(d);
+  });
+  await panels(host).getByRole('button', { name: 'Breakout rooms' }).click();
 
   step('the host creates 3 rooms, shuffles, renames one and starts');
   const panel = host.page.getByRole('region', { name: 'Breakout rooms' });
@@ -213,6 +235,8 @@ async function run({ cfg, open, shot, drop }) {
     })));
   }
   await expectRooms(placement, 'in its room, hearing its room-mates only');
+  const chosen = await devicesOf(chooser);
+  check(usesDevices(chosen, micLabel, speakerLabel), `${chooser.name} in its room, its devices: ${JSON.stringify(chosen)}`);
   for (const p of people.slice(1)) await shot(p, `08-in-room-${p.name.replace(' ', '-')}`);
   step('every page shows the timer of 5 minutes');
   for (const p of people) {
@@ -295,7 +319,6 @@ async function run({ cfg, open, shot, drop }) {
   await shot(host, '13-back-in-main');
 
   step('the host chats and asks a poll in the main meeting; a participant votes');
-  const panels = (p) => p.page.getByRole('group', { name: 'Panels' });
   await panels(host).getByRole('button', { name: 'Chat' }).click();
   await host.page.getByLabel('Message', { exact: true }).fill('Welcome back');
   await host.page.getByRole('button', { name: 'Send' }).click();

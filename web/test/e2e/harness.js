@@ -62,6 +62,7 @@ window.harness = {
         mediaConfiguration: { video: { width: 160, height: 120, frameRate: 5 } } } };
     if (!opts.defaultBaseURI) init.baseURI = sidecar; // else the SDK finds the sidecar it was loaded from
     meeting = await RTKClient.init(init);
+    window.rtkMeeting = meeting; // as the meeting app does: lib.mjs's devicesOf reads it
     if (opts.custom) await meeting.self.enableAudio(tone());
     const cm = meeting.connectedMeetings;
     cm.on('meetingChanged', (m) => log.meetingChanged.push({ id: m.meta.meetingId, title: m.meta.meetingTitle, at: now() }));
@@ -91,7 +92,7 @@ window.harness = {
 
   /**
    * useDevices chooses, with setDevice, the microphone and the audio output of these labels
-   * (Chromium's fake devices: "Fake Audio Input 2", "Fake Audio Output 2"), and returns devices().
+   * (Chromium's fake devices: "Fake Audio Input 2", "Fake Audio Output 2").
    */
   async useDevices(mic, speaker) {
     const all = await meeting.self.getAllDevices();
@@ -100,26 +101,6 @@ window.harness = {
       if (!d) throw new Error(`no ${kind} "${label}" among ${all.map((x) => x.label).join(', ')}`);
       await meeting.self.setDevice(d);
     }
-    return harness.devices();
-  },
-
-  /**
-   * devices tells the microphone and the audio output the SDK says it uses (getCurrentDevices),
-   * the device of the microphone track, the devices of the audio tracks the page sends on its
-   * open peer connections, and the outputs of the audio elements that play the room.
-   */
-  devices() {
-    const cur = meeting.self.getCurrentDevices();
-    const outputs = new Map([['', 'the default']]);
-    return meeting.self.getAllDevices().then((all) => {
-      for (const d of all) if (d.kind === 'audiooutput') outputs.set(d.deviceId, d.label);
-      return {
-        mic: cur.audio?.label ?? '', speaker: cur.speaker?.label ?? '', track: meeting.self.audioTrack?.label ?? '',
-        sending: window.__pcs.filter((pc) => pc.connectionState !== 'closed').flatMap((pc) => pc.getSenders())
-          .filter((x) => x.track?.kind === 'audio' && x.track.readyState === 'live').map((x) => x.track.label),
-        playing: [...document.querySelectorAll('audio')].filter((el) => el.srcObject).map((el) => outputs.get(el.sinkId) ?? el.sinkId),
-      };
-    });
   },
 
   snapshot() {

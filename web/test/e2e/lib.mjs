@@ -258,3 +258,30 @@ export function check(cond, msg) {
 export function step(msg) {
   process.stdout.write(`[${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 }
+
+/**
+ * devicesOf tells, for the page of p (p.page) whose meeting is window.rtkMeeting, the microphone
+ * and the audio output its SDK says it uses (getCurrentDevices), the device of its microphone
+ * track, the devices of the audio tracks it sends on its open peer connections (window.__pcs),
+ * and the outputs of the audio elements that play its room, all by label.
+ */
+export function devicesOf(p) {
+  return p.page.evaluate(async () => {
+    const self = window.rtkMeeting.self;
+    const outputs = new Map([['', 'the default']]);
+    for (const d of await self.getAllDevices()) if (d.kind === 'audiooutput') outputs.set(d.deviceId, d.label);
+    const cur = self.getCurrentDevices();
+    return {
+      mic: cur.audio?.label ?? '', speaker: cur.speaker?.label ?? '', track: self.audioTrack?.label ?? '',
+      sending: window.__pcs.filter((pc) => pc.connectionState !== 'closed').flatMap((pc) => pc.getSenders())
+        .filter((x) => x.track?.kind === 'audio' && x.track.readyState === 'live').map((x) => x.track.label),
+      playing: [...document.querySelectorAll('audio')].filter((el) => el.srcObject).map((el) => outputs.get(el.sinkId) ?? el.sinkId),
+    };
+  });
+}
+
+/** usesDevices reports whether devices (devicesOf) show the microphone mic sent and the output speaker playing. */
+export function usesDevices(d, mic, speaker) {
+  return d.mic === mic && d.track === mic && d.sending.length > 0 && d.sending.every((l) => l === mic) &&
+    (speaker === undefined || (d.speaker === speaker && d.playing.length > 0 && d.playing.every((l) => l === speaker)));
+}
