@@ -310,7 +310,7 @@ export class RTKClient {
   async listen(t: Ticket): Promise<Listener> {
     const conn = await this.connector.connect(t.url, t.token, {
       rpc: () => '{"v":1,"accepted":false}', data: () => undefined, disconnected: () => this.listeners.delete(conn),
-      moved: () => undefined, remotesChanged: () => undefined, mediaState: () => undefined,
+      moved: () => undefined, remotesChanged: () => undefined, mediaState: () => undefined, speakers: () => undefined,
     });
     if (this.joinState === 'left') {
       await conn.disconnect();
@@ -420,6 +420,9 @@ export class RTKClient {
       },
       mediaState: (s) => {
         if (rc === this.cur) this.meta.setMedia(s);
+      },
+      speakers: (list) => {
+        if (rc === this.cur) this.participants.speakers(list);
       },
     };
     rc.conn = await this.connector.connect(url, token, h);
@@ -722,6 +725,7 @@ export class RTKClient {
     }
     dst.conn.setPlayback(true);
     this.participants.joined.sync(dst.conn.remotes());
+    this.participants.roomChanged();
     this.meta.setMedia('connected');
     if (this.firstSeen('meetingChanged', this.identity, ins.moveId)) {
       this.connectedMeetings.emit('meetingChanged', this);

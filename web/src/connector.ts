@@ -18,6 +18,11 @@ export interface ConnHandlers {
   remotesChanged(): void;
   /** The media connection's state changed. */
   mediaState(state: 'connected' | 'reconnecting' | 'disconnected'): void;
+  /**
+   * LiveKit's active speakers changed: who speaks in the room now, loudest first, the client
+   * itself included, each with its audio level (0 to 1).
+   */
+  speakers(list: { identity: string; level: number }[]): void;
 }
 
 /** A remote participant's track in a room. */

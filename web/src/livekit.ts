@@ -151,6 +151,7 @@ class LiveKitConn implements Conn {
     lk.on(RoomEvent.Moved, (name: string) => this.h.moved(name));
     lk.on(RoomEvent.Reconnecting, () => this.h.mediaState('reconnecting'));
     lk.on(RoomEvent.Reconnected, () => this.h.mediaState('connected'));
+    lk.on(RoomEvent.ActiveSpeakersChanged, (ps) => this.h.speakers(ps.map((p) => ({ identity: p.identity, level: p.audioLevel }))));
     for (const ev of [RoomEvent.ParticipantConnected, RoomEvent.ParticipantDisconnected, RoomEvent.TrackPublished, RoomEvent.TrackUnpublished,
       RoomEvent.TrackSubscribed, RoomEvent.TrackUnsubscribed, RoomEvent.TrackMuted, RoomEvent.TrackUnmuted,
       RoomEvent.ParticipantMetadataChanged, RoomEvent.ParticipantNameChanged] as const) {

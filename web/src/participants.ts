@@ -193,6 +193,8 @@ export interface BroadcastMessageTarget {
 
 /** The events of meeting.participants. */
 export type ParticipantsEvents = {
+  /** Someone else became the loudest speaker of the client's room (peerId: a participant id, the client's own too; volume: 0 to 1). */
+  activeSpeaker: (payload: { peerId: string; volume: number }) => void;
   broadcastedMessage: (payload: { type: string; payload: Record<string, unknown>; timestamp: number; id: string; senderParticipantId?: string }) => void;
   '*': (event: string, ...args: unknown[]) => void;
 };
@@ -201,6 +203,8 @@ export type ParticipantsEvents = {
 export class Participants extends TypedEmitter<ParticipantsEvents> {
   /** The remote participants in the client's room now. */
   readonly joined = new ParticipantMap();
+  /** The participant id of the loudest speaker of the client's room, the client's own too; '' before anyone spoke there. */
+  lastActiveSpeaker = '';
 
   /** @internal */
   constructor(private readonly client: RTKClient) {
@@ -227,6 +231,22 @@ export class Participants extends TypedEmitter<ParticipantsEvents> {
     const body: Record<string, unknown> = { type, payload };
     if (target) body.meetingIds = target.meetingIds;
     await this.client.api.call('POST', '/client/v1/connected-meetings/broadcast', body);
+  }
+
+  /**
+   * @internal LiveKit's active speakers of the client's room, loudest first: activeSpeaker is
+   * emitted when the loudest is another than the last.
+   */
+  speakers(list: { identity: string; level: number }[]): void {
+    const top = list[0];
+    if (!top || top.identity === this.lastActiveSpeaker) return;
+    this.lastActiveSpeaker = top.identity;
+    this.emit('activeSpeaker', { peerId: top.identity, volume: top.level });
+  }
+
+  /** @internal the client moved: the new room's speakers start afresh. */
+  roomChanged(): void {
+    this.lastActiveSpeaker = '';
   }
 
   /** @internal a broadcastedMessage event for the client's room. */

@@ -339,3 +339,29 @@ test('the server removing the source while a slow client is on its way does not 
   assert.equal(w.sidecar.count('POST /client/v1/join'), 1, 'no rejoin');
   await c.leave();
 });
+
+test('activeSpeaker tells the loudest speaker of the client\'s room as it changes, and starts afresh in a new room', async () => {
+  const w = world();
+  w.lk.remotes.set(PARENT, [mic('ada'), mic('bob')]);
+  w.lk.remotes.set('R', [mic('cy')]);
+  const c = await joined(w, { defaults: { audio: true } });
+  const events: string[] = [];
+  c.participants.on('activeSpeaker', ({ peerId, volume }) => events.push(`${peerId} ${volume}`));
+  const parent = w.lk.conn(PARENT);
+  parent.h.speakers([{ identity: 'ada', level: 0.5 }, { identity: 'me', level: 0.2 }]);
+  parent.h.speakers([{ identity: 'ada', level: 0.6 }]); // the same loudest: no event
+  parent.h.speakers([]); // silence: the last speaker stays
+  assert.equal(c.participants.lastActiveSpeaker, 'ada');
+  parent.h.speakers([{ identity: 'me', level: 0.3 }, { identity: 'ada', level: 0.1 }]);
+  assert.deepEqual(events, ['ada 0.5', 'me 0.3']);
+  assert.equal(c.participants.lastActiveSpeaker, 'me');
+
+  parent.rpc(instruction('m1', 'R'));
+  await until('the switch to R', () => c.meta.meetingId === 'R');
+  assert.equal(c.participants.lastActiveSpeaker, '', 'a new room starts afresh');
+  parent.h.speakers([{ identity: 'ada', level: 0.9 }]); // the source's, while the client leaves it
+  w.lk.conn('R').h.speakers([{ identity: 'cy', level: 0.4 }]);
+  assert.deepEqual(events, ['ada 0.5', 'me 0.3', 'cy 0.4']);
+  assert.equal(c.participants.lastActiveSpeaker, 'cy');
+  await c.leave();
+});

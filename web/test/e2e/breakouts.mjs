@@ -5,8 +5,9 @@
 // its room and, by RTCPeerConnection.getStats(), receives audio from its room-mates only; the
 // muted microphone stays muted and the cameras stay on; the participant who may return does, the
 // one who may not gets a 403 RTKError; a page that chooses another microphone and audio output
-// (setDevice) sends and plays on them, heard by its room-mates, and still after the move back; a
-// close with a 5 s countdown brings everyone back.
+// (setDevice) sends and plays on them, heard by its room-mates, and still after the move back;
+// every page's active speakers (activeSpeaker) are of its own room; a close with a 5 s countdown
+// brings everyone back.
 // Usage: node breakouts.mjs config.json (written by the Go test). Exits non-zero on a failure.
 import { writeFileSync } from 'node:fs';
 import { check, devicesOf, eventually, main, step, usesDevices } from './lib.mjs';
@@ -84,6 +85,15 @@ async function run({ cfg, open }) {
   })));
   step('every page is in its room; checking what each receives');
   await expectRooms(placement, 'in its breakout room, hearing its room-mates only');
+  step('every page hears of active speakers of its own room only');
+  await Promise.all(pages.map((p, i) => eventually(`${p.name}'s active speakers`, async () => {
+    const room = placement[cfg.pages[i].id];
+    const here = everyone.filter((id) => placement[id] === room); // the page's own id too
+    const seen = (await p.snapshot()).log.activeSpeaker.filter((a) => a.room === room);
+    const strangers = seen.filter((a) => !here.includes(a.peerId) || !(a.volume > 0));
+    if (strangers.length) return `active speakers not of its room, or silent: ${JSON.stringify(strangers)}`;
+    return seen.length ? '' : 'no active speaker in its room yet';
+  }, 20_000)));
   const gopherRoom = placement[cfg.gopher];
   const gopherMates = everyone.filter((id) => id !== cfg.gopher && placement[id] === gopherRoom);
 

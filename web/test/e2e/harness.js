@@ -6,7 +6,7 @@ const { RTKClient, RTKError } = await import(`${sidecar}/sdk/rtk-client.js`);
 
 const now = () => performance.timeOrigin + performance.now(); // wall-clock ms, sub-millisecond
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = { meetingChanged: [], changingMeeting: [], closing: [], moveDone: [], roomLeft: [], errors: [], stateVersions: [], socket: [], media: [] };
+const log = { meetingChanged: [], changingMeeting: [], closing: [], moveDone: [], roomLeft: [], errors: [], stateVersions: [], socket: [], media: [], activeSpeaker: [] };
 let meeting;
 
 function describe(e) {
@@ -71,6 +71,7 @@ window.harness = {
     cm.on('stateUpdate', (s) => log.stateVersions.push(s.version));
     cm.on('moveDone', (r) => log.moveDone.push({ ...r, error: r.error ? describe(r.error) : null, origin: performance.timeOrigin }));
     meeting.self.on('roomLeft', (p) => log.roomLeft.push(p.state));
+    meeting.participants.on('activeSpeaker', (a) => log.activeSpeaker.push({ ...a, room: meeting.meta.meetingId, at: now() }));
     meeting.meta.on('socketConnectionUpdate', (st) => log.socket.push(st.state));
     meeting.meta.on('mediaConnectionUpdate', (st) => log.media.push(st.state));
     return this.snapshot();
