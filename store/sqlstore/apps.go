@@ -36,12 +36,8 @@ func (q *queries) ListApps(ctx context.Context, accountID string, p store.Page) 
 		return nil, 0, fmt.Errorf("sqlstore: list apps of %s: %w", accountID, err)
 	}
 	limit, limitArgs := q.page(p)
-	rows, err := q.query(ctx, `SELECT `+appColumns+` FROM apps WHERE account_id = ?
+	apps, err := selectAll(ctx, q, scanApp, `SELECT `+appColumns+` FROM apps WHERE account_id = ?
 		ORDER BY created_at, id`+limit, append([]any{accountID}, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list apps of %s: %w", accountID, err)
-	}
-	apps, err := scanAll(rows, scanApp)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list apps of %s: %w", accountID, err)
 	}

@@ -49,12 +49,8 @@ func (q *queries) SaveFamily(ctx context.Context, f store.Family) error {
 
 // ListClosingFamilies returns the closing families due at or before a time.
 func (q *queries) ListClosingFamilies(ctx context.Context, before time.Time) ([]store.Family, error) {
-	rows, err := q.query(ctx, `SELECT `+familyColumns+` FROM families
+	fs, err := selectAll(ctx, q, scanFamily, `SELECT `+familyColumns+` FROM families
 		WHERE status = ? AND closing_at <= ? ORDER BY closing_at, parent_id`, store.FamilyClosing, micros(before))
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list closing families: %w", err)
-	}
-	fs, err := scanAll(rows, scanFamily)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list closing families: %w", err)
 	}
@@ -64,12 +60,8 @@ func (q *queries) ListClosingFamilies(ctx context.Context, before time.Time) ([]
 // ListTimedFamilies returns the running families whose timer's countdown is
 // due at or before a time.
 func (q *queries) ListTimedFamilies(ctx context.Context, before time.Time) ([]store.Family, error) {
-	rows, err := q.query(ctx, `SELECT `+familyColumns+` FROM families
+	fs, err := selectAll(ctx, q, scanFamily, `SELECT `+familyColumns+` FROM families
 		WHERE status = ? AND warn_at <= ? ORDER BY warn_at, parent_id`, store.FamilyRunning, micros(before))
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list timed families: %w", err)
-	}
-	fs, err := scanAll(rows, scanFamily)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list timed families: %w", err)
 	}
@@ -79,13 +71,9 @@ func (q *queries) ListTimedFamilies(ctx context.Context, before time.Time) ([]st
 // ListActiveFamilies returns the families whose moves may still be under
 // way: running or closing, or changed at or after since.
 func (q *queries) ListActiveFamilies(ctx context.Context, since time.Time) ([]store.Family, error) {
-	rows, err := q.query(ctx, `SELECT `+familyColumns+` FROM families
+	fs, err := selectAll(ctx, q, scanFamily, `SELECT `+familyColumns+` FROM families
 		WHERE status IN (?, ?) OR updated_at >= ? ORDER BY updated_at, parent_id`,
 		store.FamilyRunning, store.FamilyClosing, micros(since))
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list active families: %w", err)
-	}
-	fs, err := scanAll(rows, scanFamily)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list active families: %w", err)
 	}
@@ -108,12 +96,8 @@ const placementColumns = `participant_id, parent_id, room_id, assigned_id, prese
 
 // ListPlacements returns every placement in a family.
 func (q *queries) ListPlacements(ctx context.Context, parentID string) ([]store.Placement, error) {
-	rows, err := q.query(ctx, `SELECT `+placementColumns+` FROM placements WHERE parent_id = ?
+	ps, err := selectAll(ctx, q, scanPlacement, `SELECT `+placementColumns+` FROM placements WHERE parent_id = ?
 		ORDER BY participant_id`, parentID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list placements of %s: %w", parentID, err)
-	}
-	ps, err := scanAll(rows, scanPlacement)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list placements of %s: %w", parentID, err)
 	}

@@ -74,12 +74,8 @@ func (q *queries) ListMeetings(ctx context.Context, appID string, f store.Meetin
 		return nil, 0, fmt.Errorf("sqlstore: list meetings of %s: %w", appID, err)
 	}
 	limit, limitArgs := q.page(f.Page)
-	rows, err := q.query(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE `+cond+`
+	ms, err := selectAll(ctx, q, scanMeeting, `SELECT `+meetingColumns+` FROM meetings WHERE `+cond+`
 		ORDER BY created_at DESC, id DESC`+limit, append(args, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list meetings of %s: %w", appID, err)
-	}
-	ms, err := scanAll(rows, scanMeeting)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list meetings of %s: %w", appID, err)
 	}

@@ -82,12 +82,8 @@ func (q *queries) ListParticipants(ctx context.Context, meetingID string, p stor
 		return nil, 0, fmt.Errorf("sqlstore: list participants of %s: %w", meetingID, err)
 	}
 	limit, limitArgs := q.page(p)
-	rows, err := q.query(ctx, `SELECT `+participantColumns+` FROM participants WHERE meeting_id = ?
+	ps, err := selectAll(ctx, q, scanParticipant, `SELECT `+participantColumns+` FROM participants WHERE meeting_id = ?
 		ORDER BY created_at, id`+limit, append([]any{meetingID}, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list participants of %s: %w", meetingID, err)
-	}
-	ps, err := scanAll(rows, scanParticipant)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list participants of %s: %w", meetingID, err)
 	}

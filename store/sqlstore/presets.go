@@ -45,12 +45,8 @@ func (q *queries) ListPresets(ctx context.Context, appID string, p store.Page) (
 		return nil, 0, fmt.Errorf("sqlstore: list presets of %s: %w", appID, err)
 	}
 	limit, limitArgs := q.page(p)
-	rows, err := q.query(ctx, `SELECT `+presetColumns+` FROM presets WHERE app_id = ?
+	ps, err := selectAll(ctx, q, scanPreset, `SELECT `+presetColumns+` FROM presets WHERE app_id = ?
 		ORDER BY created_at, id`+limit, append([]any{appID}, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list presets of %s: %w", appID, err)
-	}
-	ps, err := scanAll(rows, scanPreset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list presets of %s: %w", appID, err)
 	}

@@ -36,6 +36,16 @@ func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Ro
 	return q.x.QueryContext(ctx, q.d.rebind(query), args...)
 }
 
+// selectAll runs a query written with ? placeholders and scans every row
+// of its answer with scan.
+func selectAll[T any](ctx context.Context, q *queries, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, scan)
+}
+
 // queryRow runs a one-row query written with ? placeholders.
 func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return q.x.QueryRowContext(ctx, q.d.rebind(query), args...)

@@ -94,12 +94,8 @@ func (q *queries) ListRecordings(ctx context.Context, appID string, f store.Reco
 		return nil, 0, fmt.Errorf("sqlstore: list recordings of %q: %w", appID, err)
 	}
 	limit, limitArgs := q.page(f.Page)
-	rows, err := q.query(ctx, `SELECT `+recordingColumns+` FROM recordings r`+cond+order+limit,
+	rs, err := selectAll(ctx, q, scanRecording, `SELECT `+recordingColumns+` FROM recordings r`+cond+order+limit,
 		append(args, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list recordings of %q: %w", appID, err)
-	}
-	rs, err := scanAll(rows, scanRecording)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list recordings of %q: %w", appID, err)
 	}

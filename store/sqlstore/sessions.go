@@ -144,12 +144,8 @@ func (q *queries) ListSessions(ctx context.Context, appID string, f store.Sessio
 		order = "participant_time" + dir + ", " + order
 	}
 	limit, limitArgs := q.page(f.Page)
-	rows, err := q.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE `+cond+` ORDER BY `+order+limit,
+	ss, err := selectAll(ctx, q, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE `+cond+` ORDER BY `+order+limit,
 		append(args, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list sessions of %s: %w", appID, err)
-	}
-	ss, err := scanAll(rows, scanSession)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list sessions of %s: %w", appID, err)
 	}
@@ -158,12 +154,8 @@ func (q *queries) ListSessions(ctx context.Context, appID string, f store.Sessio
 
 // ListLiveSessions returns every LIVE session, oldest first.
 func (q *queries) ListLiveSessions(ctx context.Context) ([]store.Session, error) {
-	rows, err := q.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE status = ?
+	ss, err := selectAll(ctx, q, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE status = ?
 		ORDER BY created_at, id`, store.SessionLive)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list live sessions: %w", err)
-	}
-	ss, err := scanAll(rows, scanSession)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list live sessions: %w", err)
 	}
@@ -173,13 +165,9 @@ func (q *queries) ListLiveSessions(ctx context.Context) ([]store.Session, error)
 // ListLiveSessionsWithPolls returns the LIVE sessions that have polls,
 // oldest first (the polls_session index answers the EXISTS).
 func (q *queries) ListLiveSessionsWithPolls(ctx context.Context) ([]store.Session, error) {
-	rows, err := q.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE status = ?
+	ss, err := selectAll(ctx, q, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE status = ?
 		AND EXISTS (SELECT 1 FROM polls WHERE polls.session_id = sessions.id)
 		ORDER BY created_at, id`, store.SessionLive)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list live sessions with polls: %w", err)
-	}
-	ss, err := scanAll(rows, scanSession)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list live sessions with polls: %w", err)
 	}
@@ -312,12 +300,8 @@ func (q *queries) ListSessionParticipants(ctx context.Context, sessionID string,
 		order = "joined_at" + dir + ", id" + dir
 	}
 	limit, limitArgs := q.page(f.Page)
-	rows, err := q.query(ctx, `SELECT `+sessionParticipantColumns+` FROM session_participants WHERE `+cond+
+	ps, err := selectAll(ctx, q, scanSessionParticipant, `SELECT `+sessionParticipantColumns+` FROM session_participants WHERE `+cond+
 		` ORDER BY `+order+limit, append(args, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list participants of session %s: %w", sessionID, err)
-	}
-	ps, err := scanAll(rows, scanSessionParticipant)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list participants of session %s: %w", sessionID, err)
 	}
@@ -327,13 +311,9 @@ func (q *queries) ListSessionParticipants(ctx context.Context, sessionID string,
 // ListLiveStints returns a participant's records in the room, in every LIVE
 // session of the app.
 func (q *queries) ListLiveStints(ctx context.Context, appID, participantID string) ([]store.SessionParticipant, error) {
-	rows, err := q.query(ctx, `SELECT `+sessionParticipantColumns+` FROM session_participants
+	ps, err := selectAll(ctx, q, scanSessionParticipant, `SELECT `+sessionParticipantColumns+` FROM session_participants
 		WHERE app_id = ? AND participant_id = ? AND live_since IS NOT NULL
 		ORDER BY live_since, id`, appID, participantID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: live stints of %s: %w", participantID, err)
-	}
-	ps, err := scanAll(rows, scanSessionParticipant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: live stints of %s: %w", participantID, err)
 	}
@@ -343,13 +323,9 @@ func (q *queries) ListLiveStints(ctx context.Context, appID, participantID strin
 // ListRecentStints returns a participant's records, in every session of the
 // app, that are live or ended at or after leftSince.
 func (q *queries) ListRecentStints(ctx context.Context, appID, participantID string, leftSince time.Time) ([]store.SessionParticipant, error) {
-	rows, err := q.query(ctx, `SELECT `+sessionParticipantColumns+` FROM session_participants
+	ps, err := selectAll(ctx, q, scanSessionParticipant, `SELECT `+sessionParticipantColumns+` FROM session_participants
 		WHERE app_id = ? AND participant_id = ? AND (live_since IS NOT NULL OR left_at >= ?)
 		ORDER BY joined_at, id`, appID, participantID, micros(leftSince))
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: recent stints of %s: %w", participantID, err)
-	}
-	ps, err := scanAll(rows, scanSessionParticipant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: recent stints of %s: %w", participantID, err)
 	}
@@ -429,11 +405,7 @@ func (q *queries) GetPoll(ctx context.Context, appID, id string) (store.Poll, er
 
 // ListPolls returns a session's polls, oldest first.
 func (q *queries) ListPolls(ctx context.Context, sessionID string) ([]store.Poll, error) {
-	rows, err := q.query(ctx, `SELECT `+pollColumns+` FROM polls WHERE session_id = ? ORDER BY created_at, id`, sessionID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list polls of session %s: %w", sessionID, err)
-	}
-	ps, err := scanAll(rows, scanPoll)
+	ps, err := selectAll(ctx, q, scanPoll, `SELECT `+pollColumns+` FROM polls WHERE session_id = ? ORDER BY created_at, id`, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list polls of session %s: %w", sessionID, err)
 	}
@@ -473,12 +445,7 @@ func (q *queries) CreatePollVote(ctx context.Context, v store.PollVote) error {
 
 // ListPollVotes returns a poll's votes, oldest first.
 func (q *queries) ListPollVotes(ctx context.Context, pollID string) ([]store.PollVote, error) {
-	rows, err := q.query(ctx, `SELECT poll_id, participant_id, name, option_index, created_at FROM poll_votes
-		WHERE poll_id = ? ORDER BY created_at, participant_id`, pollID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: votes of poll %s: %w", pollID, err)
-	}
-	vs, err := scanAll(rows, func(s scanner) (store.PollVote, error) {
+	vs, err := selectAll(ctx, q, func(s scanner) (store.PollVote, error) {
 		var v store.PollVote
 		var created int64
 		if err := s.Scan(&v.PollID, &v.ParticipantID, &v.Name, &v.Option, &created); err != nil {
@@ -486,7 +453,8 @@ func (q *queries) ListPollVotes(ctx context.Context, pollID string) ([]store.Pol
 		}
 		v.CreatedAt = fromMicros(created)
 		return v, nil
-	})
+	}, `SELECT poll_id, participant_id, name, option_index, created_at FROM poll_votes
+		WHERE poll_id = ? ORDER BY created_at, participant_id`, pollID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: votes of poll %s: %w", pollID, err)
 	}
@@ -526,11 +494,7 @@ func (q *queries) ListChatMessages(ctx context.Context, sessionID string, limit 
 			) AS latest ORDER BY created_at, seq`
 		args = append(args, limit)
 	}
-	rows, err := q.query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list chat messages of session %s: %w", sessionID, err)
-	}
-	ms, err := scanAll(rows, scanChatMessage)
+	ms, err := selectAll(ctx, q, scanChatMessage, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list chat messages of session %s: %w", sessionID, err)
 	}

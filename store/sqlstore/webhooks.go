@@ -39,11 +39,7 @@ func (q *queries) GetWebhook(ctx context.Context, appID, id string) (store.Webho
 
 // ListWebhooks returns the app's webhooks, oldest first.
 func (q *queries) ListWebhooks(ctx context.Context, appID string) ([]store.Webhook, error) {
-	rows, err := q.query(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE app_id = ? ORDER BY created_at, id`, appID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list webhooks of %s: %w", appID, err)
-	}
-	ws, err := scanAll(rows, scanWebhook)
+	ws, err := selectAll(ctx, q, scanWebhook, `SELECT `+webhookColumns+` FROM webhooks WHERE app_id = ? ORDER BY created_at, id`, appID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhooks of %s: %w", appID, err)
 	}
@@ -157,12 +153,8 @@ func (q *queries) ListDeliveries(ctx context.Context, webhookID string, f store.
 		return nil, 0, fmt.Errorf("sqlstore: list deliveries of %s: %w", webhookID, err)
 	}
 	limit, limitArgs := q.page(f.Page)
-	rows, err := q.query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d WHERE `+cond+
+	ds, err := selectAll(ctx, q, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries d WHERE `+cond+
 		` ORDER BY d.seq`+limit, append(args, limitArgs...)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: list deliveries of %s: %w", webhookID, err)
-	}
-	ds, err := scanAll(rows, scanDelivery)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: list deliveries of %s: %w", webhookID, err)
 	}
@@ -171,15 +163,11 @@ func (q *queries) ListDeliveries(ctx context.Context, webhookID string, f store.
 
 // DueDeliveries returns the due heads of enabled webhooks, earliest first.
 func (q *queries) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
-	rows, err := q.query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
+	ds, err := selectAll(ctx, q, scanDelivery, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
 		JOIN webhooks w ON w.id = d.webhook_id
 		WHERE w.enabled = ? AND `+headCond+`
 			AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)
 		ORDER BY d.next_attempt_at, d.seq LIMIT ?`, true, micros(now), micros(now), max(limit, 1))
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: due deliveries: %w", err)
-	}
-	ds, err := scanAll(rows, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: due deliveries: %w", err)
 	}
