@@ -3,11 +3,9 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
-	"rtk-sidecar/configs"
 	"rtk-sidecar/presets"
 )
 
@@ -19,15 +17,9 @@ func TestBenchmarkBrowserMove(t *testing.T) {
 	requireBench(t)
 	requireBrowser(t)
 	runNode(t, time.Minute, "scripts/build.mjs", "--size")
-	pagePort, _, _ := freePorts(t)
-	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
-	t.Cleanup(func() { sc.dropLeftovers(t) })
+	sc, pagePort := startForPages(t)
 	parent := sc.CreateMeeting(t, "Bench")
-	var pages []pageCfg
-	for _, name := range []string{"listenerP", "listenerR", "mbb", "naive"} {
-		id, tok := sc.AddParticipant(t, parent, name, presets.GroupCallParticipant)
-		pages = append(pages, pageCfg{Name: name, ID: id, Token: tok})
-	}
+	pages := addPages(t, sc, parent, "listenerP", "listenerR", "mbb", "naive")
 	runScript(t, "bench.mjs", map[string]any{
 		"sidecar": sc.BaseURL, "pagePort": pagePort, "parent": parent, "pages": pages,
 		"appPath": sc.AppPath, "apiKey": e2eKey, "moves": (envInt("RTK_BENCH_MOVES", 24) + 1) / 2,

@@ -113,6 +113,28 @@ type pageCfg struct {
 	Token string `json:"token"`
 }
 
+// startForPages starts a sidecar that the scenario's pages, served from
+// http://127.0.0.1:pagePort, may call (CORS), and drops its leftovers when the test ends.
+func startForPages(t *testing.T) (sc *Sidecar, pagePort int) {
+	t.Helper()
+	pagePort, _, _ = freePorts(t)
+	sc = StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
+	t.Cleanup(func() { sc.dropLeftovers(t) })
+	return sc, pagePort
+}
+
+// addPages adds a participant of the group call's participant preset to the meeting for each
+// name, and returns their pages.
+func addPages(t *testing.T, sc *Sidecar, meeting string, names ...string) []pageCfg {
+	t.Helper()
+	var pages []pageCfg
+	for _, name := range names {
+		id, tok := sc.AddParticipant(t, meeting, name, presets.GroupCallParticipant)
+		pages = append(pages, pageCfg{Name: name, ID: id, Token: tok})
+	}
+	return pages
+}
+
 // TestBrowserBreakouts runs web/test/e2e/breakouts.mjs: 6 Chromium pages (one host) and a Go
 // rtkclient participant, all with a microphone (the pages with a camera too), go through
 // breakout rooms made, shuffled, started and closed (with a 5 s countdown) by the host's
@@ -121,9 +143,7 @@ type pageCfg struct {
 // and this test checks that the Go participant heard the pages of its room.
 func TestBrowserBreakouts(t *testing.T) {
 	requireBrowser(t)
-	pagePort, _, _ := freePorts(t)
-	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
-	t.Cleanup(func() { sc.dropLeftovers(t) })
+	sc, pagePort := startForPages(t)
 	parent := sc.CreateMeeting(t, "All hands")
 	addReturnerPreset(t, sc)
 
@@ -178,15 +198,9 @@ func TestBrowserBreakouts(t *testing.T) {
 // hear each other; a move afterwards takes both to a breakout room, where they hear each other.
 func TestBrowserReconnects(t *testing.T) {
 	requireBrowser(t)
-	pagePort, _, _ := freePorts(t)
-	sc := StartSidecar(t, func(c *configs.Config) { c.HTTP.CORSOrigins = []string{fmt.Sprintf("http://127.0.0.1:%d", pagePort)} })
-	t.Cleanup(func() { sc.dropLeftovers(t) })
+	sc, pagePort := startForPages(t)
 	parent := sc.CreateMeeting(t, "Blips")
-	var pages []pageCfg
-	for _, name := range []string{"ada", "bob"} {
-		id, tok := sc.AddParticipant(t, parent, name, presets.GroupCallParticipant)
-		pages = append(pages, pageCfg{Name: name, ID: id, Token: tok})
-	}
+	pages := addPages(t, sc, parent, "ada", "bob")
 	runScript(t, "reconnect.mjs", map[string]any{
 		"sidecar": sc.BaseURL, "appPath": sc.AppPath, "apiKey": e2eKey, "pagePort": pagePort, "parent": parent, "pages": pages,
 		"sidecarPort": portOf(t, sc.BaseURL), "signalPort": portOf(t, sc.LiveKit),
